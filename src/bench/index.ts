@@ -1,0 +1,3 @@
+export * from './trainStep.js';
+export * from './slidingWindow.js';
+export * from './memory.js';

@@ -1,0 +1,92 @@
+// The train-step benchmark: nnU-Net's 3d_fullres PlainConvUNet, Dice+CE with deep supervision,
+// SGD (lr 0.01, Nesterov 0.99, wd 3e-5), random input and labels from a fixed seed.
+import {
+  autocast,
+  manualSeed,
+  randint,
+  randn,
+  setThreads,
+  tidy,
+  engineInfo,
+  synchronize,
+} from '../engine/index.js';
+import { UNet, defaultPlainSpec, deepSupervisionLoss } from '../nn/index.js';
+import { SGD } from '../optim/index.js';
+import { median, peakRssMb } from './memory.js';
+
+export interface TrainStepBenchOptions {
+  patch: number[];
+  batch: number;
+  inChannels: number;
+  classes: number;
+  bf16: boolean;
+  steps: number;
+  warmup: number;
+  threads?: number;
+  seed?: number;
+  device?: string;
+  onStep?: (i: number, ms: number, loss: number) => void;
+}
+
+export interface TrainStepBenchResult {
+  ms_per_step: number;
+  steps_ms: number[];
+  parameters: number;
+  peak_rss_mb: number;
+  loss_first: number;
+  loss_last: number;
+  patch: number[];
+  batch: number;
+  bf16: boolean;
+  threads: number;
+  torch: string;
+  device: string;
+}
+
+export function benchTrainStep(o: TrainStepBenchOptions): TrainStepBenchResult {
+  setThreads(o.threads);
+  manualSeed(o.seed ?? 0);
+  const device = o.device ?? 'cpu';
+  const net = new UNet(defaultPlainSpec(o.patch, o.inChannels, o.classes));
+  if (device !== 'cpu') net.to(device);
+  const opt = new SGD(net.parameters(), { lr: 0.01, momentum: 0.99, nesterov: true, weightDecay: 3e-5 });
+  const x = randn([o.batch, o.inChannels, ...o.patch], { device });
+  const y = randint(0, o.classes, [o.batch, ...o.patch], { device });
+  const times: number[] = [];
+  const losses: number[] = [];
+  for (let i = 0; i < o.warmup + o.steps; i++) {
+    const t0 = performance.now();
+    const loss = tidy(() => {
+      const outs = autocast(o.bf16 ? 'bfloat16' : null, () => net.forwardAll(x));
+      const l = deepSupervisionLoss(outs, y);
+      opt.zeroGrad();
+      l.backward();
+      opt.step();
+      return l.item();
+    });
+    synchronize();
+    const ms = performance.now() - t0;
+    if (i >= o.warmup) times.push(ms);
+    losses.push(loss);
+    o.onStep?.(i, ms, loss);
+  }
+  const result: TrainStepBenchResult = {
+    ms_per_step: median(times),
+    steps_ms: times.map((t) => Math.round(t)),
+    parameters: net.numParameters(),
+    peak_rss_mb: Math.round(peakRssMb()),
+    loss_first: losses[0]!,
+    loss_last: losses[losses.length - 1]!,
+    patch: o.patch,
+    batch: o.batch,
+    bf16: o.bf16,
+    threads: engineInfo().threads,
+    torch: engineInfo().torchVersion,
+    device,
+  };
+  x.dispose();
+  y.dispose();
+  opt.dispose();
+  net.dispose();
+  return result;
+}

@@ -1,0 +1,83 @@
+// `medseg bench train-step|sliding-window`: the engine benchmarks (see bench/RESULTS.md).
+import { parseArgs } from 'node:util';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { parseIntList, parsePositiveInt } from './args.js';
+
+const HELP = `usage:
+  medseg bench train-step [--patch 64,64,64] [--batch 2] [--in 1] [--classes 3] [--bf16]
+                          [--steps 5] [--warmup 2] [--threads N] [--device cpu|cuda] [--json]
+  medseg bench sliding-window [--shape 1,128,128,128] [--patch 64,64,64] [--classes 3] [--bf16]
+                          [--threads N] [--device cpu|cuda] [--json]
+
+train-step: nnU-Net's 3d_fullres PlainConvUNet for the patch, Dice+CE with deep supervision, SGD
+(lr 0.01, Nesterov 0.99, weight decay 3e-5), random data from a fixed seed; median time per step.
+sliding-window: the same network over a random volume, step 0.5, Gaussian weights, 2 windows per
+batch, argmax. With --json the last line is the result as JSON.`;
+
+export const command: Command = {
+  name: 'bench',
+  summary: 'benchmarks: train-step, sliding-window',
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        patch: { type: 'string', default: '64,64,64' },
+        shape: { type: 'string', default: '1,128,128,128' },
+        batch: { type: 'string' },
+        in: { type: 'string' },
+        classes: { type: 'string' },
+        bf16: { type: 'boolean', default: false },
+        steps: { type: 'string' },
+        warmup: { type: 'string' },
+        threads: { type: 'string' },
+        device: { type: 'string', default: 'cpu' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const what = positionals[0];
+    const patch = parseIntList(values.patch, 'patch');
+    const threads = values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1);
+    const log = (s: string) => process.stderr.write(`${s}\n`);
+    let result: object;
+    if (what === 'train-step') {
+      const { benchTrainStep } = await import('../bench/trainStep.js');
+      result = benchTrainStep({
+        patch,
+        batch: parsePositiveInt(values.batch, 'batch', 2),
+        inChannels: parsePositiveInt(values.in, 'in', 1),
+        classes: parsePositiveInt(values.classes, 'classes', 3),
+        bf16: values.bf16!,
+        steps: parsePositiveInt(values.steps, 'steps', 5),
+        warmup: parsePositiveInt(values.warmup, 'warmup', 2, true),
+        threads,
+        device: values.device,
+        onStep: (i, ms, loss) => log(`step ${i}: ${ms.toFixed(0)} ms, loss ${loss.toFixed(4)}`),
+      });
+    } else if (what === 'sliding-window') {
+      const shape = parseIntList(values.shape, 'shape', patch.length + 1);
+      const { benchSlidingWindow } = await import('../bench/slidingWindow.js');
+      result = benchSlidingWindow({
+        shape,
+        patch,
+        classes: parsePositiveInt(values.classes, 'classes', 3),
+        bf16: values.bf16!,
+        threads,
+        device: values.device,
+        onProgress: (d, t) => {
+          if (d === t || d % 20 === 0) log(`windows ${d}/${t}`);
+        },
+      });
+    } else {
+      throw new UsageError(`unknown benchmark '${what ?? ''}'\n${HELP}`);
+    }
+    console.log(values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
+    return 0;
+  },
+};

@@ -1,0 +1,13 @@
+// The table of CLI commands. Each module is imported only when its command runs, so `medseg --help`
+// and the I/O commands start without loading libtorch.
+import type { Command } from './command.js';
+
+interface Entry {
+  summary: string;
+  load: () => Promise<{ command: Command }>;
+}
+
+export const commands: Record<string, Entry> = {
+  bench: { summary: 'benchmarks: train-step, sliding-window', load: () => import('./bench.js') },
+  demo: { summary: 'a tiny end-to-end demo on synthetic data', load: () => import('./demo.js') },
+};

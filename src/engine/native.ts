@@ -1,0 +1,67 @@
+// Loads the native addon (native/build/Release/medseg_native.node) once, with one clear message
+// when it has not been built.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The opaque handle of one libtorch tensor (see native/src/common.h). */
+export interface NativeHandle {
+  shape(): number[];
+  dtype(): string;
+  device(): string;
+  dispose(): void;
+  isDisposed(): boolean;
+  toArray(): ArrayBufferView;
+  dataView(): ArrayBufferView;
+  item(): number | boolean;
+}
+
+export interface NativeAddon {
+  call(op: string, ...args: unknown[]): unknown;
+  opNames(): string[];
+  fromArray(data: ArrayBufferView, shape: number[], dtype: string, device?: string): NativeHandle;
+  info(): {
+    torchVersion: string;
+    cudaAvailable: boolean;
+    cudaDevices: number;
+    mkldnn: boolean;
+    threads: number;
+    parallelInfo: string;
+  };
+  setThreads(n: number): void;
+  setGradEnabled(on: boolean): boolean;
+  isGradEnabled(): boolean;
+  manualSeed(seed: number): void;
+  getRngState(): NativeHandle;
+  setRngState(state: NativeHandle): void;
+  setAutocast(dtype: string): string;
+  cudaSynchronize(): void;
+  TensorHandle: new () => NativeHandle;
+}
+
+function packageRoot(): string {
+  // dist/src/engine/native.js → package root is three levels up
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'native'))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error('medseg: cannot locate the package root (no package.json beside native/)');
+}
+
+let addon: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (addon) return addon;
+  const file =
+    process.env.MEDSEG_NATIVE ?? path.join(packageRoot(), 'native', 'build', 'Release', 'medseg_native.node');
+  if (!existsSync(file)) {
+    throw new Error(
+      `medseg: the native engine is not built (${file} is missing). Run 'bash scripts/setup.sh' ` +
+        `(installs libtorch-dev when no libtorch is found) or 'npm install' with LIBTORCH=/path/to/libtorch.`,
+    );
+  }
+  addon = createRequire(import.meta.url)(file) as NativeAddon;
+  return addon;
+}

@@ -1,0 +1,2 @@
+export * from './gaussian.js';
+export * from './slidingWindow.js';
