@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/api/include/torch/cuda.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -204,7 +205,24 @@ Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
 Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("cachedBytes", Napi::Number::New(info.Env(), static_cast<double>(cachedAllocatorBytes())));
+  o.Set("maps", Napi::Number::New(info.Env(), static_cast<double>(allocatorMaps())));
   return o;
+}
+
+// startProfile(file) / stopProfile(): libtorch's op profiler, written as a Chrome trace on stop.
+torch::autograd::profiler::RecordProfile* g_profile = nullptr;
+
+Napi::Value StartProfile(const Napi::CallbackInfo& info) {
+  Args a(info, 0);
+  if (g_profile) throw Napi::Error::New(info.Env(), "startProfile: a profile is already running");
+  g_profile = new torch::autograd::profiler::RecordProfile(a.S(0));
+  return info.Env().Undefined();
+}
+
+Napi::Value StopProfile(const Napi::CallbackInfo& info) {
+  delete g_profile;
+  g_profile = nullptr;
+  return info.Env().Undefined();
 }
 
 Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
@@ -236,6 +254,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setRngState", Napi::Function::New(env, SetRngState, "setRngState"));
   exports.Set("setAutocast", Napi::Function::New(env, SetAutocast, "setAutocast"));
   exports.Set("memoryStats", Napi::Function::New(env, MemoryStats, "memoryStats"));
+  exports.Set("startProfile", Napi::Function::New(env, StartProfile, "startProfile"));
+  exports.Set("stopProfile", Napi::Function::New(env, StopProfile, "stopProfile"));
   exports.Set("emptyCache", Napi::Function::New(env, EmptyCache, "emptyCache"));
   exports.Set("setCacheLimit", Napi::Function::New(env, SetCacheLimit, "setCacheLimit"));
   exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize, "cudaSynchronize"));

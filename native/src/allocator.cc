@@ -9,8 +9,10 @@
 #include <c10/core/CPUAllocator.h>
 #include <sys/mman.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 namespace medseg {
@@ -39,10 +41,15 @@ class CachingCpuAllocator final : public c10::Allocator {
     return cached_;
   }
 
+  size_t maps() {
+    std::lock_guard<std::mutex> g(mu_);
+    return maps_;
+  }
+
   void emptyCache() {
     std::lock_guard<std::mutex> g(mu_);
     for (auto& kv : free_)
-      for (void* p : kv.second) munmap(p, kv.first);
+      for (const Cached& c : kv.second) munmap(c.ptr, kv.first);
     free_.clear();
     cached_ = 0;
   }
@@ -62,16 +69,29 @@ class CachingCpuAllocator final : public c10::Allocator {
       if (posix_memalign(&p, 64, std::max<size_t>(n, 1)) != 0) throw std::bad_alloc();
       return c10::DataPtr(p, p, &CachingCpuAllocator::giveBack, cpu);
     }
-    const size_t size = (n + kPage - 1) / kPage * kPage;
+    size_t size = (n + kPage - 1) / kPage * kPage;
     void* p = nullptr;
     {
       std::lock_guard<std::mutex> g(mu_);
-      auto it = free_.find(size);
-      if (it != free_.end() && !it->second.empty()) {
-        p = it->second.back();
+      // The smallest cached block that fits within 1.5× the request (the exact size when cached):
+      // its pages are resident already, so reuse costs no faults.
+      auto it = free_.lower_bound(size);
+      if (it != free_.end() && it->first <= size + size / 2) {
+        p = it->second.back().ptr;  // the most recently freed: its pages are warmest
         it->second.pop_back();
+        size = it->first;
         cached_ -= size;
+        if (it->second.empty()) free_.erase(it);
+      } else {
+        // A miss. Keep live + cached within 1.2× the peak of live memory seen so far: give back
+        // the blocks freed longest ago until the new block fits under that high-water mark.
+        const size_t cap = peak_live_ + peak_live_ / 5;
+        while (cached_ > 0 && live_bytes_ + cached_ + size > cap) evictOldest();
+        ++maps_;
+        if (debug_) fprintf(stderr, "medseg alloc miss %zu live %zu cached %zu peak %zu\n", size, live_bytes_, cached_, peak_live_);
       }
+      live_bytes_ += size;
+      peak_live_ = std::max(peak_live_, live_bytes_);
     }
     if (!p) {
       p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -99,18 +119,43 @@ class CachingCpuAllocator final : public c10::Allocator {
     }
     const size_t size = it->second;
     self->live_.erase(it);
+    self->live_bytes_ -= size;
     if (self->cached_ + size > self->limit_) {
       munmap(p, size);
       return;
     }
-    self->free_[size].push_back(p);
+    self->free_[size].push_back({p, ++self->tick_});
     self->cached_ += size;
   }
 
   std::mutex mu_;
   std::unordered_map<void*, size_t> live_;
-  std::unordered_map<size_t, std::vector<void*>> free_;
+  struct Cached {
+    void* ptr;
+    uint64_t freedAt;
+  };
+
+  // Unmaps the cached block freed longest ago (each class's vector is in free order).
+  void evictOldest() {
+    auto oldest = free_.end();
+    for (auto it = free_.begin(); it != free_.end(); ++it) {
+      if (it->second.empty()) continue;
+      if (oldest == free_.end() || it->second.front().freedAt < oldest->second.front().freedAt) oldest = it;
+    }
+    if (oldest == free_.end()) return;
+    munmap(oldest->second.front().ptr, oldest->first);
+    oldest->second.erase(oldest->second.begin());
+    cached_ -= oldest->first;
+    if (oldest->second.empty()) free_.erase(oldest);
+  }
+
+  std::map<size_t, std::vector<Cached>> free_;
+  bool debug_ = std::getenv("MEDSEG_ALLOC_DEBUG") != nullptr;
+  size_t live_bytes_ = 0;
+  size_t peak_live_ = 0;
+  uint64_t tick_ = 0;
   size_t cached_ = 0;
+  size_t maps_ = 0;
   size_t limit_ = size_t(4) << 30;
 };
 
@@ -126,6 +171,8 @@ void installCachingAllocator() {
 }
 
 size_t cachedAllocatorBytes() { return CachingCpuAllocator::instance ? CachingCpuAllocator::instance->cachedBytes() : 0; }
+
+size_t allocatorMaps() { return CachingCpuAllocator::instance ? CachingCpuAllocator::instance->maps() : 0; }
 
 void emptyAllocatorCache() {
   if (CachingCpuAllocator::instance) CachingCpuAllocator::instance->emptyCache();

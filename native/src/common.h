@@ -107,6 +107,7 @@ void registerFusedOps(Registry& r);
 // The caching CPU allocator (allocator.cc).
 void installCachingAllocator();
 size_t cachedAllocatorBytes();
+size_t allocatorMaps();
 void emptyAllocatorCache();
 void setAllocatorCacheLimit(size_t bytes);
 

@@ -1,8 +1,8 @@
 // U-Net building blocks, named as nnU-Net's dynamic_network_architectures names them, so state
 // dicts read naturally next to nnU-Net checkpoints (conv / norm / nonlin, convs.N, conv1 / conv2 / skip).
-import { F, type Tensor } from '../engine/index.js';
+import { F, tidy, type Tensor } from '../engine/index.js';
 import { Conv, Dropout, InstanceNorm, BatchNorm, GroupNorm, AvgPool } from './layers.js';
-import { Module, Sequential, Identity } from './module.js';
+import { Module, Sequential, Identity, replace } from './module.js';
 
 export type NormKind = 'instance' | 'batch' | 'group' | 'none';
 
@@ -62,13 +62,17 @@ export class ConvNormAct extends Module {
 
   forward(x: Tensor): Tensor {
     let y = this.conv.forward(x);
-    if (this.dropout) y = this.dropout.forward(y);
+    if (this.dropout) y = replace(y, this.dropout.forward(y), x);
     if (this.withNonlin && this.norm instanceof InstanceNorm) {
-      return F.instanceNormLeakyRelu(y, this.norm.weight, this.norm.bias, this.norm.eps, this.slope);
+      return replace(
+        y,
+        F.instanceNormLeakyRelu(y, this.norm.weight, this.norm.bias, this.norm.eps, this.slope),
+        x,
+      );
     }
-    y = this.norm.forward(y);
+    y = replace(y, this.norm.forward(y), x);
     // In place: the norm output is not needed by its own backward, so this saves one activation.
-    return this.withNonlin ? F.leakyRelu_(y, this.slope) : y;
+    return this.withNonlin ? replace(y, F.leakyRelu_(y, this.slope), x) : y;
   }
 }
 
@@ -114,9 +118,11 @@ export class SqueezeExcite extends Module {
     this.fc2 = this.child('fc2', new Conv(hidden, channels, { dims, kernel: 1 }));
   }
   forward(x: Tensor): Tensor {
-    const s = F.adaptiveAvgPool(x, 1);
-    const g = F.sigmoid(this.fc2.forward(F.relu(this.fc1.forward(s))));
-    return x.mul(g);
+    return tidy(() => {
+      const s = F.adaptiveAvgPool(x, 1);
+      const g = F.sigmoid(this.fc2.forward(F.relu(this.fc1.forward(s))));
+      return x.mul(g);
+    });
   }
 }
 
@@ -172,9 +178,13 @@ export class ResidualBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let y = this.conv2.forward(this.conv1.forward(x));
-    if (this.se) y = this.se.forward(y);
-    return F.leakyRelu_(y.add(this.skip.forward(x)), this.slope);
+    const h = this.conv1.forward(x);
+    let y = replace(h, this.conv2.forward(h), x);
+    if (this.se) y = replace(y, this.se.forward(y), x);
+    const skip = this.skip.forward(x);
+    const sum = replace(y, y.add(skip), x);
+    replace(skip, sum, x);
+    return replace(sum, F.leakyRelu_(sum, this.slope), x);
   }
 }
 

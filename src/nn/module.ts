@@ -137,9 +137,20 @@ export class Sequential extends Module {
   }
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.layers) y = m.forward(y);
+    for (const m of this.layers) y = replace(y, m.forward(y), x);
     return y;
   }
+}
+
+/**
+ * Returns next, disposing the handle of prev unless it is the caller's input or the same handle.
+ * Forward passes free each intermediate as soon as the next exists, as PyTorch's reference
+ * counting does: autograd keeps its own references to what backward needs, so only JS's handle
+ * goes, and without this a whole forward's activations would wait for the end of the tidy scope.
+ */
+export function replace(prev: Tensor, next: Tensor, keepInput: Tensor): Tensor {
+  if (prev !== keepInput && prev !== next) prev.dispose();
+  return next;
 }
 
 /** A list of modules (torch.nn.ModuleList): named 0, 1, ...; no forward of its own. */

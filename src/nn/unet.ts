@@ -106,12 +106,14 @@ export class UNetEncoder extends Module {
 
   /** The skip features of every stage, highest resolution first. */
   forwardSkips(x: Tensor): Tensor[] {
-    let y = this.stem ? this.stem.forward(x) : x;
+    const stem = this.stem ? this.stem.forward(x) : x;
+    let y = stem;
     const skips: Tensor[] = [];
     for (const st of this.stages.items) {
       y = st.forward(y);
       skips.push(y);
     }
+    if (stem !== x) stem.dispose();
     return skips;
   }
 
@@ -165,17 +167,27 @@ export class UNetDecoder extends Module {
     this.segLayers = this.child('seg_layers', new ModuleList(segs));
   }
 
-  /** Segmentation logits, full resolution first; only that one without deep supervision. */
+  /**
+   * Segmentation logits, full resolution first; only that one without deep supervision.
+   * Consumes the skips: each is disposed once used (autograd keeps what backward needs).
+   */
   forwardAll(skips: Tensor[]): Tensor[] {
     let low = skips[skips.length - 1]!;
     const outs: Tensor[] = [];
     const n = this.stages.items.length;
     for (let d = 0; d < n; d++) {
       const up = this.transpconvs.items[d]!.forward(low);
-      const x = this.stages.items[d]!.forward(cat([up, skips[skips.length - 2 - d]!], 1));
+      const skip = skips[skips.length - 2 - d]!;
+      const joined = cat([up, skip], 1);
+      up.dispose();
+      skip.dispose();
+      const x = this.stages.items[d]!.forward(joined);
+      joined.dispose();
       if (this.deepSupervision || d === n - 1) outs.push(this.segLayers.items[d]!.forward(x));
+      low.dispose();
       low = x;
     }
+    low.dispose();
     return outs.reverse();
   }
 

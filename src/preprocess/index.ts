@@ -1,0 +1,3 @@
+export * from './crop.js';
+export * from './resample.js';
+export * from './normalize.js';

@@ -1,0 +1,57 @@
+// Intensity normalisation by channel type (nnU-Net's scheme):
+//   CT: clip to the dataset's foreground 0.5/99.5 percentiles, then z-score with the dataset's
+//       foreground mean/std (HU are comparable across scans, so dataset-wide statistics fit);
+//   zscore (MRI and the rest): per image, inside the non-zero mask when cropping removed much;
+//   rescale: to [0, 1] per image; none.
+import { tidy, noGrad, where, maskedSelect, type Tensor } from '../engine/index.js';
+
+export type NormalizationScheme = 'ct' | 'zscore' | 'rescale' | 'none';
+
+export interface CTStats {
+  mean: number;
+  std: number;
+  p005: number;
+  p995: number;
+}
+
+export interface NormalizationPlan {
+  scheme: NormalizationScheme;
+  /** Dataset foreground statistics (CT only). */
+  ct?: CTStats;
+  /** z-score only inside the non-zero mask (outside set to 0). */
+  useMask?: boolean;
+}
+
+/** Normalises one channel [...spatial] to float32. `mask` (bool) restricts z-score statistics. */
+export function normalizeChannel(x: Tensor, plan: NormalizationPlan, mask?: Tensor): Tensor {
+  return tidy(() =>
+    noGrad(() => {
+      const f = x.float();
+      switch (plan.scheme) {
+        case 'none':
+          return f.clone();
+        case 'ct': {
+          if (!plan.ct) throw new Error('CT normalisation needs the dataset statistics (plan.ct)');
+          const { mean, std, p005, p995 } = plan.ct;
+          return f.clamp(p005, p995).sub(mean).div(Math.max(std, 1e-8));
+        }
+        case 'rescale': {
+          const lo = f.amin().item();
+          const hi = f.amax().item();
+          return f.sub(lo).div(Math.max(hi - lo, 1e-8));
+        }
+        case 'zscore': {
+          if (plan.useMask && mask) {
+            const vals = maskedSelect(f, mask);
+            const mean = vals.numel ? vals.mean().item() : 0;
+            const std = vals.numel > 1 ? vals.std().item() : 1;
+            return where(mask, f.sub(mean).div(Math.max(std, 1e-8)), 0);
+          }
+          const mean = f.mean().item();
+          const std = f.numel > 1 ? f.std().item() : 1;
+          return f.sub(mean).div(Math.max(std, 1e-8));
+        }
+      }
+    }),
+  );
+}
