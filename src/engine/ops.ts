@@ -37,8 +37,20 @@ export const randperm = (n: number): Tensor => callT('randperm', n);
 
 export const cat = (ts: Tensor[], dim = 0): Tensor => callT('cat', ts, dim);
 export const stack = (ts: Tensor[], dim = 0): Tensor => callT('stack', ts, dim);
-export const where = (cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor =>
-  a instanceof Tensor && b instanceof Tensor ? callT('where', cond, a, b) : callT('where_scalar', cond, a, b);
+/** cond ? a : b elementwise; either side may be a number. */
+export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  if (a instanceof Tensor && b instanceof Tensor) return callT('where', cond, a, b);
+  if (a instanceof Tensor) {
+    const notCond = cond.logicalNot();
+    try {
+      return a.maskedFill(notCond, b as number);
+    } finally {
+      notCond.dispose();
+    }
+  }
+  if (b instanceof Tensor) return b.maskedFill(cond, a);
+  return callT('where_scalar', cond, a, b);
+}
 export const indexSelect = (t: Tensor, dim: number, index: Tensor): Tensor =>
   callT('index_select', t, dim, index);
 export const gather = (t: Tensor, dim: number, index: Tensor): Tensor => callT('gather', t, dim, index);

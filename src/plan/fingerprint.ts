@@ -1,0 +1,166 @@
+// The dataset fingerprint (fingerprint.json): what the planner needs to know about a dataset —
+// per case spacing, shape and shape after cropping; per channel foreground intensity statistics
+// (sampled from labelled voxels, as nnU-Net does for CT normalisation); per class voxel counts and
+// volumes, so that planners see tiny structures. Spacings and shapes are in array order (z, y, x).
+import { writeFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { Tensor, tidy, noGrad, maskedSelect, sort } from '../engine/index.js';
+import { readCaseVolumes } from '../dataset/volumes.js';
+import type { Dataset } from '../dataset/types.js';
+import { arraySpacing, channelsToTensor, labelsToTensor } from '../preprocess/volumeTensor.js';
+import { nonzeroBBox } from '../preprocess/crop.js';
+
+export interface IntensityStats {
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  p005: number;
+  p50: number;
+  p995: number;
+  samples: number;
+}
+
+export interface CaseFingerprint {
+  id: string;
+  spacing: number[];
+  shape: number[];
+  croppedShape: number[];
+  /** Voxels of each label value (background included). */
+  classVoxels: Record<string, number>;
+  /** mm³ of each foreground label value. */
+  classVolumeMm3: Record<string, number>;
+}
+
+export interface Fingerprint {
+  version: 1;
+  axes: 'zyx';
+  dataset: string;
+  channelNames: string[];
+  labels: Record<string, number[]>;
+  cases: CaseFingerprint[];
+  /** Per channel, over foreground voxels of all cases. */
+  foregroundIntensity: IntensityStats[];
+  medianSpacing: number[];
+  medianShape: number[];
+  medianCroppedShape: number[];
+}
+
+const SAMPLES_PER_CASE = 10_000;
+
+/** Deterministic sample of up to n values (a fixed-stride pick keeps it reproducible and even). */
+function sampleValues(values: Float32Array, n: number): Float32Array {
+  if (values.length <= n) return values;
+  const out = new Float32Array(n);
+  const stride = values.length / n;
+  for (let i = 0; i < n; i++) out[i] = values[Math.floor(i * stride)]!;
+  return out;
+}
+
+/** numpy's default percentile (linear interpolation between closest ranks) of sorted values. */
+export function percentileSorted(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (q / 100) * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+export function intensityStats(values: Float32Array): IntensityStats {
+  if (values.length === 0)
+    return { mean: NaN, std: NaN, min: NaN, max: NaN, p005: NaN, p50: NaN, p995: NaN, samples: 0 };
+  return tidy(() => {
+    const t = Tensor.fromArray(values, [values.length]).to('float64');
+    const sorted = sort(t, 0)[0].toArray() as Float64Array;
+    return {
+      mean: t.mean().item(),
+      std: values.length > 1 ? t.std([], false, false).item() : 0,
+      min: sorted[0]!,
+      max: sorted[sorted.length - 1]!,
+      p005: percentileSorted(sorted, 0.5),
+      p50: percentileSorted(sorted, 50),
+      p995: percentileSorted(sorted, 99.5),
+      samples: values.length,
+    };
+  });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+export async function computeFingerprint(
+  ds: Dataset,
+  onCase?: (i: number, n: number, id: string) => void,
+): Promise<Fingerprint> {
+  const cases: CaseFingerprint[] = [];
+  const samples: Float32Array[][] = ds.channelNames.map(() => []);
+  for (const [i, c] of ds.training.entries()) {
+    onCase?.(i, ds.training.length, c.id);
+    const vols = await readCaseVolumes(c);
+    const spacing = arraySpacing(vols.channels[0]!);
+    const fp = tidy(() =>
+      noGrad(() => {
+        const image = channelsToTensor(vols.channels);
+        const labels = vols.label ? labelsToTensor(vols.label, c.label) : null;
+        const box = nonzeroBBox(image);
+        const classVoxels: Record<string, number> = {};
+        const classVolumeMm3: Record<string, number> = {};
+        const voxelMm3 = spacing.reduce((a, b) => a * b, 1);
+        if (labels) {
+          for (const v of ds.labelValues) {
+            const n = labels.eq(v).countNonzero();
+            classVoxels[String(v)] = n;
+            if (v !== 0) classVolumeMm3[String(v)] = n * voxelMm3;
+          }
+          const fg = labels.gt(0);
+          ds.channelNames.forEach((_, ch) => {
+            const vals = maskedSelect(image.select(0, ch), fg).toArray() as Float32Array;
+            samples[ch]!.push(sampleValues(vals, SAMPLES_PER_CASE));
+          });
+        }
+        return {
+          id: c.id,
+          spacing,
+          shape: image.shape.slice(1),
+          croppedShape: box.map(([a, b]) => b - a),
+          classVoxels,
+          classVolumeMm3,
+        };
+      }),
+    );
+    cases.push(fp);
+  }
+  const foregroundIntensity = samples.map((chunks) => {
+    const all = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
+    let o = 0;
+    for (const c of chunks) {
+      all.set(c, o);
+      o += c.length;
+    }
+    return intensityStats(all);
+  });
+  const axis = (k: 'spacing' | 'shape' | 'croppedShape', d: number) => median(cases.map((c) => c[k][d]!));
+  return {
+    version: 1,
+    axes: 'zyx',
+    dataset: ds.name,
+    channelNames: ds.channelNames,
+    labels: Object.fromEntries(ds.labels.map((l) => [l.name, l.values])),
+    cases,
+    foregroundIntensity,
+    medianSpacing: [0, 1, 2].map((d) => axis('spacing', d)),
+    medianShape: [0, 1, 2].map((d) => axis('shape', d)),
+    medianCroppedShape: [0, 1, 2].map((d) => axis('croppedShape', d)),
+  };
+}
+
+export async function writeFingerprint(dir: string, fp: Fingerprint): Promise<string> {
+  const file = path.join(dir, 'fingerprint.json');
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(fp, null, 2));
+  await rename(tmp, file);
+  return file;
+}

@@ -1,0 +1,62 @@
+// Volumes (x fastest in memory, as NIfTI stores them) as engine tensors in array order [z, y, x]:
+// the same memory read C-order, so no copy of the voxels is needed beyond the scaling.
+import { Tensor, stack, tidy } from '../engine/index.js';
+import { scaledValues } from '../io/values.js';
+import type { Volume } from '../io/volume.js';
+
+/** Spatial shape in array order (z, y, x) of a volume stored as [nx, ny, nz(, nt)]. */
+export const arrayShape = (vol: Pick<Volume, 'shape'>): number[] => [
+  vol.shape[2] ?? 1,
+  vol.shape[1]!,
+  vol.shape[0]!,
+];
+
+/** Spacing in array order (z, y, x). */
+export const arraySpacing = (vol: Pick<Volume, 'spacing'>): number[] => [
+  vol.spacing[2],
+  vol.spacing[1],
+  vol.spacing[0],
+];
+
+/** The real (scaled) values of a 3D volume as a float32 tensor [z, y, x]. */
+export function volumeToTensor(vol: Volume): Tensor {
+  const values = scaledValues(vol, 'float32') as Float32Array;
+  return Tensor.fromArray(values, arrayShape(vol), 'float32');
+}
+
+/** Channels (3D volumes of one shape) stacked as [C, z, y, x]. */
+export function channelsToTensor(channels: Volume[]): Tensor {
+  return tidy(() => stack(channels.map(volumeToTensor), 0));
+}
+
+/** Integer labels of a volume as int64 [z, y, x]; throws when a value is not an integer. */
+export function labelsToTensor(vol: Volume, file = 'label'): Tensor {
+  return tidy(() => {
+    const t = volumeToTensor(vol);
+    const bad = t.ne(t.round()).countNonzero();
+    if (bad) throw new Error(`${file}: ${bad} label voxels are not integers`);
+    return t.to('int64');
+  });
+}
+
+/** A label map [z, y, x] back into a Volume with the geometry of `like` (uint8 or int16 storage). */
+export function labelsToVolume(labels: Tensor, like: Volume): Volume {
+  return tidy(() => {
+    const max = labels.amax().item();
+    const min = labels.amin().item();
+    const small = min >= 0 && max < 256;
+    const data = labels
+      .to(small ? 'uint8' : 'int16')
+      .contiguous()
+      .toArray() as Uint8Array | Int16Array;
+    return {
+      data,
+      shape: like.shape.slice(0, 3),
+      spacing: like.spacing,
+      affine: like.affine.map((r) => [...r]),
+      datatype: small ? 'uint8' : 'int16',
+      sclSlope: 1,
+      sclInter: 0,
+    } as Volume;
+  });
+}
