@@ -10,4 +10,8 @@ interface Entry {
 export const commands: Record<string, Entry> = {
   bench: { summary: 'benchmarks: train-step, sliding-window', load: () => import('./bench.js') },
   demo: { summary: 'a tiny end-to-end demo on synthetic data', load: () => import('./demo.js') },
+  inspect: { summary: 'print a volume header and statistics', load: () => import('./inspect.js') },
+  convert: { summary: 'convert a volume between formats', load: () => import('./convert.js') },
+  dataset: { summary: 'check, convert and build datasets', load: () => import('./dataset.js') },
+  synth: { summary: 'write the synthetic decathlon (nnU-Net v2)', load: () => import('./synth.js') },
 };

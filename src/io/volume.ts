@@ -41,4 +41,41 @@ export interface Volume {
   /** Real value = stored * sclSlope + sclInter (slope 1, inter 0 when the file has none). */
   sclSlope: number;
   sclInter: number;
+  /** What the reader knew beyond the fields above; writers fall back to defaults without it. */
+  header?: VolumeHeader;
+}
+
+/** The NIfTI qform parameters exactly as stored, so that an unchanged volume is rewritten bit for bit. */
+export interface NiftiQform {
+  /** quatern_b, quatern_c, quatern_d. */
+  quatern: [number, number, number];
+  /** qoffset_x, qoffset_y, qoffset_z. */
+  offset: [number, number, number];
+  /** pixdim[0]: -1 or 1. */
+  qfac: number;
+  /** pixdim[1..3]. */
+  pixdim: [number, number, number];
+}
+
+/** Format details a reader keeps so that a writer can reproduce them; every field is optional. */
+export interface VolumeHeader {
+  /** The file format the volume was read from. */
+  format?: 'nifti1' | 'nifti2' | 'nrrd' | 'dicom';
+  /** NIfTI qform_code / sform_code (0 unknown, 1 scanner, 2 aligned, 3 Talairach, 4 MNI, 5 template). */
+  qformCode?: number;
+  sformCode?: number;
+  /** The qform as stored (used again on write while `affine` is unchanged). */
+  qform?: NiftiQform;
+  /** The sform rows srow_x, srow_y, srow_z as stored (3×4). */
+  sform?: number[][];
+  /** NIfTI pixdim[4..7] (time step and beyond). */
+  pixdimExtra?: number[];
+  /** NIfTI xyzt_units. */
+  xyztUnits?: number;
+  /** NIfTI intent_code, intent_name, intent_p1..3. */
+  intentCode?: number;
+  intentName?: string;
+  intentParams?: number[];
+  /** NIfTI descrip (at most 79 bytes are written). */
+  description?: string;
 }

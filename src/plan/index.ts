@@ -1,0 +1,3 @@
+export * from './fingerprint.js';
+export * from './topology.js';
+export * from './planner.js';

@@ -1,0 +1,241 @@
+// Deciding the post-processing from cross-validation results, as nnU-Net does: out-of-fold
+// predictions are compared with their references, with and without keeping only the largest
+// connected component, and a step is kept only where it raises the mean Dice.
+//
+// The rule, exactly (Dice of a label in a case: dice() below, or options.dice):
+//  * mean Dice of label l = mean over cases of its Dice, skipping NaN (a case where l is absent from
+//    both prediction and reference gives NaN with the default Dice, so it does not count for l);
+//    foreground mean = mean over labels of those means (skipping labels that are NaN everywhere).
+//  1. Foreground step: keepLargestForeground on every prediction. Accepted iff the foreground mean
+//     after is strictly greater than before AND no label's mean Dice is strictly lower after than
+//     before (requireNoLabelWorse, default true; nnU-Net's defensive check).
+//  2. Per-label step, taken on the predictions as they are after step 1 (with step 1 applied when it
+//     was accepted): for each label l on its own, keepLargestPerLabel restricted to l is accepted iff
+//     label l's mean Dice after is strictly greater than before. (Filtering label l only turns voxels
+//     of l into background, so it changes no other label's Dice: the per-label decisions are independent.)
+// Equal means (nothing changed, or a change that neither helps nor hurts) keep the step off.
+import { checkConnectivity, type Connectivity, type LabelArray, volumeShape } from './components.js';
+import { keepLargestForeground, keepLargestPerLabel } from './largestComponent.js';
+
+/** One out-of-fold case: the prediction and its reference label maps, same shape. */
+export interface CvCase {
+  prediction: LabelArray;
+  reference: LabelArray;
+  shape: readonly number[];
+}
+
+/** Dice of one label in one case. */
+export type DiceFn = (prediction: LabelArray, reference: LabelArray, label: number) => number;
+
+export interface MeanDice {
+  before: number;
+  after: number;
+}
+
+/** What to apply; JSON-serialisable (JSON.stringify / JSON.parse round-trip it). */
+export interface PostprocessingRecipe {
+  /** keep only the largest component of all foreground together */
+  foreground: boolean;
+  /** per label (as a string key): keep only the largest component of that label */
+  perLabel: Record<string, boolean>;
+  /** foreground mean Dice on the raw predictions and with the whole recipe applied */
+  dice: MeanDice;
+  /** mean Dice per label, raw and with the whole recipe applied */
+  diceByLabel: Record<string, MeanDice>;
+  /** the connectivity the components were taken with (default 26) */
+  connectivity: Connectivity;
+}
+
+export interface ChooseOptions {
+  /** labels to evaluate and decide for (default: every nonzero value found in the references or predictions) */
+  labels?: readonly number[];
+  /** default 26 */
+  connectivity?: Connectivity;
+  /** the Dice of one label; default dice() with NaN for a label absent from both maps */
+  dice?: DiceFn;
+  /** reject the foreground step when any label's mean Dice gets worse (default true, as nnU-Net) */
+  requireNoLabelWorse?: boolean;
+}
+
+/**
+ * Exact Dice of `label`: 2|P∩R| / (|P| + |R|) from integer voxel counts. When the label is in neither
+ * map, `empty` (default NaN, so means skip the case).
+ */
+export function dice(prediction: LabelArray, reference: LabelArray, label: number, empty = NaN): number {
+  if (prediction.length !== reference.length)
+    throw new RangeError('prediction and reference differ in length');
+  let p = 0;
+  let r = 0;
+  let both = 0;
+  for (let i = 0; i < prediction.length; i++) {
+    const a = prediction[i] === label;
+    const b = reference[i] === label;
+    if (a) p++;
+    if (b) r++;
+    if (a && b) both++;
+  }
+  return p + r === 0 ? empty : (2 * both) / (p + r);
+}
+
+/** Dice of each label in `labels` (all >= 0) in one pass over the maps; empty as for dice(). */
+export function dicePerLabel(
+  prediction: LabelArray,
+  reference: LabelArray,
+  labels: readonly number[],
+  empty = NaN,
+): Float64Array {
+  if (prediction.length !== reference.length)
+    throw new RangeError('prediction and reference differ in length');
+  let max = 0;
+  for (const l of labels) {
+    if (!Number.isInteger(l) || l < 0) throw new RangeError(`labels must be non-negative integers, got ${l}`);
+    if (l > max) max = l;
+  }
+  // counts per value 0..max, with slot max + 1 for every other value
+  const other = max + 1;
+  const p = new Float64Array(max + 2);
+  const r = new Float64Array(max + 2);
+  const both = new Float64Array(max + 2);
+  for (let i = 0; i < prediction.length; i++) {
+    let a = prediction[i]!;
+    let b = reference[i]!;
+    if (a < 0 || a > max) a = other;
+    if (b < 0 || b > max) b = other;
+    p[a]++;
+    r[b]++;
+    if (prediction[i] === reference[i]) both[a]++;
+  }
+  const out = new Float64Array(labels.length);
+  labels.forEach((l, k) => {
+    const s = p[l]! + r[l]!;
+    out[k] = s === 0 ? empty : (2 * both[l]!) / s;
+  });
+  return out;
+}
+
+/** Mean skipping NaN; NaN when every value is NaN. */
+function nanMean(values: ArrayLike<number>): number {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isNaN(v)) {
+      s += v;
+      n++;
+    }
+  }
+  return n === 0 ? NaN : s / n;
+}
+
+/** Applies a recipe: the foreground step, then the per-label steps marked true. Returns a new array. */
+export function applyPostprocessing<T extends LabelArray>(
+  labels: T,
+  shape: readonly number[],
+  recipe: Pick<PostprocessingRecipe, 'foreground' | 'perLabel'> & { connectivity?: Connectivity },
+): T {
+  const connectivity = checkConnectivity(recipe.connectivity);
+  let out = recipe.foreground
+    ? keepLargestForeground(labels, shape, { connectivity })
+    : (labels.slice() as T);
+  const chosen = Object.entries(recipe.perLabel)
+    .filter(([, on]) => on)
+    .map(([l]) => Number(l));
+  if (chosen.length > 0)
+    out = keepLargestPerLabel(out, shape, { connectivity, labels: chosen, inPlace: true });
+  return out;
+}
+
+/** The nonzero values present in the predictions or references of the cases, sorted. */
+function labelsPresent(n: number, get: (k: number) => CvCase): number[] {
+  const seen = new Set<number>();
+  for (let k = 0; k < n; k++) {
+    const c = get(k);
+    for (const m of [c.prediction, c.reference]) addValues(m, seen);
+  }
+  return [...seen].sort((a, b) => a - b);
+}
+
+function addValues(m: LabelArray, seen: Set<number>): void {
+  let last = 0;
+  for (let i = 0; i < m.length; i++) {
+    const v = m[i]!;
+    if (v !== last) {
+      last = v;
+      if (v !== 0) seen.add(v);
+    }
+  }
+}
+
+/**
+ * Decides the post-processing from out-of-fold (prediction, reference) pairs with the rule in the
+ * header of this file. A case may be given as a function returning it, called once per pass (there are
+ * two passes, and one more to find the labels when options.labels is not given), so that large cases can be
+ * loaded one at a time. NaN means (a label absent from every case) become null in JSON.
+ */
+export function choosePostprocessing(
+  cases: readonly (CvCase | (() => CvCase))[],
+  options?: ChooseOptions,
+): PostprocessingRecipe {
+  if (cases.length === 0) throw new RangeError('choosePostprocessing needs at least one case');
+  const connectivity = checkConnectivity(options?.connectivity);
+  const requireNoLabelWorse = options?.requireNoLabelWorse ?? true;
+  const get = (k: number): CvCase => {
+    const c = cases[k]!;
+    const v = typeof c === 'function' ? c() : c;
+    volumeShape(v.shape, v.prediction.length);
+    if (v.reference.length !== v.prediction.length)
+      throw new RangeError(`case ${k}: reference and prediction differ`);
+    return v;
+  };
+  const labels = options?.labels ? [...options.labels] : labelsPresent(cases.length, get);
+  for (const l of labels) {
+    if (!Number.isInteger(l) || l <= 0) throw new RangeError(`labels must be positive integers, got ${l}`);
+  }
+  const L = labels.length;
+  const customDice = options?.dice;
+  const diceAll = (pred: LabelArray, ref: LabelArray): Float64Array =>
+    customDice ? Float64Array.from(labels, (l) => customDice(pred, ref, l)) : dicePerLabel(pred, ref, labels);
+  const n = cases.length;
+  // per-case Dice, row k = case k, column j = labels[j]
+  const raw = new Float64Array(n * L);
+  const fg = new Float64Array(n * L);
+  const pl = new Float64Array(n * L);
+  for (let k = 0; k < n; k++) {
+    const c = get(k);
+    raw.set(diceAll(c.prediction, c.reference), k * L);
+    fg.set(diceAll(keepLargestForeground(c.prediction, c.shape, { connectivity }), c.reference), k * L);
+  }
+  const labelMeans = (d: Float64Array): Float64Array =>
+    Float64Array.from(labels, (_, j) => nanMean(Float64Array.from({ length: n }, (_, k) => d[k * L + j]!)));
+  const rawMeans = labelMeans(raw);
+  const fgMeans = labelMeans(fg);
+  let foreground = nanMean(fgMeans) > nanMean(rawMeans);
+  if (foreground && requireNoLabelWorse) {
+    for (let j = 0; j < L; j++) if (fgMeans[j]! < rawMeans[j]!) foreground = false;
+  }
+  const baseMeans = foreground ? fgMeans : rawMeans;
+  for (let k = 0; k < n; k++) {
+    const c = get(k);
+    const b = foreground ? keepLargestForeground(c.prediction, c.shape, { connectivity }) : c.prediction;
+    // every label filtered at once: label l's Dice is the same as when l alone is filtered
+    const filtered = keepLargestPerLabel(b, c.shape, { connectivity, labels, inPlace: foreground });
+    pl.set(diceAll(filtered, c.reference), k * L);
+  }
+  const plMeans = labelMeans(pl);
+  const perLabel: Record<string, boolean> = {};
+  const diceByLabel: Record<string, MeanDice> = {};
+  const afterMeans = new Float64Array(L);
+  labels.forEach((l, j) => {
+    const on = plMeans[j]! > baseMeans[j]!;
+    perLabel[String(l)] = on;
+    afterMeans[j] = on ? plMeans[j]! : baseMeans[j]!;
+    diceByLabel[String(l)] = { before: rawMeans[j]!, after: afterMeans[j]! };
+  });
+  return {
+    foreground,
+    perLabel,
+    dice: { before: nanMean(rawMeans), after: nanMean(afterMeans) },
+    diceByLabel,
+    connectivity,
+  };
+}

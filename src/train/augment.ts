@@ -1,0 +1,105 @@
+// Data augmentation on a batch, computed with the engine: rotation and scaling (one affine
+// resampling, images linear and labels nearest), mirroring, brightness, contrast, gamma, noise,
+// blur and low-resolution simulation. Probabilities follow nnU-Net's defaults roughly.
+import { Tensor, tidy, noGrad, F, stack, randn } from '../engine/index.js';
+import type { Rng } from './random.js';
+
+export interface AugmentOptions {
+  rotation?: boolean;
+  mirrorAxes?: number[];
+}
+
+function affineTheta(nd: number, rng: Rng): number[] {
+  const s = rng.uniform(0.7, 1.4);
+  if (nd === 2) {
+    const a = rng.uniform(-Math.PI, Math.PI) * (30 / 180);
+    return [Math.cos(a) / s, -Math.sin(a) / s, 0, Math.sin(a) / s, Math.cos(a) / s, 0];
+  }
+  // rotation about the z axis (in-plane) and a small tilt: enough variety at low cost
+  const a = rng.uniform(-0.52, 0.52);
+  const b = rng.uniform(-0.26, 0.26);
+  const ca = Math.cos(a);
+  const sa = Math.sin(a);
+  const cb = Math.cos(b);
+  const sb = Math.sin(b);
+  // grid_sample's coordinate order is (x, y, z)
+  const m = [
+    [ca, -sa * cb, sa * sb],
+    [sa, ca * cb, -ca * sb],
+    [0, sb, cb],
+  ];
+  return m.flatMap((row) => [...row.map((v) => v / s), 0]);
+}
+
+/** Augments x [N, C, ...] and integer labels y [N, ...]; returns new tensors. */
+export function augmentBatch(
+  x: Tensor,
+  y: Tensor,
+  rng: Rng,
+  o: AugmentOptions = {},
+): { x: Tensor; y: Tensor } {
+  return tidy(() =>
+    noGrad(() => {
+      const n = x.shape[0]!;
+      const nd = x.ndim - 2;
+      const xs: Tensor[] = [];
+      const ys: Tensor[] = [];
+      for (let i = 0; i < n; i++) {
+        let xi = x.narrow(0, i, 1);
+        let yi = y.narrow(0, i, 1);
+        if (o.rotation !== false && rng.next() < 0.2) {
+          const theta = Tensor.fromArray(Float32Array.from(affineTheta(nd, rng)), [1, nd, nd + 1]);
+          const grid = F.affineGrid(theta, [...xi.shape], false);
+          xi = F.gridSample(xi, grid, 'bilinear', 'zeros', false);
+          yi = F.gridSample(yi.unsqueeze(1).float(), grid, 'nearest', 'zeros', false)
+            .squeeze(1)
+            .round()
+            .to('int64');
+        }
+        const flips = (o.mirrorAxes ?? Array.from({ length: nd }, (_, d) => d)).filter(
+          () => rng.next() < 0.5,
+        );
+        if (flips.length) {
+          xi = xi.flip(...flips.map((d) => d + 2));
+          yi = yi.flip(...flips.map((d) => d + 1));
+        }
+        if (rng.next() < 0.1) xi = xi.add(randn([...xi.shape]).mul(rng.uniform(0, 0.1)));
+        if (rng.next() < 0.15) xi = xi.mul(rng.uniform(0.75, 1.25));
+        if (rng.next() < 0.15) {
+          const m = xi.mean();
+          xi = xi.sub(m).mul(rng.uniform(0.75, 1.25)).add(m);
+        }
+        if (rng.next() < 0.1) {
+          // blur: a separable box of width 3 along the spatial axes (cheap smoothing)
+          const k = nd === 3 ? [3, 3, 3] : [3, 3];
+          xi = F.avgPool(F.pad(xi, new Array<number>(2 * nd).fill(1), 'replicate'), k, 1);
+        }
+        if (rng.next() < 0.125) {
+          // low resolution: down by up to 2 and back up
+          const size = xi.shape.slice(2);
+          const f = rng.uniform(1, 2);
+          const small = size.map((s) => Math.max(1, Math.round(s / f)));
+          xi = F.interpolate(F.interpolate(xi, small, 'nearest'), size, 'linear');
+        }
+        if (rng.next() < 0.3) {
+          // gamma on the [0, 1]-rescaled intensities, then back to the original range
+          const lo = xi.amin().item();
+          const hi = xi.amax().item();
+          if (hi > lo) {
+            const g = rng.next() < 0.5 ? rng.uniform(0.7, 1) : rng.uniform(1, 1.5);
+            xi = xi
+              .sub(lo)
+              .div(hi - lo)
+              .clamp(0, 1)
+              .pow(g)
+              .mul(hi - lo)
+              .add(lo);
+          }
+        }
+        xs.push(xi.squeeze(0));
+        ys.push(yi.squeeze(0));
+      }
+      return { x: stack(xs, 0), y: stack(ys, 0) };
+    }),
+  );
+}

@@ -1,0 +1,42 @@
+// Training batches: random cases, patches at random positions, and a third of each batch forced
+// to contain foreground (centred near a stored foreground voxel of a random class).
+import type { StoredCase } from '../preprocess/store.js';
+import { readPatch, patchTensors } from '../preprocess/store.js';
+import type { Tensor } from '../engine/index.js';
+import type { Rng } from './random.js';
+
+/** Patch start for a case: around a foreground voxel when forced (and the case has one), else random. */
+export function patchStart(meta: StoredCase, patch: number[], forceForeground: boolean, rng: Rng): number[] {
+  const classes = Object.keys(meta.classLocations).filter((k) => meta.classLocations[k]!.length);
+  if (forceForeground && classes.length) {
+    const locs = meta.classLocations[classes[rng.int(classes.length)]!]!;
+    const p = locs[rng.int(locs.length)]!;
+    // the voxel lands anywhere inside the patch
+    return p.map((v, d) => v - rng.int(patch[d]!));
+  }
+  // random, allowing the patch to hang over the border by up to half a patch where the image is smaller
+  return meta.shape.map((s, d) => {
+    const lo = Math.min(0, s - patch[d]!) - (s < patch[d]! ? 0 : 0);
+    const hi = Math.max(0, s - patch[d]!);
+    return lo + rng.int(hi - lo + 1);
+  });
+}
+
+/** Reads a batch [N, C, ...patch] / [N, ...patch]; sample i is forced to foreground when i ≥ N·(2/3). */
+export function sampleBatch(
+  dir: string,
+  cases: StoredCase[],
+  patch: number[],
+  batchSize: number,
+  rng: Rng,
+  foregroundFraction = 1 / 3,
+): { x: Tensor; y: Tensor } {
+  const patches = [];
+  const forcedFrom = Math.round(batchSize * (1 - foregroundFraction));
+  for (let i = 0; i < batchSize; i++) {
+    const meta = cases[rng.int(cases.length)]!;
+    const start = patchStart(meta, patch, i >= forcedFrom, rng);
+    patches.push(readPatch(dir, meta, start, patch));
+  }
+  return patchTensors(patches, cases[0]!.channels, patch);
+}

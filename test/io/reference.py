@@ -1,0 +1,178 @@
+"""Independent reference for the io tests: nibabel for NIfTI, pydicom for DICOM, numpy for NRRD.
+
+Run with /usr/bin/python3 (the interpreter that has nibabel). Each command prints one JSON line.
+Arrays are compared through sha256 of their little-endian bytes in x-fastest (Fortran) order.
+"""
+import gzip
+import hashlib
+import json
+import os
+import re
+import sys
+
+import numpy as np
+
+
+def sha(arr):
+    a = np.asarray(arr)
+    a = a.astype(a.dtype.newbyteorder('<'))
+    return hashlib.sha256(a.tobytes(order='F')).hexdigest()
+
+
+def info(files):
+    import nibabel as nib
+    out = []
+    for f in files:
+        img = nib.load(f)
+        h = img.header
+        raw = np.asanyarray(img.dataobj.get_unscaled())
+        real = img.get_fdata()
+        slope, inter = img.dataobj.slope, img.dataobj.inter
+        out.append({
+            'file': f, 'dtype': raw.dtype.name, 'shape': list(img.shape),
+            'affine': img.affine.tolist(),
+            'qform': h.get_qform().tolist(), 'sform': h.get_sform().tolist(),
+            'qcode': int(h['qform_code']), 'scode': int(h['sform_code']),
+            'pixdim': [float(x) for x in h['pixdim']],
+            'slope': float(slope), 'inter': float(inter),
+            'sha': sha(raw), 'min': float(np.nanmin(real)), 'max': float(np.nanmax(real)),
+            'mean': float(np.nanmean(real)),
+            'axcodes': ''.join(nib.aff2axcodes(img.affine)),
+            'version': 2 if isinstance(img, nib.Nifti2Image) else 1,
+        })
+    return out
+
+
+def write(spec_file):
+    """Writes NIfTI files from a JSON list of specs: data from a raw little-endian file, header fields."""
+    import nibabel as nib
+    specs = json.load(open(spec_file))
+    for s in specs:
+        dt = np.dtype(s['dtype']).newbyteorder('<')
+        data = np.fromfile(s['bin'], dtype=dt).reshape(s['shape'], order='F')
+        klass = nib.Nifti2Image if s.get('version') == 2 else nib.Nifti1Image
+        hdr = (nib.Nifti2Header if s.get('version') == 2 else nib.Nifti1Header)(endianness=s.get('endian', '<'))
+        hdr.set_data_dtype(np.dtype(s['dtype']))
+        img = klass(data, None, header=hdr)
+        aff = np.array(s['affine'])
+        img.header.set_qform(aff if s['qcode'] else None, code=s['qcode'])
+        img.header.set_sform(aff if s['scode'] else None, code=s['scode'])
+        if s['qcode'] == 0 and s['scode'] == 0:
+            img.header.set_zooms(s['zooms'] + [1] * (len(s['shape']) - 3))
+        if 'slope' in s:
+            img.header.set_slope_inter(s['slope'], s['inter'])
+        img.update_header = lambda: None  # keep the header exactly as set above
+        nib.save(img, s['out'])
+    return [{'written': len(specs)}]
+
+
+def canonical(f, out_bin):
+    import nibabel as nib
+    img = nib.as_closest_canonical(nib.load(f))
+    raw = np.asanyarray(img.dataobj.get_unscaled()) if hasattr(img.dataobj, 'get_unscaled') else np.asanyarray(img.dataobj)
+    return [{'affine': img.affine.tolist(), 'shape': list(img.shape), 'sha': sha(raw)}]
+
+
+def nrrd(f):
+    """A minimal NRRD reading written for this test only (attached gzip/raw data, LPS/RAS spaces)."""
+    blob = open(f, 'rb').read()
+    head, _, body = blob.partition(b'\n\n')
+    fields = {}
+    for line in head.decode('latin1').splitlines()[1:]:
+        if line.startswith('#') or ': ' not in line:
+            continue
+        k, v = line.split(': ', 1)
+        fields[k.strip().lower()] = v.strip()
+    types = {'short': '<i2', 'int': '<i4', 'ushort': '<u2', 'uchar': 'u1', 'float': '<f4', 'double': '<f8'}
+    sizes = [int(x) for x in fields['sizes'].split()]
+    raw = gzip.decompress(body) if fields['encoding'] in ('gzip', 'gz') else body
+    dt = np.dtype(types[fields['type']])
+    if fields.get('endian') == 'big':
+        dt = dt.newbyteorder('>')
+    data = np.frombuffer(raw, dtype=dt, count=int(np.prod(sizes))).reshape(sizes, order='F')
+    dirs = [[float(x) for x in d.split(',')] for d in re.findall(r'\(([^)]*)\)', fields['space directions'])]
+    origin = [float(x) for x in re.findall(r'\(([^)]*)\)', fields['space origin'])[0].split(',')]
+    aff = np.eye(4)
+    aff[:3, :3] = np.array(dirs).T
+    aff[:3, 3] = origin
+    if fields['space'] in ('left-posterior-superior', 'LPS'):
+        aff[:2] *= -1
+    return [{'shape': sizes, 'affine': aff.tolist(), 'sha': sha(data), 'dtype': data.dtype.name,
+             'min': float(data.min()), 'max': float(data.max()), 'mean': float(data.mean())}]
+
+
+def dicom_stack(folder, out_bin):
+    """pydicom's reading of a series: slices sorted along the normal, stored values and rescale."""
+    import pydicom
+    from nibabel.nicom import dicomwrappers
+    ds = [pydicom.dcmread(os.path.join(folder, f)) for f in sorted(os.listdir(folder))]
+    iop = np.array(ds[0].ImageOrientationPatient, dtype=float)
+    normal = np.cross(iop[:3], iop[3:])
+    ds.sort(key=lambda d: float(np.dot(np.array(d.ImagePositionPatient, dtype=float), normal)))
+    stack = np.stack([d.pixel_array.T for d in ds], axis=-1)  # (cols, rows, slices): x fastest in F order
+    stack.astype(stack.dtype.newbyteorder('<')).tobytes(order='F')
+    with open(out_bin, 'wb') as fh:
+        fh.write(stack.astype(stack.dtype.newbyteorder('<')).tobytes(order='F'))
+    w = dicomwrappers.wrapper_from_data(ds[0])
+    p0 = np.array(ds[0].ImagePositionPatient, dtype=float)
+    pn = np.array(ds[-1].ImagePositionPatient, dtype=float)
+    lps = np.array(w.affine)  # nibabel's single-slice affine: (row, col) index order, LPS
+    aff = np.eye(4)
+    aff[:3, 0] = lps[:3, 1]  # medseg's i runs along columns (x fastest)
+    aff[:3, 1] = lps[:3, 0]
+    aff[:3, 2] = (pn - p0) / (len(ds) - 1)
+    aff[:3, 3] = p0
+    aff[:2] *= -1  # LPS -> RAS
+    return [{'shape': list(stack.shape), 'dtype': stack.dtype.name, 'affine': aff.tolist(),
+             'slope': float(ds[0].get('RescaleSlope', 1)), 'inter': float(ds[0].get('RescaleIntercept', 0))}]
+
+
+def transcode(folder, out, syntax, mode, count):
+    """Copies a series decompressed into `syntax`; mode 'shuffle' renames files out of order,
+    'oblique' also tilts the geometry, 'fakejpegls' only relabels the compressed data as JPEG-LS."""
+    import pydicom
+    from pydicom.uid import UID
+    os.makedirs(out, exist_ok=True)
+    files = sorted(os.listdir(folder))[:int(count)]
+    rot = np.array([[1, 0, 0], [0, np.cos(0.3), -np.sin(0.3)], [0, np.sin(0.3), np.cos(0.3)]])
+    for k, f in enumerate(files):
+        d = pydicom.dcmread(os.path.join(folder, f))
+        if mode == 'fakejpegls':
+            d.file_meta.TransferSyntaxUID = UID('1.2.840.10008.1.2.4.80')
+            d.save_as(os.path.join(out, f'{k:03d}.dcm'), write_like_original=True)
+            continue
+        arr = d.pixel_array
+        if mode == 'oblique':
+            iop = np.array(d.ImageOrientationPatient, dtype=float)
+            d.ImageOrientationPatient = [float(x) for x in np.concatenate([rot @ iop[:3], rot @ iop[3:]])]
+            d.ImagePositionPatient = [float(x) for x in rot @ np.array(d.ImagePositionPatient, dtype=float)]
+        uid = UID(syntax)
+        if uid == pydicom.uid.RLELossless:
+            d.PixelData = arr.tobytes()
+            d.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+            d.is_little_endian, d.is_implicit_VR = True, False
+            d['PixelData'].is_undefined_length = False
+            d.compress(pydicom.uid.RLELossless, arr, encoding_plugin='pydicom')
+        else:
+            d.PixelData = arr.astype(arr.dtype.newbyteorder('>' if uid == pydicom.uid.ExplicitVRBigEndian else '<')).tobytes()
+            d['PixelData'].is_undefined_length = False
+            d['PixelData'].VR = 'OW'
+            d.file_meta.TransferSyntaxUID = uid
+            d.is_little_endian = uid != pydicom.uid.ExplicitVRBigEndian
+            d.is_implicit_VR = uid == pydicom.uid.ImplicitVRLittleEndian
+        # Reverse order of names so that sorting by name is wrong.
+        d.save_as(os.path.join(out, f'{len(files) - k:03d}.dcm'), write_like_original=False)
+    return [{'files': len(files)}]
+
+
+COMMANDS = {
+    'info': lambda a: info(a),
+    'write': lambda a: write(a[0]),
+    'canonical': lambda a: canonical(a[0], a[1]),
+    'nrrd': lambda a: nrrd(a[0]),
+    'dicom': lambda a: dicom_stack(a[0], a[1]),
+    'transcode': lambda a: transcode(a[0], a[1], a[2], a[3], a[4]),
+}
+
+if __name__ == '__main__':
+    print(json.dumps(COMMANDS[sys.argv[1]](sys.argv[2:])))
