@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { readNifti } from '../../dist/src/io/nifti.js';
 import { scaledValues } from '../../dist/src/io/values.js';
 
@@ -47,17 +48,27 @@ for (let r = 0; r < repeats; r++) {
   parallel = Math.min(parallel, (performance.now() - t) / 1000);
 }
 const py = JSON.parse(
-  execFileSync('/usr/bin/python3', [path.resolve('bench/io/read_nifti_nibabel.py'), String(repeats), ...files], {
-    encoding: 'utf8',
-  })
+  execFileSync(
+    '/usr/bin/python3',
+    [path.resolve('bench/io/read_nifti_nibabel.py'), String(repeats), ...files],
+    {
+      encoding: 'utf8',
+    },
+  )
     .trim()
     .split('\n')
     .pop(),
 );
 const mb = files.reduce((s, f) => s + fs.statSync(f).size, 0) / 2 ** 20;
 const fmt = (s) => `${s.toFixed(3)} s`;
-console.log(`machine: ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, node ${process.version}, nibabel ${py.nibabel}`);
+console.log(
+  `machine: ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, node ${process.version}, nibabel ${py.nibabel}`,
+);
 console.log(`${files.length} BraTS files, ${mb.toFixed(1)} MiB gzip, best of ${repeats}`);
-console.log(`stored values:  medseg ${fmt(raw)}  nibabel ${fmt(py.raw_s)}  nibabel/medseg ${(py.raw_s / raw).toFixed(2)}×`);
-console.log(`float32 values: medseg ${fmt(float32)}  nibabel ${fmt(py.float32_s)}  nibabel/medseg ${(py.float32_s / float32).toFixed(2)}×`);
+console.log(
+  `stored values:  medseg ${fmt(raw)}  nibabel ${fmt(py.raw_s)}  nibabel/medseg ${(py.raw_s / raw).toFixed(2)}×`,
+);
+console.log(
+  `float32 values: medseg ${fmt(float32)}  nibabel ${fmt(py.float32_s)}  nibabel/medseg ${(py.float32_s / float32).toFixed(2)}×`,
+);
 console.log(`medseg, all files concurrently: ${fmt(parallel)}`);

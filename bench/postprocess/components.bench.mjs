@@ -128,9 +128,13 @@ try {
     summary[name] = row.ratio;
     if (name === 'organs') {
       const f = best(() => keepLargestForeground(labels, [D, H, W]), REPS);
-      console.log(JSON.stringify({ run: 'keepLargestForeground-organs', seconds: +f.seconds.toFixed(4), all: f.all }));
+      console.log(
+        JSON.stringify({ run: 'keepLargestForeground-organs', seconds: +f.seconds.toFixed(4), all: f.all }),
+      );
       const p = best(() => keepLargestPerLabel(labels, [D, H, W]), REPS);
-      console.log(JSON.stringify({ run: 'keepLargestPerLabel-organs', seconds: +p.seconds.toFixed(4), all: p.all }));
+      console.log(
+        JSON.stringify({ run: 'keepLargestPerLabel-organs', seconds: +p.seconds.toFixed(4), all: p.all }),
+      );
     }
   }
 } finally {

@@ -13,5 +13,13 @@ export const commands: Record<string, Entry> = {
   inspect: { summary: 'print a volume header and statistics', load: () => import('./inspect.js') },
   convert: { summary: 'convert a volume between formats', load: () => import('./convert.js') },
   dataset: { summary: 'check, convert and build datasets', load: () => import('./dataset.js') },
+  plan: { summary: 'fingerprint a dataset and write plans.json', load: () => import('./plan.js') },
+  train: { summary: 'train one fold of a configuration', load: () => import('./train.js') },
+  predict: { summary: 'segment images with a trained model', load: () => import('./predict.js') },
+  evaluate: {
+    summary: 'Dice, HD95, NSD of predictions against references',
+    load: () => import('./evaluate.js'),
+  },
+  report: { summary: 'an HTML report of a model folder', load: () => import('./report.js') },
   synth: { summary: 'write the synthetic decathlon (nnU-Net v2)', load: () => import('./synth.js') },
 };

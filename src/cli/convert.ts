@@ -43,13 +43,15 @@ export const command: Command = {
     if (positionals.length !== 2) throw new UsageError(`expected IN and OUT\n\n${HELP}`);
     const opts: ConvertOptions = {};
     if (values.datatype !== undefined) {
-      if (!TYPES.includes(values.datatype)) throw new UsageError(`--datatype must be one of ${TYPES.join(', ')}`);
+      if (!TYPES.includes(values.datatype))
+        throw new UsageError(`--datatype must be one of ${TYPES.join(', ')}`);
       opts.datatype = values.datatype as VoxelType;
     }
     if (values.label) opts.label = true;
     if (values.level !== undefined) {
       const level = Number(values.level);
-      if (!Number.isInteger(level) || level < 1 || level > 9) throw new UsageError('--level must be an integer 1-9');
+      if (!Number.isInteger(level) || level < 1 || level > 9)
+        throw new UsageError('--level must be an integer 1-9');
       opts.level = level;
     }
     if (opts.label && opts.datatype) throw new UsageError('give either --datatype or --label');

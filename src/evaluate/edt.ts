@@ -53,56 +53,43 @@ class Envelope {
   }
 
   /**
-   * d[q] = min over p of f[p] + ((q − p)·s)², for the n values of f starting at fOff with stride fStride,
-   * written to d at dOff with stride dStride (d may be f). Infinity entries of f are no parabola.
-   * Returns false when f is Infinity everywhere (d is then left as it was).
+   * In place on f[off .. off+n-1]: f[q] ← min over p of f[p] + ((q − p)·s)². Infinity entries are
+   * no parabola; a line that is Infinity everywhere stays so.
    */
-  run(
-    f: Float64Array,
-    fOff: number,
-    fStride: number,
-    n: number,
-    s: number,
-    d: Float64Array,
-    dOff: number,
-    dStride: number,
-  ): boolean {
+  run(f: Float64Array, off: number, n: number, s: number): void {
     const { v, z, g, h } = this;
     const w = s * s;
+    const w2 = 2 * w;
     let k = -1;
     for (let q = 0; q < n; q++) {
-      const fq = f[fOff + q * fStride]!;
+      const fq = f[off + q]!;
       if (fq === Infinity) continue;
       const gq = fq + w * q * q;
-      let cut = -Infinity;
-      while (k >= 0) {
-        // Where the parabola from q starts to lie below the one on top of the stack.
-        cut = (gq - g[k]!) / (2 * w * (q - v[k]!));
-        if (cut <= z[k]!) k--;
-        else break;
-      }
+      // Pop the parabolas that the one from q lies below from their left boundary z[k] on:
+      // (gq − g[k]) / (2w(q − v[k])) ≤ z[k], multiplied out (the denominator is positive).
+      while (k > 0 && gq - g[k]! <= z[k]! * (w2 * (q - v[k]!))) k--;
       k++;
       v[k] = q;
       g[k] = gq;
       h[k] = fq;
-      z[k] = k === 0 ? -Infinity : cut;
+      z[k] = k === 0 ? -Infinity : (gq - g[k - 1]!) / (w2 * (q - v[k - 1]!));
     }
-    if (k < 0) return false;
+    if (k < 0) return;
     z[k + 1] = Infinity;
-    // h holds the parabolas' own f values, so d may alias f.
+    // h holds the parabolas' own f values, so the line can be overwritten.
     let m = 0;
     for (let q = 0; q < n; q++) {
       while (z[m + 1]! < q) m++;
       const mm = (q - v[m]!) * s;
-      d[dOff + q * dStride] = mm * mm + h[m]!;
+      f[off + q] = mm * mm + h[m]!;
     }
-    return true;
   }
 }
 
 /**
  * One envelope pass along the axis with element stride `stride` and `n` elements, over every line of
- * the box: lines start at offsets 0..width-1 of each of `outer` blocks `block` elements apart.
+ * the box: lines start at offsets 0..width-1 of each of `outer` blocks `block` elements apart. With
+ * `wanted` (one entry per offset), only the lines whose entry is nonzero are transformed.
  */
 function passAxis(
   a: Float64Array,
@@ -114,12 +101,17 @@ function passAxis(
   s: number,
   env: Envelope,
   tile: Float64Array,
-  lineOut: Float64Array,
+  wanted?: Uint8Array,
 ): void {
   for (let o = 0; o < outer; o++) {
     const base0 = o * block;
     for (let x0 = 0; x0 < width; x0 += TILE) {
       const t = Math.min(TILE, width - x0);
+      if (wanted) {
+        let need = false;
+        for (let l = 0; l < t; l++) if (wanted[x0 + l] !== 0) need = true;
+        if (!need) continue;
+      }
       // Gather t adjacent lines: tile[l*n + q] = a[base0 + x0 + l + q*stride].
       let any = false;
       for (let q = 0; q < n; q++) {
@@ -131,11 +123,7 @@ function passAxis(
         }
       }
       if (!any) continue;
-      for (let l = 0; l < t; l++) {
-        if (env.run(tile, l * n, 1, n, s, lineOut, 0, 1)) {
-          for (let q = 0; q < n; q++) tile[l * n + q] = lineOut[q]!;
-        }
-      }
+      for (let l = 0; l < t; l++) env.run(tile, l * n, n, s);
       for (let q = 0; q < n; q++) {
         const dst = base0 + x0 + q * stride;
         for (let l = 0; l < t; l++) a[dst + l] = tile[l * n + q]!;
@@ -164,9 +152,8 @@ export function squaredEdt(
   const longest = Math.max(ny, nz);
   const env = new Envelope(longest);
   const tile = new Float64Array(TILE * longest);
-  const line = new Float64Array(longest);
-  if (ny > 1) passAxis(a, nx, ny, nx, nz, nx * ny, spacing[1], env, tile, line);
-  if (nz > 1) passAxis(a, nx * ny, nz, nx * ny, 1, 0, spacing[2], env, tile, line);
+  if (ny > 1) passAxis(a, nx, ny, nx, nz, nx * ny, spacing[1], env, tile);
+  if (nz > 1) passAxis(a, nx * ny, nz, nx * ny, 1, 0, spacing[2], env, tile);
   return a;
 }
 
@@ -200,8 +187,7 @@ export function distancesAt(
   const longest = Math.max(ny, nz);
   const env = new Envelope(longest);
   const tile = new Float64Array(TILE * longest);
-  const line = new Float64Array(longest);
-  if (ny > 1) passAxis(a, nx, ny, nx, nz, plane, spacing[1], env, tile, line);
+  if (ny > 1) passAxis(a, nx, ny, nx, nz, plane, spacing[1], env, tile);
   if (nz > 1) {
     // Which (x, y) columns hold a query; only those are transformed along z.
     const wanted = new Uint8Array(plane);
@@ -209,11 +195,7 @@ export function distancesAt(
       const off = k * plane;
       for (let c = 0; c < plane; c++) if (queries[off + c] !== 0) wanted[c] = 1;
     }
-    for (let c = 0; c < plane; c++) {
-      if (wanted[c] === 0) continue;
-      if (!env.run(a, c, plane, nz, spacing[2], line, 0, 1)) line.fill(Infinity, 0, nz);
-      for (let k = 0; k < nz; k++) a[c + k * plane] = line[k]!;
-    }
+    passAxis(a, plane, nz, plane, 1, 0, spacing[2], env, tile, wanted);
   }
   let r = 0;
   for (let i = 0; i < total; i++) if (queries[i] !== 0) result[r++] = Math.sqrt(a[i]!);

@@ -108,6 +108,12 @@ export async function evaluateFolders(options: FolderEvaluationOptions): Promise
     const name = file.slice(0, file.length - imageExtension(file)!.length);
     const ref = await read(refFile);
     const pred = await read(predFile);
+    for (const [v, f] of [
+      [ref, refFile],
+      [pred, predFile],
+    ] as const) {
+      if (v.datatype === 'rgb24') throw new EvaluationInputError(`${f}: an RGB image is not a label map`);
+    }
     const diff = affineDifference(pred.affine, ref.affine);
     if (diff > AFFINE_TOLERANCE) {
       warn(

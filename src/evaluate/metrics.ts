@@ -33,6 +33,9 @@ import {
   type LabelVolume,
 } from './labels.js';
 
+/** The most (pred value, ref value) pairs counted: 2^24 (128 MB of counts). */
+const MAX_PAIRS = 1 << 24;
+
 /** The NSD tolerance when none is given, in mm. */
 export const DEFAULT_TOLERANCE_MM = 2;
 
@@ -308,6 +311,21 @@ function countsOf(
   return { counts, inP, inR, box };
 }
 
+/** The nonzero label values that occur in pred or ref, ascending. */
+function presentLabels(p: EncodedLabels, r: EncodedLabels, t: LabelTable): number[] {
+  const found = new Set<number>();
+  for (let cp = 0; cp < t.nPred; cp++) {
+    for (let cr = 0; cr < t.nRef; cr++) {
+      if (t.counts[cp * t.nRef + cr]! > 0) {
+        found.add(p.values[cp]!);
+        found.add(r.values[cr]!);
+      }
+    }
+  }
+  found.delete(0);
+  return [...found].sort((a, b) => a - b);
+}
+
 /**
  * Metrics of a predicted label map against a reference of the same shape, per label and region (see
  * the definitions at the top of this file). Distances use the reference's spacing. Errors
@@ -332,8 +350,13 @@ export function evaluateCase(
   const tol = checkTolerance(options.toleranceMm);
   const p = encodeLabels(pred, predName);
   const r = encodeLabels(ref, refName);
+  if (p.values.length * r.values.length > MAX_PAIRS) {
+    throw new EvaluationInputError(
+      `${predName} has ${p.values.length} and ${refName} ${r.values.length} distinct values: too many for label maps`,
+    );
+  }
   const table = tabulate(p, r, dims);
-  const present = [...new Set([...p.values, ...r.values])].filter((v) => v !== 0).sort((a, b) => a - b);
+  const present = presentLabels(p, r, table);
   const targets = evaluationTargets(options.labels ?? present, options.regions);
   const voxelMm3 = spacing[0] * spacing[1] * spacing[2];
   const [nx, ny] = dims;

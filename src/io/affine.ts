@@ -144,7 +144,8 @@ function nearestRotation(m: number[][]): number[][] {
     if (!inv) break;
     const next = x.map((row, r) => row.map((v, c) => 0.5 * (v + inv[c]![r]!)));
     let delta = 0;
-    for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) delta = Math.max(delta, Math.abs(next[r]![c]! - x[r]![c]!));
+    for (let r = 0; r < 3; r++)
+      for (let c = 0; c < 3; c++) delta = Math.max(delta, Math.abs(next[r]![c]! - x[r]![c]!));
     x = next;
     if (delta < 1e-15) break;
   }

@@ -6,7 +6,10 @@ import path from 'node:path';
 
 export async function atomicWrite(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const dir = path.dirname(path.resolve(target));
-  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(
+    dir,
+    `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`,
+  );
   try {
     await write(tmp);
     await fs.promises.rename(tmp, target);

@@ -40,7 +40,8 @@ export function labelType(vol: Volume, file = '<volume>'): VoxelType {
   const { min, max } = volumeStats(vol);
   const fits = (t: VoxelType): boolean => min >= integerRange(t)[0] && max <= integerRange(t)[1];
   const t = (['uint8', 'int16', 'uint16', 'int32'] as VoxelType[]).find(fits);
-  if (!t || !Number.isFinite(min)) throw new ImageFormatError(file, `label values ${min}..${max} do not fit int32`);
+  if (!t || !Number.isFinite(min))
+    throw new ImageFormatError(file, `label values ${min}..${max} do not fit int32`);
   return t;
 }
 

@@ -25,15 +25,23 @@ export interface ConvertResult {
 /** True when both paths name the same file or folder (also through links). */
 async function samePath(a: string, b: string): Promise<boolean> {
   if (path.resolve(a) === path.resolve(b)) return true;
-  const [sa, sb] = await Promise.all([fs.promises.stat(a).catch(() => undefined), fs.promises.stat(b).catch(() => undefined)]);
+  const [sa, sb] = await Promise.all([
+    fs.promises.stat(a).catch(() => undefined),
+    fs.promises.stat(b).catch(() => undefined),
+  ]);
   return !!sa && !!sb && sa.dev === sb.dev && sa.ino === sb.ino;
 }
 
-export async function convertImage(inPath: string, outPath: string, opts: ConvertOptions = {}): Promise<ConvertResult> {
+export async function convertImage(
+  inPath: string,
+  outPath: string,
+  opts: ConvertOptions = {},
+): Promise<ConvertResult> {
   if (await samePath(inPath, outPath)) {
     throw new ImageFormatError(outPath, 'output is the input file; refusing to overwrite it');
   }
-  if (opts.datatype && opts.label) throw new ImageFormatError(outPath, 'give either a datatype or label, not both');
+  if (opts.datatype && opts.label)
+    throw new ImageFormatError(outPath, 'give either a datatype or label, not both');
   let vol = await readImage(inPath);
   if (opts.label) vol = toLabelVolume(vol, inPath);
   else if (opts.datatype) vol = castVolume(vol, opts.datatype, inPath);

@@ -46,7 +46,12 @@ const ctors: Record<VoxelType, ArrayCtor> = {
 };
 
 /** A typed array of `voxels` voxels of type t over `buffer` (which must be aligned for t). */
-export function viewAs(t: VoxelType, buffer: ArrayBufferLike, byteOffset: number, voxels: number): VoxelArray {
+export function viewAs(
+  t: VoxelType,
+  buffer: ArrayBufferLike,
+  byteOffset: number,
+  voxels: number,
+): VoxelArray {
   return new ctors[t](buffer, byteOffset, voxels * elementsPerVoxel(t));
 }
 

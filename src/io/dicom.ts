@@ -11,7 +11,12 @@ import { decodeJ2K } from './j2k.js';
 import { MAX_VOXELS } from './nifti.js';
 import type { Volume, VoxelType } from './volume.js';
 
-const NATIVE = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.2']);
+const NATIVE = new Set([
+  '1.2.840.10008.1.2',
+  '1.2.840.10008.1.2.1',
+  '1.2.840.10008.1.2.1.99',
+  '1.2.840.10008.1.2.2',
+]);
 const J2K = new Set(['1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91']);
 const RLE = '1.2.840.10008.1.2.5';
 const NAMES: Record<string, string> = {
@@ -56,12 +61,18 @@ const floats = (ds: DataSet, tag: string): number[] => {
 };
 
 /** Reads the DICOM images in `dir` (or the listed files) as one volume. */
-export async function readDicomSeries(dirOrFiles: string | string[], opts: DicomReadOptions = {}): Promise<Volume> {
+export async function readDicomSeries(
+  dirOrFiles: string | string[],
+  opts: DicomReadOptions = {},
+): Promise<Volume> {
   const where = typeof dirOrFiles === 'string' ? dirOrFiles : path.dirname(dirOrFiles[0] ?? '.');
   let files: string[];
   if (typeof dirOrFiles === 'string') {
     const entries = await fs.promises.readdir(dirOrFiles, { withFileTypes: true });
-    files = entries.filter((e) => e.isFile()).map((e) => path.join(dirOrFiles, e.name)).sort();
+    files = entries
+      .filter((e) => e.isFile())
+      .map((e) => path.join(dirOrFiles, e.name))
+      .sort();
   } else {
     files = dirOrFiles;
   }
@@ -89,33 +100,38 @@ export async function readDicomSeries(dirOrFiles: string | string[], opts: Dicom
 async function readSlice(file: string): Promise<Slice | undefined> {
   const bytes = new Uint8Array(await fs.promises.readFile(file));
   // Part 10 files carry "DICM" after a 128-byte preamble; anything else in the folder is not ours.
-  if (bytes.length < 132 || Buffer.from(bytes.subarray(128, 132)).toString('latin1') !== 'DICM') return undefined;
+  if (bytes.length < 132 || Buffer.from(bytes.subarray(128, 132)).toString('latin1') !== 'DICM')
+    return undefined;
   let ds: DataSet;
   try {
     ds = dicomParser.parseDicom(bytes);
   } catch (e) {
-    const msg = e instanceof Error ? e.message : typeof e === 'string' ? e : JSON.stringify(e);
-    throw new ImageFormatError(file, `cannot parse DICOM (${msg})`);
+    throw new ImageFormatError(file, `cannot parse DICOM (${parserMessage(e)}; truncated or corrupt file?)`);
   }
   if (!ds.elements.x7fe00010) return undefined; // DICOMDIR, structured reports, …
   const need = (name: string, v: number | undefined): number => {
-    if (v === undefined || !Number.isFinite(v)) throw new ImageFormatError(file, `DICOM image without a valid ${name}`);
+    if (v === undefined || !Number.isFinite(v))
+      throw new ImageFormatError(file, `DICOM image without a valid ${name}`);
     return v;
   };
   const samples = ds.uint16('x00280002') ?? 1;
-  if (samples !== 1) throw new ImageFormatError(file, `${samples} samples per pixel (colour) is not supported`);
+  if (samples !== 1)
+    throw new ImageFormatError(file, `${samples} samples per pixel (colour) is not supported`);
   const frames = ds.intString('x00280008') ?? 1;
   if (frames > 1) throw new ImageFormatError(file, `multi-frame images (${frames} frames) are not supported`);
   const position = floats(ds, 'x00200032');
   const orientation = floats(ds, 'x00200037');
   const pixelSpacing = floats(ds, 'x00280030');
-  if (position.length !== 3 || !position.every(Number.isFinite)) throw new ImageFormatError(file, 'no valid ImagePositionPatient');
+  if (position.length !== 3 || !position.every(Number.isFinite))
+    throw new ImageFormatError(file, 'no valid ImagePositionPatient');
   if (orientation.length !== 6 || !orientation.every(Number.isFinite)) {
     throw new ImageFormatError(file, 'no valid ImageOrientationPatient');
   }
-  if (pixelSpacing.length !== 2 || !pixelSpacing.every((v) => v > 0)) throw new ImageFormatError(file, 'no valid PixelSpacing');
+  if (pixelSpacing.length !== 2 || !pixelSpacing.every((v) => v > 0))
+    throw new ImageFormatError(file, 'no valid PixelSpacing');
   const bitsAllocated = need('BitsAllocated', ds.uint16('x00280100'));
-  if (![8, 16, 32].includes(bitsAllocated)) throw new ImageFormatError(file, `BitsAllocated ${bitsAllocated} is not supported`);
+  if (![8, 16, 32].includes(bitsAllocated))
+    throw new ImageFormatError(file, `BitsAllocated ${bitsAllocated} is not supported`);
   const slope = ds.floatString('x00281053') ?? 1;
   const inter = ds.floatString('x00281052') ?? 0;
   return {
@@ -136,6 +152,14 @@ async function readSlice(file: string): Promise<Slice | undefined> {
   };
 }
 
+/** dicom-parser throws Errors, strings, or { exception, dataSet } objects. */
+function parserMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'string') return e;
+  const ex = (e as { exception?: unknown } | null)?.exception;
+  return typeof ex === 'string' ? ex : 'unknown parser error';
+}
+
 const dot = (a: number[], b: number[]): number => a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
 const cross = (a: number[], b: number[]): number[] => [
   a[1]! * b[2]! - a[2]! * b[1]!,
@@ -154,7 +178,10 @@ async function assemble(slices: Slice[], where: string): Promise<Volume> {
       s.orientation.every((v, k) => Math.abs(v - first.orientation[k]!) < 1e-4) &&
       s.pixelSpacing.every((v, k) => Math.abs(v - first.pixelSpacing[k]!) < 1e-4);
     if (!same) {
-      throw new ImageFormatError(where, `${path.basename(s.file)} differs from ${path.basename(first.file)} in size, type, orientation or spacing`);
+      throw new ImageFormatError(
+        where,
+        `${path.basename(s.file)} differs from ${path.basename(first.file)} in size, type, orientation or spacing`,
+      );
     }
   }
   const row = first.orientation.slice(0, 3);
@@ -182,7 +209,10 @@ async function assemble(slices: Slice[], where: string): Promise<Volume> {
     sorted.forEach((s, k) => {
       const off = Math.hypot(...s.position.map((v, r) => v - (p0[r]! + k * step[r]!)));
       if (off > tol) {
-        throw new ImageFormatError(where, `slice positions are not evenly spaced (${path.basename(s.file)} is ${off.toFixed(3)} mm off); an affine cannot describe them`);
+        throw new ImageFormatError(
+          where,
+          `slice positions are not evenly spaced (${path.basename(s.file)} is ${off.toFixed(3)} mm off); an affine cannot describe them`,
+        );
       }
     });
   }
@@ -191,13 +221,15 @@ async function assemble(slices: Slice[], where: string): Promise<Volume> {
   lps.push([0, 0, 0, 1]);
   const affine = flipXY(lps);
   const voxels = first.rows * first.cols * n;
-  if (voxels > MAX_VOXELS) throw new ImageFormatError(where, `${voxels} voxels is more than the 2^31 supported`);
+  if (voxels > MAX_VOXELS)
+    throw new ImageFormatError(where, `${voxels} voxels is more than the 2^31 supported`);
   const stored: VoxelType = `${first.signed ? 'int' : 'uint'}${first.bitsAllocated}` as VoxelType;
   const data = allocate(stored, voxels);
   const out = bytesOf(data);
   const frameBytes = first.rows * first.cols * (first.bitsAllocated / 8);
   for (const [k, s] of sorted.entries()) out.set(await pixelBytes(s, frameBytes), k * frameBytes);
-  if (first.signed && first.bitsStored < first.bitsAllocated) signExtend(data as Int16Array | Int32Array | Int8Array, first.bitsStored);
+  if (first.signed && first.bitsStored < first.bitsAllocated)
+    signExtend(data as Int16Array | Int32Array | Int8Array, first.bitsStored);
   const uniform = sorted.every((s) => s.slope === first.slope && s.inter === first.inter);
   const header = { format: 'dicom' as const, description: first.ds.string('x0008103e') ?? '' };
   const base = { shape: [first.cols, first.rows, n], spacing: spacingOf(affine), affine, header };
@@ -222,7 +254,10 @@ async function pixelBytes(s: Slice, bytes: number): Promise<Uint8Array> {
   const file = s.file;
   if (NATIVE.has(s.syntax)) {
     if (el.length < bytes || el.dataOffset + bytes > s.ds.byteArray.length) {
-      throw new ImageFormatError(file, `file too short: pixel data holds ${formatBytes(el.length)}, the image needs ${formatBytes(bytes)}`);
+      throw new ImageFormatError(
+        file,
+        `file too short: pixel data holds ${formatBytes(el.length)}, the image needs ${formatBytes(bytes)}`,
+      );
     }
     const px = s.ds.byteArray.slice(el.dataOffset, el.dataOffset + bytes);
     if (s.syntax === '1.2.840.10008.1.2.2' && s.bitsAllocated > 8) swapBytes(px, s.bitsAllocated / 8);
@@ -240,7 +275,10 @@ async function pixelBytes(s: Slice, bytes: number): Promise<Uint8Array> {
       throw new ImageFormatError(file, `cannot decode JPEG 2000 pixel data (${String(e)})`);
     }
     if (d.width !== s.cols || d.height !== s.rows || d.componentCount !== 1 || d.bytes.length !== bytes) {
-      throw new ImageFormatError(file, `JPEG 2000 frame is ${d.width}×${d.height}×${d.componentCount}, the header says ${s.cols}×${s.rows}`);
+      throw new ImageFormatError(
+        file,
+        `JPEG 2000 frame is ${d.width}×${d.height}×${d.componentCount}, the header says ${s.cols}×${s.rows}`,
+      );
     }
     return d.bytes;
   }
@@ -257,7 +295,10 @@ function decodeRle(frame: Uint8Array, s: Slice, bytes: number): Uint8Array {
   const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const planes = s.bitsAllocated / 8;
   if (frame.length < 64 || v.getUint32(0, true) !== planes) {
-    throw new ImageFormatError(s.file, `RLE frame has ${frame.length < 64 ? 'no' : v.getUint32(0, true)} segments, expected ${planes}`);
+    throw new ImageFormatError(
+      s.file,
+      `RLE frame has ${frame.length < 64 ? 'no' : v.getUint32(0, true)} segments, expected ${planes}`,
+    );
   }
   const pixels = s.rows * s.cols;
   const out = new Uint8Array(bytes);

@@ -117,7 +117,12 @@ function gzipError(file: string, err: NodeJS.ErrnoException): ImageFormatError {
 }
 
 /** Writes `parts` gzip-compressed to `file`, after `plain` bytes written as they are (NRRD's text header). */
-export async function writeGzip(file: string, parts: Uint8Array[], level = 6, plain?: Uint8Array): Promise<void> {
+export async function writeGzip(
+  file: string,
+  parts: Uint8Array[],
+  level = 6,
+  plain?: Uint8Array,
+): Promise<void> {
   const chunks = parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
   const out = fs.createWriteStream(file);
   if (plain) out.write(plain);

@@ -1,7 +1,14 @@
 // The image I/O layer's public API.
 export type { NiftiQform, Volume, VolumeHeader, VoxelArray, VoxelType } from './volume.js';
 export { ImageFormatError } from './errors.js';
-export { readImage, writeImage, detectFormat, formatOfName, type ImageFormat, type WriteImageOptions } from './image.js';
+export {
+  readImage,
+  writeImage,
+  detectFormat,
+  formatOfName,
+  type ImageFormat,
+  type WriteImageOptions,
+} from './image.js';
 export { readNifti, writeNifti, parseNifti, encodeNifti, type NiftiWriteOptions } from './nifti.js';
 export { readNrrd, writeNrrd, type NrrdWriteOptions } from './nrrd.js';
 export { readDicomSeries, type DicomReadOptions } from './dicom.js';

@@ -36,7 +36,9 @@ export async function inspectImage(file: string): Promise<ImageInfo> {
   return {
     path: path.resolve(file),
     format,
-    ...(h.format === 'nifti1' || h.format === 'nifti2' ? { version: h.format === 'nifti1' ? 'NIfTI-1' : 'NIfTI-2' } : {}),
+    ...(h.format === 'nifti1' || h.format === 'nifti2'
+      ? { version: h.format === 'nifti1' ? 'NIfTI-1' : 'NIfTI-2' }
+      : {}),
     shape: vol.shape,
     spacing: vol.spacing,
     affine: vol.affine,
@@ -62,9 +64,12 @@ export function inspectJson(info: ImageInfo): string {
 
 /** A readable multi-line summary. */
 export function inspectText(info: ImageInfo): string {
-  const num = (v: number): string => (Number.isInteger(v) ? String(v) : v.toPrecision(6).replace(/\.?0+$/, ''));
-  const scaling = info.sclSlope === 1 && info.sclInter === 0 ? 'none' : `× ${num(info.sclSlope)} + ${num(info.sclInter)}`;
-  const rows = info.affine.slice(0, 3).map((r) => r.map((v) => num(v).padStart(11)).join(' '));
+  // Six significant digits, without trailing zeros (Number() drops them, exponent included).
+  const num = (v: number): string => (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6))));
+  const scaling =
+    info.sclSlope === 1 && info.sclInter === 0 ? 'none' : `× ${num(info.sclSlope)} + ${num(info.sclInter)}`;
+  const fixed = (v: number): string => (Math.abs(v) < 5e-5 ? 0 : v).toFixed(4).padStart(11);
+  const rows = info.affine.slice(0, 3).map((r) => r.map(fixed).join(' '));
   const lines = [
     ['file', info.path],
     ['format', info.version ? `${info.version}${info.format === 'nifti-gz' ? ' (gzip)' : ''}` : info.format],

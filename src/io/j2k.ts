@@ -23,7 +23,10 @@ interface OpenJpegModule {
   J2KDecoder: new () => J2KDecoder;
 }
 
-type Factory = (opts: { print: (s: string) => void; printErr: (s: string) => void }) => Promise<OpenJpegModule>;
+type Factory = (opts: {
+  print: (s: string) => void;
+  printErr: (s: string) => void;
+}) => Promise<OpenJpegModule>;
 
 let loading: Promise<OpenJpegModule> | undefined;
 

@@ -64,7 +64,10 @@ function text(b: Uint8Array, at: number, len: number): string {
 export function parseNiftiHeader(b: Uint8Array, file: string): NiftiHeader {
   const kind = detectNifti(b);
   if (!kind) {
-    throw new ImageFormatError(file, 'not a NIfTI file (sizeof_hdr is neither 348 nor 540 in either byte order)');
+    throw new ImageFormatError(
+      file,
+      'not a NIfTI file (sizeof_hdr is neither 348 nor 540 in either byte order)',
+    );
   }
   const size = kind.version === 1 ? NIFTI1_SIZE : NIFTI2_SIZE;
   if (b.length < size) throw new ImageFormatError(file, `file too short for a NIfTI-${kind.version} header`);
@@ -78,7 +81,10 @@ function parse1(b: Uint8Array, v: DataView, le: boolean, file: string): NiftiHea
   const f32 = (o: number): number => v.getFloat32(o, le);
   const magic = text(b, 344, 4);
   if (magic !== 'n+1' && magic !== 'ni1') {
-    throw new ImageFormatError(file, `bad NIfTI-1 magic ${JSON.stringify(magic)} (expected "n+1"; Analyze 7.5 is not supported)`);
+    throw new ImageFormatError(
+      file,
+      `bad NIfTI-1 magic ${JSON.stringify(magic)} (expected "n+1"; Analyze 7.5 is not supported)`,
+    );
   }
   return {
     version: 1,
@@ -120,7 +126,10 @@ function parse2(b: Uint8Array, v: DataView, le: boolean, file: string): NiftiHea
   const magic = text(b, 4, 4);
   const tail = [...b.subarray(8, 12)];
   if ((magic !== 'n+2' && magic !== 'ni2') || tail.some((x, k) => x !== NIFTI2_MAGIC_TAIL[k])) {
-    throw new ImageFormatError(file, `bad NIfTI-2 magic ${JSON.stringify(magic)} (expected "n+2" then \\r\\n\\x1a\\n)`);
+    throw new ImageFormatError(
+      file,
+      `bad NIfTI-2 magic ${JSON.stringify(magic)} (expected "n+2" then \\r\\n\\x1a\\n)`,
+    );
   }
   return {
     version: 2,

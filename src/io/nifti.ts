@@ -4,7 +4,16 @@
 import { constants as bufferConstants } from 'node:buffer';
 import fs from 'node:fs';
 import os from 'node:os';
-import { affineToQform, affinesIdentical, allFinite, det3, maxAbsDiff, qformToAffine, spacingOf, type Mat4 } from './affine.js';
+import {
+  affineToQform,
+  affinesIdentical,
+  allFinite,
+  det3,
+  maxAbsDiff,
+  qformToAffine,
+  spacingOf,
+  type Mat4,
+} from './affine.js';
 import { atomicWrite } from './atomic.js';
 import {
   arrayMatches,
@@ -19,7 +28,13 @@ import {
 } from './datatype.js';
 import { ImageFormatError, formatBytes } from './errors.js';
 import { gunzipRegion, isGzip, writeGzip } from './gzip.js';
-import { NIFTI1_SIZE, NIFTI2_SIZE, encodeNiftiHeader, parseNiftiHeader, type NiftiHeader } from './nifti-header.js';
+import {
+  NIFTI1_SIZE,
+  NIFTI2_SIZE,
+  encodeNiftiHeader,
+  parseNiftiHeader,
+  type NiftiHeader,
+} from './nifti-header.js';
 import type { NiftiQform, Volume, VolumeHeader, VoxelType } from './volume.js';
 
 /** Voxel counts above this are refused (typed arrays and the engine index with 32-bit ints). */
@@ -39,27 +54,38 @@ export interface NiftiLayout {
 /** Validates a header's dimensions, datatype and offset and says where the voxel data lies. */
 export function niftiLayout(h: NiftiHeader, file: string): NiftiLayout {
   if (h.magic.startsWith('ni')) {
-    throw new ImageFormatError(file, 'the header is of a NIfTI pair (.hdr/.img); only single-file .nii is supported');
+    throw new ImageFormatError(
+      file,
+      'the header is of a NIfTI pair (.hdr/.img); only single-file .nii is supported',
+    );
   }
   const t = typeOfNifti(h.datatype);
   if (!(t in voxelBytes)) throw new ImageFormatError(file, t);
   const datatype = t as VoxelType;
   const ndim = h.dim[0]!;
-  if (!(ndim >= 1 && ndim <= 7)) throw new ImageFormatError(file, `dim[0] = ${ndim}: the number of dimensions must be 1 to 7`);
+  if (!(ndim >= 1 && ndim <= 7))
+    throw new ImageFormatError(file, `dim[0] = ${ndim}: the number of dimensions must be 1 to 7`);
   const dims = h.dim.slice(1, ndim + 1);
   dims.forEach((d, k) => {
-    if (!Number.isInteger(d) || d < 1) throw new ImageFormatError(file, `dim[${k + 1}] = ${d}: dimensions must be ≥ 1`);
+    if (!Number.isInteger(d) || d < 1)
+      throw new ImageFormatError(file, `dim[${k + 1}] = ${d}: dimensions must be ≥ 1`);
   });
   // Dimensions past the 4th (e.g. NIfTI's vector dimension 5) fold into the 4th: x fastest stays true.
   const shape = [dims[0]!, dims[1] ?? 1, dims[2] ?? 1];
   if (ndim >= 4) shape.push(dims.slice(3).reduce((a, b) => a * b, 1));
   const voxels = shape.reduce((a, b) => a * b, 1);
   if (voxels > MAX_VOXELS) {
-    throw new ImageFormatError(file, `dimensions ${dims.join('×')} make ${voxels} voxels, more than the 2^31 supported`);
+    throw new ImageFormatError(
+      file,
+      `dimensions ${dims.join('×')} make ${voxels} voxels, more than the 2^31 supported`,
+    );
   }
   const dataBytes = voxels * voxelBytes[datatype];
   if (dataBytes > bufferConstants.MAX_LENGTH) {
-    throw new ImageFormatError(file, `dimensions ${dims.join('×')} need ${formatBytes(dataBytes)}, more than a buffer can hold`);
+    throw new ImageFormatError(
+      file,
+      `dimensions ${dims.join('×')} need ${formatBytes(dataBytes)}, more than a buffer can hold`,
+    );
   }
   const size = h.version === 1 ? NIFTI1_SIZE : NIFTI2_SIZE;
   let dataOffset = h.voxOffset;
@@ -76,7 +102,8 @@ export function niftiAffine(h: NiftiHeader, file: string): Mat4 {
   if (h.sformCode > 0) {
     const a = [...h.srow.map((r) => [...r]), [0, 0, 0, 1]];
     if (!allFinite(a)) throw new ImageFormatError(file, 'the sform (srow_x/y/z) contains NaN or infinity');
-    if (det3(a) === 0) throw new ImageFormatError(file, 'the sform is singular (its 3×3 part has determinant 0)');
+    if (det3(a) === 0)
+      throw new ImageFormatError(file, 'the sform is singular (its 3×3 part has determinant 0)');
     return a;
   }
   if (h.qformCode > 0) {
@@ -108,7 +135,8 @@ const qformOf = (h: NiftiHeader): NiftiQform => ({
 function scaling(h: NiftiHeader, t: VoxelType, file: string): [number, number] {
   if (t === 'rgb24' || h.sclSlope === 0 || !Number.isFinite(h.sclSlope)) return [1, 0];
   if (Number.isNaN(h.sclInter)) return [h.sclSlope, 0];
-  if (!Number.isFinite(h.sclInter)) throw new ImageFormatError(file, `scl_inter = ${h.sclInter} with a valid scl_slope`);
+  if (!Number.isFinite(h.sclInter))
+    throw new ImageFormatError(file, `scl_inter = ${h.sclInter} with a valid scl_slope`);
   return [h.sclSlope, h.sclInter];
 }
 
@@ -156,7 +184,7 @@ export async function readNifti(file: string): Promise<Volume> {
     checkLength(layout, size, file);
     const bytes = new Uint8Array(new ArrayBuffer(layout.dataBytes));
     // One read call is limited to 2 GiB, so read in pieces.
-    for (let done = 0; done < bytes.length; ) {
+    for (let done = 0; done < bytes.length;) {
       const n = Math.min(bytes.length - done, 1 << 30);
       const r = await fh.read(bytes, done, n, layout.dataOffset + done);
       if (r.bytesRead === 0) throw new ImageFormatError(file, 'file shrank while being read');
@@ -206,8 +234,15 @@ export interface NiftiWriteOptions {
 
 /** Checks that a Volume is consistent before it is encoded. */
 export function checkVolume(vol: Volume, file: string): number {
-  if (vol.shape.length < 3 || vol.shape.length > 4 || !vol.shape.every((d) => Number.isInteger(d) && d >= 1)) {
-    throw new ImageFormatError(file, `cannot write shape [${vol.shape.join(', ')}]: need 3 or 4 positive dimensions`);
+  if (
+    vol.shape.length < 3 ||
+    vol.shape.length > 4 ||
+    !vol.shape.every((d) => Number.isInteger(d) && d >= 1)
+  ) {
+    throw new ImageFormatError(
+      file,
+      `cannot write shape [${vol.shape.join(', ')}]: need 3 or 4 positive dimensions`,
+    );
   }
   const voxels = vol.shape.reduce((a, b) => a * b, 1);
   if (!arrayMatches(vol.datatype, vol.data) || vol.data.length !== voxels * elementsPerVoxel(vol.datatype)) {
@@ -228,7 +263,10 @@ export function niftiHeaderFor(vol: Volume, file: string, version?: 1 | 2): Nift
   const x = vol.header ?? {};
   const v = version ?? (x.format === 'nifti2' || vol.shape.some((d) => d > 32767) ? 2 : 1);
   if (v === 1 && vol.shape.some((d) => d > 32767)) {
-    throw new ImageFormatError(file, `a dimension of [${vol.shape.join(', ')}] exceeds NIfTI-1's 32767; write NIfTI-2`);
+    throw new ImageFormatError(
+      file,
+      `a dimension of [${vol.shape.join(', ')}] exceeds NIfTI-1's 32767; write NIfTI-2`,
+    );
   }
   let qformCode = x.qformCode ?? 1;
   let sformCode = x.sformCode ?? 1;
@@ -290,7 +328,11 @@ function storedGeometry(x: VolumeHeader): { affine: Mat4; qform: NiftiQform; sfo
   const values = [...x.qform.quatern, ...x.qform.offset, x.qform.qfac, ...x.qform.pixdim, ...x.sform.flat()];
   if (!values.every(Number.isFinite)) return undefined;
   const h = { sformCode: x.sformCode, qformCode: x.qformCode, srow: x.sform, quatern: x.qform.quatern };
-  const fake = { ...h, qoffset: x.qform.offset, pixdim: [x.qform.qfac, ...x.qform.pixdim, 0, 0, 0, 0] } as NiftiHeader;
+  const fake = {
+    ...h,
+    qoffset: x.qform.offset,
+    pixdim: [x.qform.qfac, ...x.qform.pixdim, 0, 0, 0, 0],
+  } as NiftiHeader;
   try {
     return { affine: niftiAffine(fake, ''), qform: x.qform, sform: x.sform };
   } catch {
@@ -319,7 +361,7 @@ export async function writeNifti(file: string, vol: Volume, opts: NiftiWriteOpti
     try {
       for (const p of parts) {
         // A write may be partial; keep going until the part is out.
-        for (let done = 0; done < p.length; ) done += (await fh.write(p, done, p.length - done)).bytesWritten;
+        for (let done = 0; done < p.length;) done += (await fh.write(p, done, p.length - done)).bytesWritten;
       }
     } finally {
       await fh.close();

@@ -20,7 +20,15 @@ alias('int16', ['short', 'short int', 'signed short', 'signed short int', 'int16
 alias('uint16', ['ushort', 'unsigned short', 'unsigned short int', 'uint16', 'uint16_t']);
 alias('int32', ['int', 'signed int', 'int32', 'int32_t']);
 alias('uint32', ['uint', 'unsigned int', 'uint32', 'uint32_t']);
-alias('int64', ['longlong', 'long long', 'long long int', 'signed long long', 'signed long long int', 'int64', 'int64_t']);
+alias('int64', [
+  'longlong',
+  'long long',
+  'long long int',
+  'signed long long',
+  'signed long long int',
+  'int64',
+  'int64_t',
+]);
 alias('uint64', ['ulonglong', 'unsigned long long', 'unsigned long long int', 'uint64', 'uint64_t']);
 alias('float32', ['float']);
 alias('float64', ['double']);
@@ -76,7 +84,8 @@ export interface NrrdHeader {
 /** Parses the text header; fields are keyed by lower-case name. */
 export function parseNrrdHeader(content: Uint8Array, file: string): NrrdHeader {
   const magic = Buffer.from(content.subarray(0, 8)).toString('latin1');
-  if (!/^NRRD000[1-5]$/.test(magic)) throw new ImageFormatError(file, 'not a NRRD file (no "NRRD000x" magic)');
+  if (!/^NRRD000[1-5]$/.test(magic))
+    throw new ImageFormatError(file, 'not a NRRD file (no "NRRD000x" magic)');
   const fields = new Map<string, string>();
   const listFiles: string[] = [];
   let pos = 0;
@@ -99,7 +108,11 @@ export function parseNrrdHeader(content: Uint8Array, file: string): NrrdHeader {
     if (line.startsWith('#')) continue;
     if (/^[^:]*:=/.test(line)) continue; // key/value pairs carry no structure we need
     const colon = line.indexOf(': ');
-    if (colon < 0) throw new ImageFormatError(file, `bad NRRD header line ${lineNo + 1}: ${JSON.stringify(line.slice(0, 80))}`);
+    if (colon < 0)
+      throw new ImageFormatError(
+        file,
+        `bad NRRD header line ${lineNo + 1}: ${JSON.stringify(line.slice(0, 80))}`,
+      );
     const raw = line.slice(0, colon).trim().toLowerCase();
     const key = FIELD_ALIASES[raw] ?? raw;
     const value = line.slice(colon + 2).trim();
@@ -111,7 +124,9 @@ export function parseNrrdHeader(content: Uint8Array, file: string): NrrdHeader {
 }
 
 const vectors = (s: string): (number[] | undefined)[] =>
-  (s.match(/\([^)]*\)|none/g) ?? []).map((v) => (v === 'none' ? undefined : v.slice(1, -1).split(',').map(Number)));
+  (s.match(/\([^)]*\)|none/g) ?? []).map((v) =>
+    v === 'none' ? undefined : v.slice(1, -1).split(',').map(Number),
+  );
 
 /** Reads a .nrrd or .nhdr file. */
 export async function readNrrd(file: string): Promise<Volume> {
@@ -129,13 +144,19 @@ export async function readNrrd(file: string): Promise<Volume> {
   const dimension = Number(need('dimension'));
   const sizes = need('sizes').split(/\s+/).map(Number);
   if (!Number.isInteger(dimension) || dimension < 1 || sizes.length !== dimension) {
-    throw new ImageFormatError(file, `"dimension: ${f.get('dimension')}" does not match "sizes: ${f.get('sizes')}"`);
+    throw new ImageFormatError(
+      file,
+      `"dimension: ${f.get('dimension')}" does not match "sizes: ${f.get('sizes')}"`,
+    );
   }
-  if (!sizes.every((s) => Number.isInteger(s) && s >= 1)) throw new ImageFormatError(file, `bad sizes: ${f.get('sizes')}`);
+  if (!sizes.every((s) => Number.isInteger(s) && s >= 1))
+    throw new ImageFormatError(file, `bad sizes: ${f.get('sizes')}`);
   const voxels = sizes.reduce((a, b) => a * b, 1);
-  if (voxels > MAX_VOXELS) throw new ImageFormatError(file, `sizes ${sizes.join('×')} make more than 2^31 elements`);
+  if (voxels > MAX_VOXELS)
+    throw new ImageFormatError(file, `sizes ${sizes.join('×')} make more than 2^31 elements`);
   const geo = nrrdGeometry(f, sizes, file);
-  const colour = geo.extra === 0 && sizes[0] === 3 && stored === 'uint8' && /rgb-color/i.test(f.get('kinds') ?? '');
+  const colour =
+    geo.extra === 0 && sizes[0] === 3 && stored === 'uint8' && /rgb-color/i.test(f.get('kinds') ?? '');
   const bytes = await nrrdData(h, file, voxels * voxelBytes[stored], stored);
   let data = viewAs(stored, bytes.buffer, bytes.byteOffset, voxels);
   let shape = geo.spatial.map((a) => sizes[a]!);
@@ -174,14 +195,18 @@ function nrrdGeometry(f: Map<string, string>, sizes: number[], file: string): Nr
   const dim = sizes.length;
   const kinds = f.get('kinds')?.toLowerCase().split(/\s+/);
   const dirs = f.has('space directions') ? vectors(f.get('space directions')!) : undefined;
-  if (dirs && dirs.length !== dim) throw new ImageFormatError(file, `"space directions" has ${dirs.length} entries for ${dim} axes`);
+  if (dirs && dirs.length !== dim)
+    throw new ImageFormatError(file, `"space directions" has ${dirs.length} entries for ${dim} axes`);
   let spatial: number[];
   if (dirs) spatial = dirs.flatMap((d, a) => (d ? [a] : []));
   else if (kinds) spatial = kinds.flatMap((k, a) => (NON_SPATIAL_KINDS.has(k) ? [] : [a]));
   else spatial = sizes.map((_, a) => a).slice(0, 3);
   const others = sizes.map((_, a) => a).filter((a) => !spatial.includes(a));
   if (spatial.length < 2 || spatial.length > 3 || others.length > 1) {
-    throw new ImageFormatError(file, `unsupported NRRD layout: ${spatial.length} spatial axes and ${others.length} others`);
+    throw new ImageFormatError(
+      file,
+      `unsupported NRRD layout: ${spatial.length} spatial axes and ${others.length} others`,
+    );
   }
   const extra = others[0];
   const spaceName = f.get('space')?.toLowerCase();
@@ -202,7 +227,9 @@ function nrrdGeometry(f: Map<string, string>, sizes: number[], file: string): Nr
     }
   } else {
     const sp = (f.get('spacings') ?? '').split(/\s+/).map(Number);
-    spatial.forEach((a, k) => columns.push([0, 1, 2].map((r) => (r === k ? (Number.isFinite(sp[a]) ? sp[a]! : 1) : 0))));
+    spatial.forEach((a, k) =>
+      columns.push([0, 1, 2].map((r) => (r === k ? (Number.isFinite(sp[a]) ? sp[a]! : 1) : 0))),
+    );
   }
   if (columns.length === 2) {
     // A single slice: the third column is the unit normal of the slice plane.
@@ -215,9 +242,13 @@ function nrrdGeometry(f: Map<string, string>, sizes: number[], file: string): Nr
   if (origin.length !== 3) throw new ImageFormatError(file, `bad "space origin": ${f.get('space origin')}`);
   const affine: Mat4 = [0, 1, 2].map((r) => [columns[0]![r]!, columns[1]![r]!, columns[2]![r]!, origin[r]!]);
   affine.push([0, 0, 0, 1]);
-  if (!affine.flat().every(Number.isFinite)) throw new ImageFormatError(file, 'NaN or infinity in space directions/origin');
+  if (!affine.flat().every(Number.isFinite))
+    throw new ImageFormatError(file, 'NaN or infinity in space directions/origin');
   // Flip the world axes the space names the other way round from RAS.
-  const ras = flip[0] && flip[1] && !flip[2] ? flipXY(affine) : affine.map((row, r) => (r < 3 && flip[r] ? row.map((x) => -x) : row));
+  const ras =
+    flip[0] && flip[1] && !flip[2]
+      ? flipXY(affine)
+      : affine.map((row, r) => (r < 3 && flip[r] ? row.map((x) => -x) : row));
   return { affine: ras, spatial, ...(extra !== undefined ? { extra } : {}) };
 }
 
@@ -230,9 +261,11 @@ function dataFiles(h: NrrdHeader, file: string): string[] {
   const m = spec.match(/^(\S*%\S*)\s+(-?\d+)\s+(-?\d+)\s+(-?\d+)(\s+\d+)?$/);
   if (m) {
     const [lo, hi, step] = [Number(m[2]), Number(m[3]), Number(m[4])];
-    if (step === 0 || (hi - lo) / step < 0) throw new ImageFormatError(file, `bad "data file" range: ${spec}`);
+    if (step === 0 || (hi - lo) / step < 0)
+      throw new ImageFormatError(file, `bad "data file" range: ${spec}`);
     const names: string[] = [];
-    for (let i = lo; step > 0 ? i <= hi : i >= hi; i += step) names.push(path.resolve(dir, sprintfInt(m[1]!, i)));
+    for (let i = lo; step > 0 ? i <= hi : i >= hi; i += step)
+      names.push(path.resolve(dir, sprintfInt(m[1]!, i)));
     return names;
   }
   return [path.resolve(dir, spec)];
@@ -250,20 +283,28 @@ async function nrrdData(h: NrrdHeader, file: string, total: number, t: VoxelType
   const encoding = (f.get('encoding') ?? '').toLowerCase();
   const files = dataFiles(h, file);
   if (files.length === 0 || total % files.length !== 0) {
-    throw new ImageFormatError(file, `${formatBytes(total)} of data cannot be split over ${files.length} data files`);
+    throw new ImageFormatError(
+      file,
+      `${formatBytes(total)} of data cannot be split over ${files.length} data files`,
+    );
   }
   const per = total / files.length;
   const lineSkip = Number(f.get('line skip') ?? 0);
   const byteSkip = Number(f.get('byte skip') ?? 0);
   if (!Number.isInteger(lineSkip) || lineSkip < 0 || !Number.isInteger(byteSkip) || byteSkip < -1) {
-    throw new ImageFormatError(file, `bad "line skip"/"byte skip": ${f.get('line skip')}/${f.get('byte skip')}`);
+    throw new ImageFormatError(
+      file,
+      `bad "line skip"/"byte skip": ${f.get('line skip')}/${f.get('byte skip')}`,
+    );
   }
   const out = new Uint8Array(new ArrayBuffer(total));
   for (const [k, name] of files.entries()) {
     const attached = name === file;
     let content: Uint8Array;
     try {
-      content = attached ? new Uint8Array(await fs.promises.readFile(file)) : new Uint8Array(await fs.promises.readFile(name));
+      content = attached
+        ? new Uint8Array(await fs.promises.readFile(file))
+        : new Uint8Array(await fs.promises.readFile(name));
     } catch (e) {
       throw new ImageFormatError(file, `cannot read data file ${name}: ${(e as Error).message}`);
     }
@@ -278,8 +319,10 @@ async function nrrdData(h: NrrdHeader, file: string, total: number, t: VoxelType
   }
   if (elementBytes(t) > 1 && ['raw', 'gzip', 'gz'].includes(encoding)) {
     const endian = f.get('endian')?.toLowerCase();
-    if (endian !== 'little' && endian !== 'big') throw new ImageFormatError(file, 'NRRD header needs "endian" for this type');
-    if ((endian === 'little') !== (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1)) swapBytes(out, elementBytes(t));
+    if (endian !== 'little' && endian !== 'big')
+      throw new ImageFormatError(file, 'NRRD header needs "endian" for this type');
+    if ((endian === 'little') !== (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1))
+      swapBytes(out, elementBytes(t));
   }
   return out;
 }
@@ -294,11 +337,15 @@ async function decode(
   name: string,
 ): Promise<Uint8Array> {
   const short = (have: number): ImageFormatError =>
-    new ImageFormatError(file, `file too short: the header describes ${formatBytes(bytes)} of data, ${name} holds ${formatBytes(have)}`);
+    new ImageFormatError(
+      file,
+      `file too short: the header describes ${formatBytes(bytes)} of data, ${name} holds ${formatBytes(have)}`,
+    );
   switch (encoding) {
     case 'raw': {
       const from = byteSkip === -1 ? body.length - bytes : byteSkip;
-      if (from < 0 || from + bytes > body.length) throw short(Math.max(0, body.length - Math.max(0, byteSkip)));
+      if (from < 0 || from + bytes > body.length)
+        throw short(Math.max(0, body.length - Math.max(0, byteSkip)));
       return body.subarray(from, from + bytes);
     }
     case 'gzip':
@@ -317,13 +364,17 @@ async function decode(
       return new Uint8Array(Buffer.from(hex.slice(0, 2 * bytes), 'hex'));
     }
     default:
-      throw new ImageFormatError(file, `unsupported NRRD encoding "${encoding}" (raw, gzip, ascii and hex are)`);
+      throw new ImageFormatError(
+        file,
+        `unsupported NRRD encoding "${encoding}" (raw, gzip, ascii and hex are)`,
+      );
   }
 }
 
 function parseAscii(text: string, n: number, t: VoxelType, file: string): Uint8Array {
   const words = text.split(/[\s,]+/).filter(Boolean);
-  if (words.length < n) throw new ImageFormatError(file, `file too short: ${words.length} of ${n} ascii values`);
+  if (words.length < n)
+    throw new ImageFormatError(file, `file too short: ${words.length} of ${n} ascii values`);
   const out = viewAs(t, new ArrayBuffer(n * voxelBytes[t]), 0, n);
   const big = t === 'int64' || t === 'uint64';
   for (let i = 0; i < n; i++) {

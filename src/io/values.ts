@@ -6,7 +6,11 @@ export type Precision = 'auto' | 'float32' | 'float64';
 /** Whether float32 cannot hold every real value of `vol` (wide integer or float64 storage). */
 export function needsFloat64(vol: Pick<Volume, 'datatype' | 'sclSlope' | 'sclInter'>): boolean {
   const wide = ['int32', 'uint32', 'int64', 'uint64', 'float64'];
-  return wide.includes(vol.datatype) || Math.fround(vol.sclSlope) !== vol.sclSlope || Math.fround(vol.sclInter) !== vol.sclInter;
+  return (
+    wide.includes(vol.datatype) ||
+    Math.fround(vol.sclSlope) !== vol.sclSlope ||
+    Math.fround(vol.sclInter) !== vol.sclInter
+  );
 }
 
 /**
@@ -58,7 +62,13 @@ export function volumeStats(vol: Pick<Volume, 'data' | 'datatype' | 'sclSlope' |
   if (count === 0) return { min: NaN, max: NaN, mean: NaN, nanCount: nan, count };
   const a = lo * slope + inter;
   const b = hi * slope + inter;
-  return { min: Math.min(a, b), max: Math.max(a, b), mean: (sum / count) * slope + inter, nanCount: nan, count };
+  return {
+    min: Math.min(a, b),
+    max: Math.max(a, b),
+    mean: (sum / count) * slope + inter,
+    nanCount: nan,
+    count,
+  };
 }
 
 function rawStats(d: VoxelArray): [number, number, number, number] {

@@ -1,3 +1,4 @@
 export * from './fingerprint.js';
 export * from './topology.js';
 export * from './planner.js';
+export * from './run.js';

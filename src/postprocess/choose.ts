@@ -14,7 +14,13 @@
 //     label l's mean Dice after is strictly greater than before. (Filtering label l only turns voxels
 //     of l into background, so it changes no other label's Dice: the per-label decisions are independent.)
 // Equal means (nothing changed, or a change that neither helps nor hurts) keep the step off.
-import { checkConnectivity, type Connectivity, type LabelArray, volumeShape } from './components.js';
+import {
+  checkConnectivity,
+  checkLabelArray,
+  type Connectivity,
+  type LabelArray,
+  volumeShape,
+} from './components.js';
 import { keepLargestForeground, keepLargestPerLabel } from './largestComponent.js';
 
 /** One out-of-fold case: the prediction and its reference label maps, same shape. */
@@ -51,7 +57,10 @@ export interface ChooseOptions {
   labels?: readonly number[];
   /** default 26 */
   connectivity?: Connectivity;
-  /** the Dice of one label; default dice() with NaN for a label absent from both maps */
+  /**
+   * the Dice of one label; default dice() with NaN for a label absent from both maps. It must depend
+   * only on which voxels hold `label` in the two maps (the per-label steps are evaluated all at once).
+   */
   dice?: DiceFn;
   /** reject the foreground step when any label's mean Dice gets worse (default true, as nnU-Net) */
   requireNoLabelWorse?: boolean;
@@ -84,6 +93,8 @@ export function dicePerLabel(
   labels: readonly number[],
   empty = NaN,
 ): Float64Array {
+  checkLabelArray(prediction, 'prediction');
+  checkLabelArray(reference, 'reference');
   if (prediction.length !== reference.length)
     throw new RangeError('prediction and reference differ in length');
   let max = 0;

@@ -2,7 +2,7 @@
 //
 // Volumes are [D, H, W] in array order (W, the x axis, fastest in memory). The algorithm is run based:
 //  1. scan: every row (z, y) is cut into runs, maximal stretches of foreground voxels along x (in the
-//     per-value mode: maximal stretches of one nonzero value); a run is three int32s (start, end, value);
+//     per-value mode: maximal stretches of one nonzero value, joined only to runs of the same value);
 //  2. union: each run is merged, by union-find over run indices, with the runs it touches in the already
 //     scanned neighbour rows, (z, y-1), (z-1, y-1), (z-1, y), (z-1, y+1) as the connectivity needs; a
 //     two-pointer sweep over the two sorted run lists finds the touching pairs, and the root of a set is
@@ -10,14 +10,15 @@
 //  3. resolve: one forward pass over the runs turns roots into ids 1..n in raster order of each
 //     component's first voxel (parent[i] <= i always holds, so a run's root has its id already).
 // The work is proportional to the number of voxels scanned (4 bytes at a time over empty stretches of
-// a Uint8Array) plus the number of runs; memory is 12 bytes a run plus the optional Int32Array of ids.
+// a Uint8Array) plus the number of runs; memory is 12 bytes a run (start, end, parent; 16 with the value)
+// plus, for labelComponents only, the Int32Array of ids.
 import { Tensor } from '../engine/tensor.js';
 
 /** 6: faces; 18: faces and edges; 26: faces, edges and corners (scipy's generate_binary_structure(3, 1/2/3)). */
 export type Connectivity = 6 | 18 | 26;
 
 /** Integer label maps as the engine's toArray gives them (int64 maps: convert to int32 first). */
-export type LabelArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+export type LabelArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Int32Array;
 
 export interface LabelOptions {
   /** default 26 */
@@ -66,6 +67,25 @@ export function volumeShape(shape: readonly number[], length: number): [number, 
   if (n !== length)
     throw new RangeError(`shape [${shape.join(', ')}] has ${n} voxels but the data has ${length}`);
   return s3;
+}
+
+/** Throws a TypeError unless `a` is one of the LabelArray types (int64 maps: `tensor.to('int32')` first). */
+export function checkLabelArray(a: unknown, what = 'label map'): asserts a is LabelArray {
+  if (
+    a instanceof Uint8Array ||
+    a instanceof Int8Array ||
+    a instanceof Uint16Array ||
+    a instanceof Int16Array ||
+    a instanceof Int32Array
+  )
+    return;
+  const name = (a as object | null)?.constructor?.name ?? typeof a;
+  throw new TypeError(
+    `${what}: expected Uint8Array, Int8Array, Uint16Array, Int16Array or Int32Array, got ${name}` +
+      (a instanceof BigInt64Array
+        ? " (convert int64 label maps to int32 first, e.g. tensor.to('int32'))"
+        : ''),
+  );
 }
 
 export function checkConnectivity(c: number | undefined): Connectivity {
@@ -287,29 +307,69 @@ function find(parent: Int32Array, x: number): number {
   return x;
 }
 
-/** Unions runs a0..a1-1 of one row with the touching runs b0..b1-1 of an earlier row. */
-function mergeRows(
+/**
+ * Unions every run with the touching runs of its row's earlier neighbour rows. For each row, one sweep
+ * over its runs advances one pointer per neighbour row (both lists are sorted by x); the root of the
+ * current run is kept in a local, since only this sweep links it.
+ */
+function unionRuns(
   parent: Int32Array,
   start: Int32Array,
   end: Int32Array,
   value: Int32Array | null,
-  a0: number,
-  a1: number,
-  b0: number,
-  b1: number,
-  reach: number,
+  rowPtr: Int32Array,
+  D: number,
+  H: number,
+  conn: Connectivity,
 ): void {
-  let j = b0;
-  for (let i = a0; i < a1; i++) {
-    const s = start[i]! - reach;
-    const e = end[i]! + reach;
-    while (j < b1 && end[j]! <= s) j++;
-    for (let t = j; t < b1 && start[t]! < e; t++) {
-      if (value !== null && value[t] !== value[i]) continue;
-      const ri = find(parent, i);
-      const rt = find(parent, t);
-      if (rt < ri) parent[ri] = rt;
-      else if (ri < rt) parent[rt] = ri;
+  const nbs = neighbourRows(conn);
+  const ptr = new Int32Array(4);
+  const lim = new Int32Array(4);
+  const reach = new Int32Array(4);
+  for (let z = 0; z < D; z++) {
+    for (let y = 0; y < H; y++) {
+      const r = z * H + y;
+      const a0 = rowPtr[r]!;
+      const a1 = rowPtr[r + 1]!;
+      if (a0 === a1) continue;
+      let K = 0;
+      for (const [dz, dy, rch] of nbs) {
+        const zz = z + dz;
+        const yy = y + dy;
+        if (zz < 0 || yy < 0 || yy >= H) continue;
+        const q = zz * H + yy;
+        if (rowPtr[q] === rowPtr[q + 1]) continue;
+        ptr[K] = rowPtr[q]!;
+        lim[K] = rowPtr[q + 1]!;
+        reach[K] = rch;
+        K++;
+      }
+      if (K === 0) continue;
+      for (let i = a0; i < a1; i++) {
+        const si = start[i]!;
+        const ei = end[i]!;
+        let ri = i;
+        for (let k = 0; k < K; k++) {
+          const rch = reach[k]!;
+          const b1 = lim[k]!;
+          const s = si - rch;
+          const e = ei + rch;
+          let j = ptr[k]!;
+          while (j < b1 && end[j]! <= s) j++;
+          ptr[k] = j;
+          for (let t = j; t < b1 && start[t]! < e; t++) {
+            if (value !== null && value[t] !== value[i]) continue;
+            let rt = parent[t]!;
+            if (rt === ri) continue;
+            rt = find(parent, rt);
+            if (rt < ri) {
+              parent[ri] = rt;
+              ri = rt;
+            } else if (ri < rt) parent[rt] = ri;
+          }
+        }
+        parent[i] = ri;
+      }
     }
   }
 }
@@ -321,6 +381,7 @@ export function buildRuns(
   conn: Connectivity,
   perValue: boolean,
 ): RunTable {
+  checkLabelArray(data);
   const [D, H, W] = volumeShape(shape, data.length);
   const rowPtr = new Int32Array(D * H + 1);
   const rb = perValue
@@ -331,24 +392,7 @@ export function buildRuns(
   const { n, start, end, value } = rb;
   const parent = new Int32Array(n);
   for (let i = 0; i < n; i++) parent[i] = i;
-  const nbs = neighbourRows(conn);
-  for (let z = 0; z < D; z++) {
-    for (let y = 0; y < H; y++) {
-      const r = z * H + y;
-      const a0 = rowPtr[r]!;
-      const a1 = rowPtr[r + 1]!;
-      if (a0 === a1) continue;
-      for (const [dz, dy, reach] of nbs) {
-        const zz = z + dz;
-        const yy = y + dy;
-        if (zz < 0 || yy < 0 || yy >= H) continue;
-        const q = zz * H + yy;
-        const b0 = rowPtr[q]!;
-        const b1 = rowPtr[q + 1]!;
-        if (b0 !== b1) mergeRows(parent, start, end, value, a0, a1, b0, b1, reach);
-      }
-    }
-  }
+  unionRuns(parent, start, end, value, rowPtr, D, H, conn);
   // resolve in place: parent[i] <= i, so parent[parent[i]] already holds the id of i's root
   let count = 0;
   for (let i = 0; i < n; i++) {

@@ -237,22 +237,38 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const lab2d = (t: Tensor) => (is2d ? t.squeeze(1) : t);
   const val = validationBatches({ ...p, config: { ...p.config, patch } }, split.val, o.valPatches ?? 2);
   const classes = p.plans.labelValues.length;
+  const trainStep = (globalStep: number): number => {
+    opt.lr = polyLR(lr0, globalStep, state.totalEpochs * state.itersPerEpoch);
+    return tidy(() => {
+      const raw = sampleBatch(p.preprocessedDir, trainCases, patch, batchSize, rng);
+      const { x, y } = augmentBatch(to2d(raw.x), lab2d(raw.y), rng);
+      const outs = autocast(o.bf16 ? 'bfloat16' : null, () => net.forwardAll(x));
+      const l = deepSupervisionLoss(outs, y);
+      opt.zeroGrad();
+      l.backward();
+      opt.step();
+      return l.item();
+    });
+  };
   try {
+    // With a time budget and no fixed epoch count: time a few steps first, then fit epochs (and
+    // iterations per epoch, so that there are at least 10 epochs to validate after) to the budget.
+    if (o.budgetSeconds && !o.epochs && state.epoch === 0) {
+      const t = performance.now();
+      for (let i = 0; i < 3; i++) trainStep(0);
+      const perStep = (performance.now() - t) / 3000;
+      const steps = Math.max(10, Math.floor(o.budgetSeconds / (perStep * 1.1)));
+      state.itersPerEpoch = Math.max(1, Math.min(state.itersPerEpoch, Math.floor(steps / 10)));
+      state.totalEpochs = Math.max(1, Math.floor(steps / state.itersPerEpoch));
+      log(
+        `budget ${o.budgetSeconds}s at ${perStep.toFixed(2)} s/step: ${state.totalEpochs} epochs × ${state.itersPerEpoch} iterations`,
+      );
+    }
     while (state.epoch < state.totalEpochs) {
       const t0 = performance.now();
       let lossSum = 0;
       for (let it = 0; it < state.itersPerEpoch; it++) {
-        opt.lr = polyLR(lr0, state.epoch * state.itersPerEpoch + it, state.totalEpochs * state.itersPerEpoch);
-        const loss = tidy(() => {
-          const raw = sampleBatch(p.preprocessedDir, trainCases, patch, batchSize, rng);
-          const { x, y } = augmentBatch(to2d(raw.x), lab2d(raw.y), rng);
-          const outs = autocast(o.bf16 ? 'bfloat16' : null, () => net.forwardAll(x));
-          const l = deepSupervisionLoss(outs, y);
-          opt.zeroGrad();
-          l.backward();
-          opt.step();
-          return l.item();
-        });
+        const loss = trainStep(state.epoch * state.itersPerEpoch + it);
         lossSum += loss;
         if (process.stderr.isTTY)
           process.stderr.write(
@@ -265,10 +281,6 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       state.ema = Number.isNaN(state.ema) ? mean : 0.9 * state.ema + 0.1 * mean;
       const seconds = (performance.now() - t0) / 1000;
       state.epoch++;
-      if (o.budgetSeconds && state.epoch === 1 && !o.epochs) {
-        state.totalEpochs = Math.max(1, Math.floor(o.budgetSeconds / seconds));
-        log(`budget ${o.budgetSeconds}s: ${state.totalEpochs} epochs of ${seconds.toFixed(1)}s`);
-      }
       state.rng = rng.state;
       const entry: EpochLog = {
         epoch: state.epoch,

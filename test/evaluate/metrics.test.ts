@@ -171,6 +171,42 @@ test('empty and one-empty labels, requested labels and regions', () => {
   assert.deepEqual(Object.keys(evaluateCase(vol(pred, shape), vol(ref, shape))), ['1', '2', '3']);
 });
 
+test('every voxel type and code width gives the same metrics', () => {
+  const shape = [12, 5, 4];
+  const r = rng(11);
+  const n = 240;
+  const pred = Int32Array.from({ length: n }, () => (r() < 0.5 ? Math.floor(r() * 4) : 0));
+  const ref = Int32Array.from({ length: n }, () => (r() < 0.5 ? Math.floor(r() * 4) : 0));
+  const spacing = [0.9, 1.3, 2.2];
+  const want = evaluateCase(vol(pred, shape, spacing), vol(ref, shape, spacing));
+  const unaligned = new Uint8Array(n + 1).subarray(1);
+  unaligned.set(pred);
+  const as = (data: ArrayLike<number> | BigInt64Array) => ({ data, shape, spacing });
+  for (const p of [
+    Uint8Array.from(pred),
+    unaligned,
+    Float64Array.from(pred),
+    Int16Array.from(pred),
+    BigInt64Array.from(pred, (v) => BigInt(v)),
+  ]) {
+    assert.deepEqual(evaluateCase(as(p), as(Uint8Array.from(ref))), want, p.constructor.name);
+    assert.deepEqual(
+      evaluateCase(as(Int16Array.from(ref)), as(p)),
+      evaluateCase(vol(ref, shape, spacing), vol(pred, shape, spacing)),
+    );
+  }
+  // More than 256 distinct values: 16-bit codes, in one map or both.
+  const many = Int32Array.from({ length: n }, (_, i) => (i < 100 ? 0 : 1000 + i));
+  const manyRes = evaluateCase(vol(many, shape), vol(many, shape), { labels: [1100, 1239, 3] });
+  assert.deepEqual(Object.keys(manyRes), ['3', '1100', '1239']);
+  assert.equal(manyRes['1100']!.dice, 1);
+  assert.equal(manyRes['1239']!.predVoxels, 1);
+  assert.equal(
+    evaluateCase(vol(many, shape), vol(pred, shape), { labels: [1] })['1']!.refVoxels,
+    pred.filter((v) => v === 1).length,
+  );
+});
+
 test('bad input: shape mismatch, non-integer values, 4-D, bad spacing name the file', () => {
   const a = vol(new Int32Array(24), [2, 3, 4]);
   const b = vol(new Int32Array(24), [4, 3, 2]);

@@ -36,11 +36,16 @@ export function makeVolume(t: VoxelType, shape = [5, 4, 3], seed = 1, affine = O
   const [lo, hi] = extremes[t];
   for (let i = 0; i < data.length; i++) {
     const r = rand();
-    let v: number = i === 0 ? lo! : i === 1 ? hi! : t.startsWith('float') ? (r - 0.5) * 2000 : Math.floor(r * 200);
+    let v: number =
+      i === 0 ? lo! : i === 1 ? hi! : t.startsWith('float') ? (r - 0.5) * 2000 : Math.floor(r * 200);
     if (t === 'int8' || t === 'int16' || t === 'int32' || t === 'int64') v = i < 2 ? v : v - 100;
     if (data instanceof BigInt64Array || data instanceof BigUint64Array) data[i] = BigInt(v);
     else data[i] = v;
   }
-  const spacing = [0, 1, 2].map((c) => Math.hypot(affine[0]![c]!, affine[1]![c]!, affine[2]![c]!)) as [number, number, number];
+  const spacing = [0, 1, 2].map((c) => Math.hypot(affine[0]![c]!, affine[1]![c]!, affine[2]![c]!)) as [
+    number,
+    number,
+    number,
+  ];
   return { data, shape, spacing, affine: affine.map((r) => [...r]), datatype: t, sclSlope: 1, sclInter: 0 };
 }

@@ -34,10 +34,15 @@ export function haveReference(t: TestContext): boolean {
 /** Runs a command of test/io/reference.py and parses its JSON answer. */
 export function reference<T = Record<string, unknown>>(command: string, ...args: string[]): Promise<T[]> {
   return new Promise((resolve, reject) => {
-    execFile(PYTHON, ['-W', 'ignore', REFERENCE, command, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`reference.py ${command} failed: ${stderr || err.message}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as T[]);
-    });
+    execFile(
+      PYTHON,
+      ['-W', 'ignore', REFERENCE, command, ...args],
+      { maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`reference.py ${command} failed: ${stderr || err.message}`));
+        else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as T[]);
+      },
+    );
   });
 }
 
@@ -50,7 +55,10 @@ export function tempDir(t: TestContext): string {
 
 /** sha256 of an array's bytes (little-endian host), as reference.py computes it. */
 export function sha(a: VoxelArray | Uint8Array): string {
-  return crypto.createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+    .digest('hex');
 }
 
 /** Largest element difference of two 4×4 matrices. */

@@ -24,7 +24,18 @@ interface Info {
   version: number;
 }
 
-const TYPES: VoxelType[] = ['uint8', 'int8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64'];
+const TYPES: VoxelType[] = [
+  'uint8',
+  'int8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float32',
+  'float64',
+];
 
 /** A rigid oblique affine (rotation about an oblique axis, zooms 0.7/0.8/2.5, a reflection). */
 const RIGID = (() => {
@@ -42,7 +53,10 @@ test('files medseg writes read identically in nibabel', async (t) => {
   const files: string[] = [];
   const expect = new Map<string, { type: VoxelType; sha: string; shape: number[] }>();
   for (const type of TYPES) {
-    for (const [version, ext] of [[1, '.nii.gz'], [2, '.nii']] as const) {
+    for (const [version, ext] of [
+      [1, '.nii.gz'],
+      [2, '.nii'],
+    ] as const) {
       const vol = makeVolume(type, [4, 3, 2, 2], 3, RIGID);
       const file = path.join(dir, `${type}-v${version}${ext}`);
       await writeNifti(file, vol, { version });
@@ -84,15 +98,30 @@ test('files nibabel writes (big/little endian, NIfTI-1/2, qform/sform/none) read
   const specs: Spec[] = [];
   const data = new Map<string, { sha: string; type: VoxelType }>();
   let n = 0;
-  for (const type of TYPES) {
+  for (const type of [...TYPES, 'rgb24' as const]) {
     for (const endian of ['<', '>']) {
       for (const version of [1, 2]) {
-        for (const [qcode, scode] of [[2, 0], [0, 3], [0, 0]] as const) {
+        for (const [qcode, scode] of [
+          [2, 0],
+          [0, 3],
+          [0, 0],
+        ] as const) {
           const vol = makeVolume(type, [3, 4, 2], n, RIGID);
           const bin = path.join(dir, `${n}.bin`);
           fs.writeFileSync(bin, bytesOf(vol.data));
           const out = path.join(dir, `${n}-${type}${n % 2 ? '.nii' : '.nii.gz'}`);
-          specs.push({ out, bin, dtype: type, shape: vol.shape, affine: RIGID, qcode, scode, zooms: [0.7, 0.8, 2.5], endian, version });
+          specs.push({
+            out,
+            bin,
+            dtype: type,
+            shape: vol.shape,
+            affine: RIGID,
+            qcode,
+            scode,
+            zooms: [0.7, 0.8, 2.5],
+            endian,
+            version,
+          });
           data.set(out, { sha: sha(vol.data), type });
           n++;
         }

@@ -44,7 +44,8 @@ interface Info {
   axcodes: string;
 }
 
-const close = (a: number, b: number, rel = 1e-9): boolean => Math.abs(a - b) <= rel * Math.max(1, Math.abs(b));
+const close = (a: number, b: number, rel = 1e-9): boolean =>
+  Math.abs(a - b) <= rel * Math.max(1, Math.abs(b));
 
 test('real files: shape, type, affine, scaling, values and axis codes match nibabel', async (t) => {
   if (!realFile(t, CASES[0]!) || !haveReference(t)) return;
@@ -66,7 +67,9 @@ test('real files: shape, type, affine, scaling, values and axis codes match niba
     assert.equal(axisCodes(vol.affine), info.axcodes, what);
   }
   // The cases the data README names, stated outright.
-  const byName = new Map(infos.map((i) => [path.basename(path.dirname(i.file)) + '/' + path.basename(i.file), i]));
+  const byName = new Map(
+    infos.map((i) => [path.basename(path.dirname(i.file)) + '/' + path.basename(i.file), i]),
+  );
   const mask = byName.get('brats_2013_pat0003_1/brainmask.nii.gz')!;
   assert.equal(mask.dtype, 'int32');
   assert.ok(Math.abs(mask.slope - 2.3e-10) < 1e-11 && mask.inter === 0.5);
@@ -75,7 +78,11 @@ test('real files: shape, type, affine, scaling, values and axis codes match niba
 });
 
 test('oblique spinal-cord files read through their qform alone match nibabel get_qform', async (t) => {
-  const names = ['spinalcord-sct/t2s/t2s.nii.gz', 'spinalcord-sct/mt/mt1.nii.gz', 'spinalcord-sct/t2s/t2s_uncropped.nii.gz'];
+  const names = [
+    'spinalcord-sct/t2s/t2s.nii.gz',
+    'spinalcord-sct/mt/mt1.nii.gz',
+    'spinalcord-sct/t2s/t2s_uncropped.nii.gz',
+  ];
   if (!realFile(t, names[0]!) || !haveReference(t)) return;
   const dir = tempDir(t);
   const copies: string[] = [];
@@ -97,12 +104,20 @@ test('oblique spinal-cord files read through their qform alone match nibabel get
 });
 
 test('reorienting to RAS matches nibabel as_closest_canonical (flipped and permuted axes)', async (t) => {
-  const names = ['totalsegmentator-reference/example_mr_sm.nii.gz', 'spinalcord-sct/t2/t2.nii.gz', 'spinalcord-sct/t2s/t2s.nii.gz'];
+  const names = [
+    'totalsegmentator-reference/example_mr_sm.nii.gz',
+    'spinalcord-sct/t2/t2.nii.gz',
+    'spinalcord-sct/t2s/t2s.nii.gz',
+  ];
   if (!realFile(t, names[0]!) || !haveReference(t)) return;
   const dir = tempDir(t);
   for (const n of names) {
     const file = path.join(realDataDir, n);
-    const [ref] = await reference<{ affine: number[][]; shape: number[]; sha: string }>('canonical', file, path.join(dir, 'x'));
+    const [ref] = await reference<{ affine: number[][]; shape: number[]; sha: string }>(
+      'canonical',
+      file,
+      path.join(dir, 'x'),
+    );
     const ras = reorient(await readNifti(file), 'RAS');
     assert.deepEqual(ras.shape, ref!.shape, n);
     assert.ok(affineDiff(ras.affine, ref!.affine) < 1e-6, n);

@@ -124,7 +124,10 @@ test('an unchanged read volume is rewritten with its qform and sform fields bit 
   const before = zlib.gunzipSync(fs.readFileSync(src)).subarray(252, 328);
   const after = fs.readFileSync(out).subarray(252, 328);
   assert.deepEqual(after, before); // codes, quaternion, qoffset, srow
-  assert.deepEqual(fs.readFileSync(out).subarray(76, 92), zlib.gunzipSync(fs.readFileSync(src)).subarray(76, 92));
+  assert.deepEqual(
+    fs.readFileSync(out).subarray(76, 92),
+    zlib.gunzipSync(fs.readFileSync(src)).subarray(76, 92),
+  );
 });
 
 test('a changed affine is written to both sform and a matching qform', async (t) => {
@@ -157,14 +160,31 @@ test('a changed affine is written to both sform and a matching qform', async (t)
 
 test('codes 0/0 are kept for an unchanged method-1 image, and replaced when the affine moved', async (t) => {
   const dir = tempDir(t);
-  const plain = { ...makeVolume('int16'), affine: [[2, 0, 0, 0], [0, 3, 0, 0], [0, 0, 4, 0], [0, 0, 0, 1]] };
+  const plain = {
+    ...makeVolume('int16'),
+    affine: [
+      [2, 0, 0, 0],
+      [0, 3, 0, 0],
+      [0, 0, 4, 0],
+      [0, 0, 0, 1],
+    ],
+  };
   const header = { qformCode: 0, sformCode: 0, qform: { quatern: [0, 0, 0] as [number, number, number], offset: [0, 0, 0] as [number, number, number], qfac: 1, pixdim: [2, 3, 4] as [number, number, number] }, sform: [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]] }; // prettier-ignore
   await writeNifti(path.join(dir, 'a.nii'), { ...plain, header });
   const a = await readNifti(path.join(dir, 'a.nii'));
   assert.equal(a.header!.sformCode, 0);
   assert.equal(a.header!.qformCode, 0);
   assert.deepEqual(a.affine, plain.affine);
-  const moved = { ...plain, header, affine: [[2, 0, 0, 5], [0, 3, 0, 6], [0, 0, 4, 7], [0, 0, 0, 1]] };
+  const moved = {
+    ...plain,
+    header,
+    affine: [
+      [2, 0, 0, 5],
+      [0, 3, 0, 6],
+      [0, 0, 4, 7],
+      [0, 0, 0, 1],
+    ],
+  };
   await writeNifti(path.join(dir, 'b.nii'), moved);
   const b = await readNifti(path.join(dir, 'b.nii'));
   assert.ok(b.header!.sformCode! > 0);

@@ -26,10 +26,12 @@ def info(files):
         img = nib.load(f)
         h = img.header
         raw = np.asanyarray(img.dataobj.get_unscaled())
-        real = img.get_fdata()
+        rgb = raw.dtype.names is not None
+        # Colour has no real values: take its bytes for the statistics.
+        real = np.frombuffer(raw.tobytes(), 'u1').astype(float) if rgb else img.get_fdata()
         slope, inter = img.dataobj.slope, img.dataobj.inter
         out.append({
-            'file': f, 'dtype': raw.dtype.name, 'shape': list(img.shape),
+            'file': f, 'dtype': 'rgb24' if rgb else raw.dtype.name, 'shape': list(img.shape),
             'affine': img.affine.tolist(),
             'qform': h.get_qform().tolist(), 'sform': h.get_sform().tolist(),
             'qcode': int(h['qform_code']), 'scode': int(h['sform_code']),
@@ -47,12 +49,13 @@ def write(spec_file):
     """Writes NIfTI files from a JSON list of specs: data from a raw little-endian file, header fields."""
     import nibabel as nib
     specs = json.load(open(spec_file))
+    rgb = np.dtype([('R', 'u1'), ('G', 'u1'), ('B', 'u1')])
     for s in specs:
-        dt = np.dtype(s['dtype']).newbyteorder('<')
+        dt = rgb if s['dtype'] == 'rgb24' else np.dtype(s['dtype']).newbyteorder('<')
         data = np.fromfile(s['bin'], dtype=dt).reshape(s['shape'], order='F')
         klass = nib.Nifti2Image if s.get('version') == 2 else nib.Nifti1Image
         hdr = (nib.Nifti2Header if s.get('version') == 2 else nib.Nifti1Header)(endianness=s.get('endian', '<'))
-        hdr.set_data_dtype(np.dtype(s['dtype']))
+        hdr.set_data_dtype(dt if s['dtype'] == 'rgb24' else np.dtype(s['dtype']))
         img = klass(data, None, header=hdr)
         aff = np.array(s['affine'])
         img.header.set_qform(aff if s['qcode'] else None, code=s['qcode'])
@@ -129,7 +132,7 @@ def dicom_stack(folder, out_bin):
 
 def transcode(folder, out, syntax, mode, count):
     """Copies a series decompressed into `syntax`; mode 'shuffle' renames files out of order,
-    'oblique' also tilts the geometry, 'fakejpegls' only relabels the compressed data as JPEG-LS."""
+    'oblique' also tilts the geometry, 'series2' gives a new SeriesInstanceUID, 'fakejpegls' only relabels the compressed data as JPEG-LS."""
     import pydicom
     from pydicom.uid import UID
     os.makedirs(out, exist_ok=True)
@@ -142,6 +145,8 @@ def transcode(folder, out, syntax, mode, count):
             d.save_as(os.path.join(out, f'{k:03d}.dcm'), write_like_original=True)
             continue
         arr = d.pixel_array
+        if mode == 'series2':
+            d.SeriesInstanceUID = '1.2.826.0.1.3680043.8.498.4242'
         if mode == 'oblique':
             iop = np.array(d.ImageOrientationPatient, dtype=float)
             d.ImageOrientationPatient = [float(x) for x in np.concatenate([rot @ iop[:3], rot @ iop[3:]])]

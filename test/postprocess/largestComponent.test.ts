@@ -56,6 +56,9 @@ test('per label: each label keeps its own largest component; others and unselect
   fillBox(wantFg, SHAPE, [4, 8], [7, 10], [8, 12], 2);
   assert.deepEqual(fg, wantFg);
   assert.throws(() => keepLargestPerLabel(a, SHAPE, { labels: [0] }), RangeError);
+  const int64 = new BigInt64Array(N) as unknown as Int32Array;
+  assert.throws(() => keepLargestForeground(int64, SHAPE), /convert int64 label maps to int32/);
+  assert.throws(() => keepLargestPerLabel(new Float32Array(N) as unknown as Int32Array, SHAPE), TypeError);
 });
 
 test('connectivity decides what is one component; ties keep the first in raster order', () => {

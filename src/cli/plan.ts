@@ -1,0 +1,53 @@
+// `medseg plan DATASET [--model DIR] [--memory-gb N]`
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+
+const HELP = `usage: medseg plan DATASET [--model DIR] [--memory-gb N] [--json]
+
+Checks the dataset, computes its fingerprint and writes fingerprint.json and plans.json (target
+spacing, patch size, network topology, batch size, normalisation per configuration) into the
+model folder (default: medseg_results/<dataset folder name>). plans.json is meant to be read and
+edited: training uses it as it is.`;
+
+export const command: Command = {
+  name: 'plan',
+  summary: 'fingerprint a dataset and write plans.json',
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        model: { type: 'string', short: 'm' },
+        'memory-gb': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const ds = positionals[0];
+    if (!ds) throw new UsageError(`a dataset folder is required\n${HELP}`);
+    const memoryGb = values['memory-gb'] === undefined ? undefined : Number(values['memory-gb']);
+    if (memoryGb !== undefined && !(memoryGb > 0))
+      throw new UsageError('--memory-gb must be a positive number');
+    const model = values.model ?? path.join('medseg_results', path.basename(path.resolve(ds)));
+    const { plan } = await import('../plan/run.js');
+    const r = await plan(ds, model, { memoryGb, log: (s) => process.stderr.write(`${s}\n`) });
+    if (values.json) console.log(JSON.stringify(r.plans));
+    else {
+      for (const c of Object.values(r.plans.configurations)) {
+        console.log(
+          `${c.name.padEnd(10)} spacing ${c.spacing.map((s) => s.toFixed(2)).join('x')}  patch ${c.patch.join('x')}  ` +
+            `batch ${c.batchSize}  stages ${c.network.features.length}`,
+        );
+      }
+      console.log(r.plans.lowresReason);
+      console.log(`wrote ${r.plansFile}`);
+    }
+    return 0;
+  },
+};

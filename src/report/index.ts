@@ -1,0 +1,3 @@
+export * from './png.js';
+export * from './overlay.js';
+export * from './report.js';

@@ -1,0 +1,155 @@
+// `medseg report RUN_DIR`: one self-contained HTML page for a model folder — training curves of
+// every trained fold, the per-case metrics table of the last evaluation, and overlay images (image +
+// reference + prediction) of the best and the worst case.
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile, writeFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { readImage } from '../io/image.js';
+import type { EvaluationReport } from '../evaluate/folders.js';
+import { busiestSlice, overlayPng } from './overlay.js';
+
+/** What the pipeline records after evaluating, so the report can find the images. */
+export interface EvaluationRecord {
+  config: string;
+  fold: number | string;
+  imagesDir: string;
+  predDir: string;
+  refDir: string;
+  report: EvaluationReport;
+}
+
+export async function writeEvaluationRecord(modelDir: string, rec: EvaluationRecord): Promise<string> {
+  const file = path.join(modelDir, 'evaluation.json');
+  await writeFile(`${file}.tmp`, JSON.stringify(rec, null, 2));
+  await rename(`${file}.tmp`, file);
+  return file;
+}
+
+const esc = (s: string) =>
+  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+function curveSvg(title: string, series: { name: string; values: number[]; color: string }[]): string {
+  const W = 420;
+  const H = 220;
+  const pad = 36;
+  const all = series.flatMap((s) => s.values).filter(Number.isFinite);
+  if (!all.length) return '';
+  const lo = Math.min(0, ...all);
+  const hi = Math.max(...all, lo + 1e-6);
+  const n = Math.max(...series.map((s) => s.values.length));
+  const x = (i: number) => pad + (n > 1 ? (i / (n - 1)) * (W - 2 * pad) : 0);
+  const y = (v: number) => H - pad - ((v - lo) / (hi - lo)) * (H - 2 * pad);
+  const lines = series
+    .map((s) => {
+      const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+      return `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts}"/>`;
+    })
+    .join('');
+  const legend = series
+    .map((s, i) => `<text x="${pad + 120 * i}" y="14" fill="${s.color}" font-size="12">${esc(s.name)}</text>`)
+    .join('');
+  return `<figure><svg width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg" style="background:#fafafa">
+<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="#999"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}" stroke="#999"/>
+<text x="4" y="${y(hi) + 4}" font-size="10">${hi.toFixed(2)}</text><text x="4" y="${y(lo) + 4}" font-size="10">${lo.toFixed(2)}</text>
+<text x="${W / 2}" y="${H - 8}" font-size="11" text-anchor="middle">epoch</text>${lines}${legend}</svg><figcaption>${esc(title)}</figcaption></figure>`;
+}
+
+function fmt(v: unknown): string {
+  if (v === null || v === undefined) return '∞';
+  if (typeof v === 'number') return Number.isFinite(v) ? v.toFixed(3) : '∞';
+  return esc(String(v));
+}
+
+function meanDice(c: EvaluationReport['cases'][number]): number {
+  const d = Object.values(c.metrics)
+    .map((m) => (m as { dice?: number }).dice)
+    .filter((v): v is number => typeof v === 'number');
+  return d.length ? d.reduce((a, b) => a + b, 0) / d.length : 0;
+}
+
+async function findImage(imagesDir: string, id: string): Promise<string | undefined> {
+  if (!existsSync(imagesDir)) return undefined;
+  const names = readdirSync(imagesDir).sort();
+  return names
+    .map((n) => path.join(imagesDir, n))
+    .find((f) => path.basename(f).startsWith(`${id}_0000`) || path.basename(f).startsWith(`${id}.`));
+}
+
+export async function writeReport(
+  runDir: string,
+  outFile = path.join(runDir, 'report.html'),
+): Promise<string> {
+  if (!existsSync(path.join(runDir, 'plans.json')))
+    throw new Error(`${runDir}: not a medseg model folder (no plans.json)`);
+  const sections: string[] = [];
+  // training curves of every config/fold with a log
+  for (const config of readdirSync(runDir).filter(
+    (d) => existsSync(path.join(runDir, d)) && /^(2d|3d_)/.test(d),
+  )) {
+    for (const fold of readdirSync(path.join(runDir, config)).filter((d) => d.startsWith('fold_'))) {
+      const log = path.join(runDir, config, fold, 'log.jsonl');
+      if (!existsSync(log)) continue;
+      const rows = (await readFile(log, 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { train_loss: number; val_mean_dice: number; ema_dice: number });
+      sections.push(
+        `<h2>Training: ${esc(config)} ${esc(fold)}</h2><div class="row">` +
+          curveSvg('training loss', [
+            { name: 'train loss', values: rows.map((r) => r.train_loss), color: '#c33' },
+          ]) +
+          curveSvg('validation pseudo-Dice', [
+            { name: 'val Dice', values: rows.map((r) => r.val_mean_dice), color: '#36c' },
+            { name: 'EMA', values: rows.map((r) => r.ema_dice), color: '#393' },
+          ]) +
+          '</div>',
+      );
+    }
+  }
+  const evalFile = path.join(runDir, 'evaluation.json');
+  if (existsSync(evalFile)) {
+    const rec = JSON.parse(await readFile(evalFile, 'utf8')) as EvaluationRecord;
+    const keys = rec.report.keys;
+    const head = `<tr><th>case</th>${keys.map((k) => `<th>Dice ${esc(k)}</th><th>HD95 ${esc(k)}</th><th>NSD ${esc(k)}</th>`).join('')}</tr>`;
+    const row = (name: string, m: Record<string, unknown>) =>
+      `<tr><td>${esc(name)}</td>${keys
+        .map((k) => {
+          const v = (m[k] ?? {}) as { dice?: number; hd95?: number | null; nsd?: number };
+          return `<td>${fmt(v.dice)}</td><td>${fmt(v.hd95)}</td><td>${fmt(v.nsd)}</td>`;
+        })
+        .join('')}</tr>`;
+    const body = rec.report.cases.map((c) => row(c.case, c.metrics as Record<string, unknown>)).join('');
+    const mean = row('mean', rec.report.mean as Record<string, unknown>);
+    sections.push(
+      `<h2>Evaluation (${esc(rec.config)}, fold ${esc(String(rec.fold))}; NSD tolerance ${rec.report.toleranceMm} mm)</h2>` +
+        `<table>${head}${body}<tr class="mean">${mean.slice(4)}</table>`,
+    );
+    const ranked = [...rec.report.cases].sort((a, b) => meanDice(b) - meanDice(a));
+    const picks = ranked.length > 1 ? [ranked[0]!, ranked[ranked.length - 1]!] : ranked;
+    const figs: string[] = [];
+    for (const [i, c] of picks.entries()) {
+      const img = await findImage(rec.imagesDir, c.case);
+      const ref = path.join(rec.refDir, `${c.case}.nii.gz`);
+      const pred = path.join(rec.predDir, `${c.case}.nii.gz`);
+      if (!img || !existsSync(ref) || !existsSync(pred)) continue;
+      const [iv, rv, pv] = await Promise.all([readImage(img), readImage(ref), readImage(pred)]);
+      const z = busiestSlice(rv);
+      const png = overlayPng(iv, rv, pv, z).toString('base64');
+      figs.push(
+        `<figure><img src="data:image/png;base64,${png}" alt="${esc(c.case)}"/><figcaption>${i === 0 ? 'best' : 'worst'}: ` +
+          `${esc(c.case)}, slice ${z}, mean Dice ${meanDice(c).toFixed(3)}</figcaption></figure>`,
+      );
+    }
+    if (figs.length)
+      sections.push(
+        `<h2>Overlays</h2><p>green: reference, red: prediction, yellow: both</p><div class="row">${figs.join('')}</div>`,
+      );
+  } else sections.push('<p>No evaluation yet (run medseg evaluate, or medseg demo).</p>');
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>medseg report: ${esc(path.basename(path.resolve(runDir)))}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
+th{background:#eee}tr.mean td{font-weight:bold}.row{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}img{image-rendering:pixelated}</style></head>
+<body><h1>medseg report: ${esc(path.basename(path.resolve(runDir)))}</h1>${sections.join('\n')}</body></html>`;
+  await writeFile(`${outFile}.tmp`, html);
+  await rename(`${outFile}.tmp`, outFile);
+  return outFile;
+}
