@@ -18,22 +18,26 @@ export function nonzeroBBox(image: Tensor): BBox {
 /** Bounding box of the true voxels of a boolean mask [...spatial]. */
 export function boxOf(mask: Tensor): BBox {
   return tidy(() => {
-    const nd = mask.ndim;
-    const box: BBox = [];
-    for (let d = 0; d < nd; d++) {
-      const others = Array.from({ length: nd }, (_, i) => i).filter((i) => i !== d);
-      const along = (
-        others.length ? mask.to('uint8').amax(others) : mask.to('uint8')
-      ).toArray() as Uint8Array;
-      let lo = along.indexOf(1);
-      let hi = along.lastIndexOf(1) + 1;
-      if (lo < 0) {
-        lo = 0;
-        hi = along.length;
-      }
-      box.push([lo, hi]);
-    }
-    return box;
+    const m = mask.to('uint8');
+    const nd = m.ndim;
+    // per axis: the max over every other axis; for 3D, two passes over the volume (not three)
+    const profiles: Uint8Array[] =
+      nd === 3
+        ? (() => {
+            const zy = m.amax([2]);
+            const yx = m.amax([0]);
+            return [zy.amax([1]), zy.amax([0]), yx.amax([0])].map((t) => t.toArray() as Uint8Array);
+          })()
+        : Array.from({ length: nd }, (_, d) => {
+            const others = Array.from({ length: nd }, (_, i) => i).filter((i) => i !== d);
+            return (others.length ? m.amax(others) : m).toArray() as Uint8Array;
+          });
+    return profiles.map((along) => {
+      const lo = along.indexOf(1);
+      return lo < 0
+        ? ([0, along.length] as [number, number])
+        : ([lo, along.lastIndexOf(1) + 1] as [number, number]);
+    });
   });
 }
 

@@ -3,7 +3,7 @@
 //       foreground mean/std (HU are comparable across scans, so dataset-wide statistics fit);
 //   zscore (MRI and the rest): per image, inside the non-zero mask when cropping removed much;
 //   rescale: to [0, 1] per image; none.
-import { tidy, noGrad, where, maskedSelect, type Tensor } from '../engine/index.js';
+import { tidy, noGrad, type Tensor } from '../engine/index.js';
 
 export type NormalizationScheme = 'ct' | 'zscore' | 'rescale' | 'none';
 
@@ -42,10 +42,14 @@ export function normalizeChannel(x: Tensor, plan: NormalizationPlan, mask?: Tens
         }
         case 'zscore': {
           if (plan.useMask && mask) {
-            const vals = maskedSelect(f, mask);
-            const mean = vals.numel ? vals.mean().item() : 0;
-            const std = vals.numel > 1 ? vals.std().item() : 1;
-            return where(mask, f.sub(mean).div(Math.max(std, 1e-8)), 0);
+            // statistics from masked sums (no gather of the masked values), in float64
+            const m = mask.to('float32');
+            const count = m.sum().item();
+            const mean = count ? f.mul(m).sum([], false).item() / count : 0;
+            const centred = f.sub(mean).mul_(m);
+            const ss = centred.mul(centred).sum().item();
+            const std = count > 1 ? Math.sqrt(ss / (count - 1)) : 1;
+            return centred.div_(Math.max(std, 1e-8));
           }
           const mean = f.mean().item();
           const std = f.numel > 1 ? f.std().item() : 1;

@@ -1,6 +1,6 @@
 // Volumes (x fastest in memory, as NIfTI stores them) as engine tensors in array order [z, y, x]:
 // the same memory read C-order, so no copy of the voxels is needed beyond the scaling.
-import { Tensor, stack, tidy } from '../engine/index.js';
+import { Tensor, tidy } from '../engine/index.js';
 import { scaledValues } from '../io/values.js';
 import type { Volume } from '../io/volume.js';
 
@@ -24,19 +24,29 @@ export function volumeToTensor(vol: Volume): Tensor {
   return Tensor.fromArray(values, arrayShape(vol), 'float32');
 }
 
-/** Channels (3D volumes of one shape) stacked as [C, z, y, x]. */
+/** Channels (3D volumes of one shape) stacked as [C, z, y, x], filled in one buffer (one copy into libtorch). */
 export function channelsToTensor(channels: Volume[]): Tensor {
-  return tidy(() => stack(channels.map(volumeToTensor), 0));
+  const n = channels[0]!.data.length;
+  const all = new Float32Array(n * channels.length);
+  channels.forEach((v, c) => {
+    if (v.data.length !== n) throw new Error(`channel ${c} has ${v.data.length} voxels, channel 0 has ${n}`);
+    if (v.datatype === 'float32' && v.sclSlope === 1 && v.sclInter === 0)
+      all.set(v.data as Float32Array, c * n);
+    else all.set(scaledValues(v, 'float32') as Float32Array, c * n);
+  });
+  return Tensor.fromArray(all, [channels.length, ...arrayShape(channels[0]!)], 'float32');
 }
 
 /** Integer labels of a volume as int64 [z, y, x]; throws when a value is not an integer. */
 export function labelsToTensor(vol: Volume, file = 'label'): Tensor {
-  return tidy(() => {
-    const t = volumeToTensor(vol);
-    const bad = t.ne(t.round()).countNonzero();
+  const values =
+    vol.datatype.startsWith('float') || vol.sclSlope !== 1 || vol.sclInter !== 0 ? scaledValues(vol) : null;
+  if (values) {
+    let bad = 0;
+    for (let i = 0; i < values.length; i++) if (values[i] !== Math.round(values[i]!)) bad++;
     if (bad) throw new Error(`${file}: ${bad} label voxels are not integers`);
-    return t.to('int64');
-  });
+  }
+  return tidy(() => (values ? Tensor.fromArray(values, arrayShape(vol)) : volumeToTensor(vol)).to('int64'));
 }
 
 /** A label map [z, y, x] back into a Volume with the geometry of `like` (uint8 or int16 storage). */

@@ -79,6 +79,12 @@ export async function prepare(
   }
   const preprocessedDir = path.join(modelDir, 'preprocessed', configName);
   const cases: StoredCase[] = [];
+  // Reading (gunzip runs on libuv's threads) of the next case overlaps preprocessing of this one.
+  const pending = new Map<number, ReturnType<typeof readCaseVolumes>>();
+  const readAhead = (i: number) => {
+    const c = dataset.training[i];
+    if (c && !pending.has(i)) pending.set(i, readCaseVolumes(c));
+  };
   for (const [i, c] of dataset.training.entries()) {
     const source = [...c.channels.map((ch) => ch.path), ...(c.label ? [c.label] : [])];
     if (existsSync(path.join(preprocessedDir, `${c.id}.json`))) {
@@ -89,7 +95,10 @@ export async function prepare(
       }
     }
     log(`preprocess ${configName} ${i + 1}/${dataset.training.length} ${c.id}`);
-    const vols = await readCaseVolumes(c);
+    readAhead(i);
+    const vols = await pending.get(i)!;
+    pending.delete(i);
+    readAhead(i + 1);
     const spacing = arraySpacing(vols.channels[0]!);
     const done = tidy(() => {
       const image = channelsToTensor(vols.channels);
