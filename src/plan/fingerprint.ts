@@ -9,6 +9,7 @@ import { readCaseVolumes } from '../dataset/volumes.js';
 import type { Dataset } from '../dataset/types.js';
 import { arraySpacing, channelsToTensor, labelsToTensor } from '../preprocess/volumeTensor.js';
 import { nonzeroBBox } from '../preprocess/crop.js';
+import { labelComponents } from '../postprocess/components.js';
 
 export interface IntensityStats {
   mean: number;
@@ -30,6 +31,8 @@ export interface CaseFingerprint {
   classVoxels: Record<string, number>;
   /** mm³ of each foreground label value. */
   classVolumeMm3: Record<string, number>;
+  /** Per foreground label value: voxel counts of its 26-connected components, largest first. */
+  classComponents: Record<string, number[]>;
 }
 
 export interface Fingerprint {
@@ -108,12 +111,18 @@ export async function computeFingerprint(
         const box = nonzeroBBox(image);
         const classVoxels: Record<string, number> = {};
         const classVolumeMm3: Record<string, number> = {};
+        const classComponents: Record<string, number[]> = {};
         const voxelMm3 = spacing.reduce((a, b) => a * b, 1);
         if (labels) {
           for (const v of ds.labelValues) {
             const n = labels.eq(v).countNonzero();
             classVoxels[String(v)] = n;
-            if (v !== 0) classVolumeMm3[String(v)] = n * voxelMm3;
+            if (v !== 0) {
+              classVolumeMm3[String(v)] = n * voxelMm3;
+              // tiny structures show up as many small components: the planner can see them
+              const cc = labelComponents(labels.eq(v));
+              classComponents[String(v)] = [...cc.sizes.subarray(1)].sort((a, b) => b - a);
+            }
           }
           const fg = labels.gt(0);
           ds.channelNames.forEach((_, ch) => {
@@ -128,6 +137,7 @@ export async function computeFingerprint(
           croppedShape: box.map(([a, b]) => b - a),
           classVoxels,
           classVolumeMm3,
+          classComponents,
         };
       }),
     );
