@@ -8,7 +8,13 @@ import path from 'node:path';
 import { writeSynthDataset, findTask } from '../../src/synth/index.js';
 import { readDataset } from '../../src/dataset/index.js';
 import { readImage, scaledValues } from '../../src/io/index.js';
-import { computeFingerprint, planDataset, planTopology, targetSpacing, type Fingerprint } from '../../src/plan/index.js';
+import {
+  computeFingerprint,
+  planDataset,
+  planTopology,
+  targetSpacing,
+  type Fingerprint,
+} from '../../src/plan/index.js';
 
 test('fingerprint counts, sizes and foreground statistics agree with a recount of the files', async () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'medseg-fp-'));
@@ -27,7 +33,11 @@ test('fingerprint counts, sizes and foreground statistics agree with a recount o
     for (const v of lab.data as Uint8Array) counts.set(v, (counts.get(v) ?? 0) + 1);
     for (const v of ds.labelValues) {
       assert.equal(f.classVoxels[String(v)], counts.get(v) ?? 0, `case ${c.id} label ${v}`);
-      if (v > 0) assert.equal(f.classComponents[String(v)]!.reduce((a, b) => a + b, 0), counts.get(v) ?? 0);
+      if (v > 0)
+        assert.equal(
+          f.classComponents[String(v)]!.reduce((a, b) => a + b, 0),
+          counts.get(v) ?? 0,
+        );
     }
     const chans = await Promise.all(c.channels.map((ch) => readImage(ch.path)));
     chans.forEach((ch, k) => {
@@ -62,14 +72,32 @@ const fakeFingerprint = (spacings: number[][], shape: number[], channels = ['MRI
     classVolumeMm3: {},
     classComponents: {},
   })),
-  foregroundIntensity: channels.map(() => ({ mean: 50, std: 20, min: -100, max: 300, p005: -50, p50: 50, p995: 250, samples: 100 })),
-  medianSpacing: [0, 1, 2].map((d) => [...spacings.map((s) => s[d]!)].sort((a, b) => a - b)[spacings.length >> 1]!),
+  foregroundIntensity: channels.map(() => ({
+    mean: 50,
+    std: 20,
+    min: -100,
+    max: 300,
+    p005: -50,
+    p50: 50,
+    p995: 250,
+    samples: 100,
+  })),
+  medianSpacing: [0, 1, 2].map(
+    (d) => [...spacings.map((s) => s[d]!)].sort((a, b) => a - b)[spacings.length >> 1]!,
+  ),
   medianShape: shape,
   medianCroppedShape: shape,
 });
 
 test('target spacing: the median, and the 10th percentile for the coarse axis of anisotropic data', () => {
-  const iso = fakeFingerprint([[1, 1, 1], [1.2, 1, 1], [0.8, 1, 1]], [100, 100, 100]);
+  const iso = fakeFingerprint(
+    [
+      [1, 1, 1],
+      [1.2, 1, 1],
+      [0.8, 1, 1],
+    ],
+    [100, 100, 100],
+  );
   assert.deepEqual(targetSpacing(iso), [1, 1, 1]);
   const sp = [4, 4.5, 5, 5.5, 6, 3, 3.5, 6.5, 7, 8].map((z) => [z, 0.6, 0.6]);
   const aniso = fakeFingerprint(sp, [20, 320, 320]);
@@ -82,7 +110,10 @@ test('topology: in-plane pooling first and 1×3×3 kernels while the slice axis 
   const topo = planTopology([20, 256, 256], [4, 0.6, 0.6], 6);
   assert.deepEqual(topo.kernelSizes[0], [1, 3, 3]);
   assert.deepEqual(topo.strides[1], [1, 2, 2]);
-  assert.ok(topo.strides.some((s) => s[0] === 2), 'the slice axis is pooled once in-plane became as coarse');
+  assert.ok(
+    topo.strides.some((s) => s[0] === 2),
+    'the slice axis is pooled once in-plane became as coarse',
+  );
   for (let d = 0; d < 3; d++) {
     const total = topo.strides.reduce((p, s) => p * s[d]!, 1);
     assert.equal(topo.patch[d]! % total, 0, 'patch divisible by the total stride');
@@ -92,7 +123,15 @@ test('topology: in-plane pooling first and 1×3×3 kernels while the slice axis 
 });
 
 test('plans: CT channels get dataset statistics, a large image gets 3d_lowres, batch ≥ 2', () => {
-  const fp = fakeFingerprint([[1, 1, 1], [1, 1, 1], [1, 1, 1]], [400, 400, 400], ['CT']);
+  const fp = fakeFingerprint(
+    [
+      [1, 1, 1],
+      [1, 1, 1],
+      [1, 1, 1],
+    ],
+    [400, 400, 400],
+    ['CT'],
+  );
   const plans = planDataset(fp, { memoryGb: 8 });
   const full = plans.configurations['3d_fullres']!;
   assert.equal(full.normalization[0]!.scheme, 'ct');
@@ -104,5 +143,8 @@ test('plans: CT channels get dataset statistics, a large image gets 3d_lowres, b
   assert.ok(full.network.features.every((f) => f <= 320));
   const small = planDataset(fakeFingerprint([[1, 1, 1]], [40, 40, 40]), { memoryGb: 8 });
   assert.equal(small.configurations['3d_lowres'], undefined);
-  assert.ok(small.configurations['3d_fullres']!.patch.every((p) => p <= 40 + 8 && p > 0), `${small.configurations['3d_fullres']!.patch}`);
+  assert.ok(
+    small.configurations['3d_fullres']!.patch.every((p) => p <= 40 + 8 && p > 0),
+    `${small.configurations['3d_fullres']!.patch}`,
+  );
 });
