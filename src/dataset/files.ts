@@ -3,21 +3,14 @@
 // under a final name.
 import fs from 'node:fs';
 import path from 'node:path';
-
-function tmpName(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-}
+import { atomicWrite, writeFileAtomic } from '../io/atomic.js';
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  const tmp = tmpName(file);
-  await fs.promises.writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  await fs.promises.rename(tmp, file);
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 export async function copyAtomic(src: string, dst: string): Promise<void> {
-  const tmp = tmpName(dst);
-  await fs.promises.copyFile(src, tmp);
-  await fs.promises.rename(tmp, dst);
+  await atomicWrite(dst, (tmp) => fs.promises.copyFile(src, tmp));
 }
 
 /** The entries a dataset writer owns in its output folder; overwriting removes only these. */

@@ -18,3 +18,9 @@ export async function atomicWrite(target: string, write: (tmp: string) => Promis
     throw e;
   }
 }
+
+/** Writes data to file atomically (creating the folder): readers see the old file or the whole new one. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  await fs.promises.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await atomicWrite(file, (tmp) => fs.promises.writeFile(tmp, data));
+}

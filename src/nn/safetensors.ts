@@ -2,7 +2,7 @@
 // tensor's dtype, shape and byte range, then the raw little-endian data. No pickle, no code runs
 // on load; PyTorch reads these with safetensors.torch.load_file (names and layouts are PyTorch's).
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
 import { Tensor, type DType } from '../engine/index.js';
 import { bytesPer } from '../engine/dtype.js';
 
@@ -120,26 +120,12 @@ export function decodeSafetensors(buf: Buffer, file = '<buffer>'): Safetensors {
   return { tensors, metadata };
 }
 
-/** Writes atomically: a temporary file in the same folder, then rename over the target. */
-export async function atomicWrite(file: string, data: Uint8Array | string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fh = await fs.open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, file);
-}
-
 export async function saveSafetensors(
   file: string,
   tensors: Map<string, Tensor>,
   metadata: Record<string, string> = {},
 ): Promise<void> {
-  await atomicWrite(file, encodeSafetensors(tensors, metadata));
+  await writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
 
 export async function loadSafetensors(file: string): Promise<Safetensors> {

@@ -2,7 +2,7 @@
 // per case spacing, shape and shape after cropping; per channel foreground intensity statistics
 // (sampled from labelled voxels, as nnU-Net does for CT normalisation); per class voxel counts and
 // volumes, so that planners see tiny structures. Spacings and shapes are in array order (z, y, x).
-import { writeFile, rename } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic.js';
 import path from 'node:path';
 import { Tensor, tidy, noGrad, maskedSelect, sort } from '../engine/index.js';
 import { readCaseVolumes } from '../dataset/volumes.js';
@@ -169,8 +169,6 @@ export async function computeFingerprint(
 
 export async function writeFingerprint(dir: string, fp: Fingerprint): Promise<string> {
   const file = path.join(dir, 'fingerprint.json');
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(fp, null, 2));
-  await rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(fp, null, 2));
   return file;
 }

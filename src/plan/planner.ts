@@ -1,6 +1,6 @@
 // The planner: fingerprint → plans.json. Everything downstream (preprocessing, the network,
 // training, inference) reads the plans, so a user can read and edit every decision there.
-import { writeFile, rename } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic.js';
 import path from 'node:path';
 import os from 'node:os';
 import type { Fingerprint } from './fingerprint.js';
@@ -238,8 +238,6 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
 
 export async function writePlans(dir: string, plans: Plans): Promise<string> {
   const file = path.join(dir, 'plans.json');
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(plans, null, 2));
-  await rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(plans, null, 2));
   return file;
 }

@@ -2,7 +2,8 @@
 // raw float32 [C, z, y, x] and the labels as raw uint8/int16 class indices [z, y, x]. Training reads
 // random patches by byte offsets (whole y-x planes of the patch's z range), never whole volumes.
 import { openSync, readSync, closeSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic as writeAtomic } from '../io/atomic.js';
 import path from 'node:path';
 import { Tensor, tidy, nonzero } from '../engine/index.js';
 import type { PreprocessRecord } from './preprocessCase.js';
@@ -20,12 +21,6 @@ export interface StoredCase {
 }
 
 const MAX_LOCATIONS = 500;
-
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
 
 /** Writes one case; `labels` are class indices (0..K-1). */
 export async function storeCase(

@@ -2,7 +2,8 @@
 // every trained fold, the per-case metrics table of the last evaluation, and overlay images (image +
 // reference + prediction) of the best and the worst case.
 import { existsSync, readdirSync } from 'node:fs';
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic.js';
 import path from 'node:path';
 import { readImage } from '../io/image.js';
 import type { EvaluationReport } from '../evaluate/folders.js';
@@ -20,8 +21,7 @@ export interface EvaluationRecord {
 
 export async function writeEvaluationRecord(modelDir: string, rec: EvaluationRecord): Promise<string> {
   const file = path.join(modelDir, 'evaluation.json');
-  await writeFile(`${file}.tmp`, JSON.stringify(rec, null, 2));
-  await rename(`${file}.tmp`, file);
+  await writeFileAtomic(file, JSON.stringify(rec, null, 2));
   return file;
 }
 
@@ -149,7 +149,6 @@ export async function writeReport(
 <style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
 th{background:#eee}tr.mean td{font-weight:bold}.row{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}img{image-rendering:pixelated}</style></head>
 <body><h1>medseg report: ${esc(path.basename(path.resolve(runDir)))}</h1>${sections.join('\n')}</body></html>`;
-  await writeFile(`${outFile}.tmp`, html);
-  await rename(`${outFile}.tmp`, outFile);
+  await writeFileAtomic(outFile, html);
   return outFile;
 }

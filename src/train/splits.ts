@@ -1,6 +1,7 @@
 // Fixed 5-fold cross-validation splits (saved as splits.json so every run and resume sees the same).
 import { existsSync } from 'node:fs';
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic.js';
 import path from 'node:path';
 import { Rng } from './random.js';
 
@@ -28,7 +29,6 @@ export async function loadOrCreateSplits(dir: string, ids: string[]): Promise<Sp
   const file = path.join(dir, 'splits.json');
   if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as Split[];
   const splits = makeSplits(ids);
-  await writeFile(`${file}.tmp`, JSON.stringify(splits, null, 2));
-  await rename(`${file}.tmp`, file);
+  await writeFileAtomic(file, JSON.stringify(splits, null, 2));
   return splits;
 }
