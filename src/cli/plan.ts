@@ -4,12 +4,13 @@ import path from 'node:path';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 
-const HELP = `usage: medseg plan DATASET [--model DIR] [--memory-gb N] [--json]
+const HELP = `usage: medseg plan DATASET [--model DIR] [--memory-gb N] [--residual] [--se] [--json]
 
 Checks the dataset, computes its fingerprint and writes fingerprint.json and plans.json (target
 spacing, patch size, network topology, batch size, normalisation per configuration) into the
 model folder (default: medseg_results/<dataset folder name>). plans.json is meant to be read and
-edited: training uses it as it is.`;
+edited: training uses it as it is. --residual plans residual-encoder U-Nets, --se adds
+squeeze-and-excitation to their blocks.`;
 
 export const command: Command = {
   name: 'plan',
@@ -21,6 +22,8 @@ export const command: Command = {
       options: {
         model: { type: 'string', short: 'm' },
         'memory-gb': { type: 'string' },
+        residual: { type: 'boolean', default: false },
+        se: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -36,7 +39,12 @@ export const command: Command = {
       throw new UsageError('--memory-gb must be a positive number');
     const model = values.model ?? path.join('medseg_results', path.basename(path.resolve(ds)));
     const { plan } = await import('../plan/run.js');
-    const r = await plan(ds, model, { memoryGb, log: (s) => process.stderr.write(`${s}\n`) });
+    const r = await plan(ds, model, {
+      memoryGb,
+      architecture: values.residual ? 'residual' : 'plain',
+      squeezeExcitation: values.se,
+      log: (s) => process.stderr.write(`${s}\n`),
+    });
     if (values.json) console.log(JSON.stringify(r.plans));
     else {
       for (const c of Object.values(r.plans.configurations)) {

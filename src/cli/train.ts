@@ -7,14 +7,15 @@ import { parsePositiveInt } from './args.js';
 import { parseDuration } from './duration.js';
 import type { ConfigurationName } from '../plan/planner.js';
 
-const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d] [--fold 0-4] [--model DIR]
+const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d] [--fold 0-4|all] [--model DIR]
                     [--epochs N] [--iters-per-epoch N] [--budget 30m] [--optimizer sgd|adamw]
                     [--lr X] [--bf16] [--resume] [--seed N] [--threads N] [--memory-gb N]
 
 Trains one fold (nnU-Net defaults: SGD 0.01, Nesterov 0.99, poly LR, weight decay 3e-5, Dice+CE
 with deep supervision, a third of each batch forced to contain foreground, augmentation).
 Checkpoints checkpoint_latest / checkpoint_best and log.jsonl go to MODEL/<config>/fold_<F>/;
---resume continues a run exactly. --budget fits the number of epochs to a wall-clock time.`;
+--resume continues a run exactly. --budget fits the number of epochs to a wall-clock time.
+--fold all trains the 5 folds one after the other (with --resume, finished folds are skipped).`;
 
 export const command: Command = {
   name: 'train',
@@ -51,30 +52,37 @@ export const command: Command = {
       throw new UsageError(`unknown --config '${config}'`);
     if (values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
       throw new UsageError('--optimizer must be sgd or adamw');
-    const { train } = await import('../train/trainer.js');
-    const r = await train({
+    const { train, trainFolds } = await import('../train/trainer.js');
+    const opts = {
       dataset: ds,
       modelDir: values.model ?? path.join('medseg_results', path.basename(path.resolve(ds))),
       config,
-      fold: parsePositiveInt(values.fold, 'fold', 0, true),
       epochs: values.epochs === undefined ? undefined : parsePositiveInt(values.epochs, 'epochs', 1),
       itersPerEpoch:
         values['iters-per-epoch'] === undefined
           ? undefined
           : parsePositiveInt(values['iters-per-epoch'], 'iters-per-epoch', 1),
       budgetSeconds: values.budget === undefined ? undefined : parseDuration(values.budget, 'budget'),
-      optimizer: values.optimizer,
+      optimizer: values.optimizer as 'sgd' | 'adamw',
       initialLr: values.lr === undefined ? undefined : Number(values.lr),
       bf16: values.bf16,
       resume: values.resume,
       seed: values.seed === undefined ? undefined : parsePositiveInt(values.seed, 'seed', 0, true),
       threads: values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1),
       memoryGb: values['memory-gb'] === undefined ? undefined : Number(values['memory-gb']),
-      log: (s) => process.stderr.write(`${s}\n`),
-    });
-    console.log(
-      `trained ${r.epochs} epochs; best EMA pseudo-Dice ${r.bestEmaDice.toFixed(3)}; checkpoints in ${r.foldDir}`,
-    );
+      log: (s: string) => {
+        process.stderr.write(`${s}\n`);
+      },
+    };
+    const results =
+      values.fold === 'all'
+        ? await trainFolds(opts)
+        : [await train({ ...opts, fold: parsePositiveInt(values.fold, 'fold', 0, true) })];
+    for (const r of results) {
+      console.log(
+        `trained ${r.epochs} epochs; best EMA pseudo-Dice ${r.bestEmaDice.toFixed(3)}; checkpoints in ${r.foldDir}`,
+      );
+    }
     return 0;
   },
 };

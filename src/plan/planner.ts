@@ -42,6 +42,10 @@ export interface PlanOptions {
   memoryGb?: number;
   /** Upper bound on the patch voxel count (keeps CPU steps affordable). */
   maxPatchVoxels?: number;
+  /** Network family for every configuration (default plain, nnU-Net's PlainConvUNet). */
+  architecture?: 'plain' | 'residual';
+  /** Squeeze-and-excitation in the residual blocks. */
+  squeezeExcitation?: boolean;
 }
 
 const percentile = (xs: number[], q: number) => {
@@ -176,6 +180,17 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
     labelInterpolation: 'linear' as const,
   };
   const full = choosePatch(medianShape, spacing, inChannels, numClasses, budget, maxVoxels, 3);
+  const withArchitecture = (spec: UNetSpec): UNetSpec =>
+    o.architecture === 'residual' || o.squeezeExcitation
+      ? {
+          ...spec,
+          architecture: 'residual',
+          // nnU-Net's residual encoder presets: 1, 3, 4, 6, 6, ... blocks per stage
+          encoderBlocks: spec.encoderBlocks.map((_, i) => [1, 3, 4, 6][i] ?? 6),
+          squeezeExcitation: !!o.squeezeExcitation,
+        }
+      : spec;
+  full.spec = withArchitecture(full.spec);
   const configurations: Plans['configurations'] = {
     '3d_fullres': {
       name: '3d_fullres',
@@ -188,6 +203,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
     },
   };
   const twoD = choosePatch(medianShape, spacing, inChannels, numClasses, budget, 512 ** 2, 2);
+  twoD.spec = withArchitecture(twoD.spec);
   configurations['2d'] = {
     name: '2d',
     spacing,
@@ -214,7 +230,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
           medianShape: lowShape,
           patch: p.patch,
           batchSize: p.batch,
-          network: p.spec,
+          network: withArchitecture(p.spec),
           ...base,
         };
         break;

@@ -174,6 +174,17 @@ function pseudoDice(
   });
 }
 
+/**
+ * Every fold of the cross-validation, one after the other (resumable: with resume, finished folds
+ * return at once and an interrupted one continues).
+ */
+export async function trainFolds(o: Omit<TrainOptions, 'fold'>): Promise<TrainResult[]> {
+  const results = [await train({ ...o, fold: 0 })];
+  const splits = JSON.parse(await readFile(path.join(o.modelDir, 'splits.json'), 'utf8')) as unknown[];
+  for (let f = 1; f < splits.length; f++) results.push(await train({ ...o, fold: f }));
+  return results;
+}
+
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const log = o.log ?? (() => {});
   const configName = o.config ?? '3d_fullres';

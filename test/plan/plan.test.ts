@@ -141,6 +141,12 @@ test('plans: CT channels get dataset statistics, a large image gets 3d_lowres, b
   assert.ok(plans.configurations['3d_lowres']!.spacing[0]! > 1);
   assert.equal(full.network.features[0], 32);
   assert.ok(full.network.features.every((f) => f <= 320));
+  const res = planDataset(fp, { memoryGb: 8, architecture: 'residual', squeezeExcitation: true });
+  for (const c of Object.values(res.configurations)) {
+    assert.equal(c.network.architecture, 'residual');
+    assert.equal(c.network.squeezeExcitation, true);
+    assert.equal(c.network.encoderBlocks[0], 1);
+  }
   const small = planDataset(fakeFingerprint([[1, 1, 1]], [40, 40, 40]), { memoryGb: 8 });
   assert.equal(small.configurations['3d_lowres'], undefined);
   assert.ok(
