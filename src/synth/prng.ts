@@ -25,7 +25,9 @@ export function hashSeed(...parts: (number | string)[]): number {
 }
 
 export class Rng {
-  private state: number;
+  /** The generator's state: saving this number and constructing Rng from it later continues the
+   * same stream (a cached second normal deviate, if any, is not part of it). */
+  state: number;
   private spare: number | undefined;
 
   constructor(seed: number) {

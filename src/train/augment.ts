@@ -2,7 +2,7 @@
 // resampling, images linear and labels nearest), mirroring, brightness, contrast, gamma, noise,
 // blur and low-resolution simulation. Probabilities follow nnU-Net's defaults roughly.
 import { Tensor, tidy, noGrad, F, stack, randn } from '../engine/index.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../synth/prng.js';
 
 export interface AugmentOptions {
   rotation?: boolean;

@@ -3,23 +3,20 @@
 import type { StoredCase } from '../preprocess/store.js';
 import { readPatch, patchTensors } from '../preprocess/store.js';
 import type { Tensor } from '../engine/index.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../synth/prng.js';
 
 /** Patch start for a case: around a foreground voxel when forced (and the case has one), else random. */
 export function patchStart(meta: StoredCase, patch: number[], forceForeground: boolean, rng: Rng): number[] {
   const classes = Object.keys(meta.classLocations).filter((k) => meta.classLocations[k]!.length);
   if (forceForeground && classes.length) {
-    const locs = meta.classLocations[classes[rng.int(classes.length)]!]!;
-    const p = locs[rng.int(locs.length)]!;
+    const locs = meta.classLocations[classes[rng.int(0, classes.length - 1)]!]!;
+    const p = locs[rng.int(0, locs.length - 1)]!;
     // the voxel lands anywhere inside the patch
-    return p.map((v, d) => v - rng.int(patch[d]!));
+    return p.map((v, d) => v - rng.int(0, patch[d]! - 1));
   }
-  // random, allowing the patch to hang over the border by up to half a patch where the image is smaller
-  return meta.shape.map((s, d) => {
-    const lo = Math.min(0, s - patch[d]!) - (s < patch[d]! ? 0 : 0);
-    const hi = Math.max(0, s - patch[d]!);
-    return lo + rng.int(hi - lo + 1);
-  });
+  // random inside the image; along an axis where the image is smaller than the patch, anywhere the
+  // patch still covers the whole image (the rest is zero padding)
+  return meta.shape.map((s, d) => rng.int(Math.min(0, s - patch[d]!), Math.max(0, s - patch[d]!)));
 }
 
 /** Reads a batch [N, C, ...patch] / [N, ...patch]; sample i is forced to foreground when i ≥ N·(2/3). */
@@ -34,7 +31,7 @@ export function sampleBatch(
   const patches = [];
   const forcedFrom = Math.round(batchSize * (1 - foregroundFraction));
   for (let i = 0; i < batchSize; i++) {
-    const meta = cases[rng.int(cases.length)]!;
+    const meta = cases[rng.int(0, cases.length - 1)]!;
     const start = patchStart(meta, patch, i >= forcedFrom, rng);
     patches.push(readPatch(dir, meta, start, patch));
   }

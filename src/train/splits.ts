@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic.js';
 import path from 'node:path';
-import { Rng } from './random.js';
+import { Rng } from '../synth/prng.js';
 
 export interface Split {
   train: string[];
@@ -14,7 +14,7 @@ export function makeSplits(ids: string[], folds = 5, seed = 12345): Split[] {
   const order = [...ids].sort();
   const rng = new Rng(seed);
   for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
+    const j = rng.int(0, i);
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   const k = Math.min(folds, order.length);

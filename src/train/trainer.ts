@@ -20,7 +20,7 @@ import { SGD, AdamW, polyLR, type Optimizer } from '../optim/index.js';
 import type { ConfigurationName } from '../plan/planner.js';
 import { prepare, type Prepared } from './prepare.js';
 import { loadOrCreateSplits } from './splits.js';
-import { Rng } from './random.js';
+import { Rng } from '../synth/prng.js';
 import { sampleBatch, patchStart } from './sampler.js';
 import { augmentBatch } from './augment.js';
 import { readPatch, patchTensors } from '../preprocess/store.js';
