@@ -25,7 +25,20 @@ function isDicomFolder(dir: string): boolean {
 export function findInputCases(input: string): InputCase[] {
   const st = statSync(input, { throwIfNoEntry: false });
   if (!st) throw new Error(`${input}: no such file or folder`);
-  if (st.isFile()) return [{ id: stripEnding(path.basename(input)).replace(/_\d{4}$/, ''), files: [input] }];
+  if (st.isFile()) {
+    // CASE_0000.nii.gz given alone: its channel siblings CASE_0001... in the same folder come along
+    const stem = stripEnding(path.basename(input));
+    const m = /^(.*)_0000$/.exec(stem);
+    if (!m) return [{ id: stem.replace(/_\d{4}$/, ''), files: [input] }];
+    const ending = path.basename(input).slice(stem.length);
+    const files = [input];
+    for (let c = 1; ; c++) {
+      const sibling = path.join(path.dirname(input), `${m[1]}_${String(c).padStart(4, '0')}${ending}`);
+      if (!statSync(sibling, { throwIfNoEntry: false })) break;
+      files.push(sibling);
+    }
+    return [{ id: m[1]!, files }];
+  }
   if (isDicomFolder(input)) return [{ id: path.basename(path.resolve(input)), files: [input] }];
   const groups = new Map<string, { channel: number; file: string }[]>();
   for (const name of readdirSync(input).sort()) {
