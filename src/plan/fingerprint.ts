@@ -10,6 +10,8 @@ import type { Dataset } from '../dataset/types.js';
 import { arraySpacing, channelsToTensor, labelsToTensor } from '../preprocess/volumeTensor.js';
 import { nonzeroBBox } from '../preprocess/crop.js';
 import { labelComponents } from '../postprocess/components.js';
+import { percentile } from '../evaluate/metrics.js';
+import { median } from '../dataset/geometry.js';
 
 export interface IntensityStats {
   mean: number;
@@ -61,13 +63,7 @@ function sampleValues(values: Float32Array, n: number): Float32Array {
 }
 
 /** numpy's default percentile (linear interpolation between closest ranks) of sorted values. */
-export function percentileSorted(sorted: ArrayLike<number>, q: number): number {
-  if (sorted.length === 0) return NaN;
-  const pos = (q / 100) * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
+export const percentileSorted = percentile;
 
 export function intensityStats(values: Float32Array): IntensityStats {
   if (values.length === 0)
@@ -87,12 +83,6 @@ export function intensityStats(values: Float32Array): IntensityStats {
     };
   });
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 export async function computeFingerprint(
   ds: Dataset,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import os from 'node:os';
 import type { Fingerprint } from './fingerprint.js';
 import { planTopology } from './topology.js';
+import { percentile } from '../evaluate/metrics.js';
 import type { UNetSpec } from '../nn/unet.js';
 import type { NormalizationPlan } from '../preprocess/normalize.js';
 
@@ -48,12 +49,11 @@ export interface PlanOptions {
   squeezeExcitation?: boolean;
 }
 
-const percentile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (q / 100) * (s.length - 1);
-  const lo = Math.floor(pos);
-  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (pos - lo);
-};
+const percentileOf = (xs: number[], q: number) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    q,
+  );
 
 /** nnU-Net's target spacing: the median; for anisotropic data the coarse axis from the 10th percentile. */
 export function targetSpacing(fp: Fingerprint): number[] {
@@ -64,7 +64,7 @@ export function targetSpacing(fp: Fingerprint): number[] {
   const anisotropic = target[worst]! > 3 * Math.max(...others);
   const fewSlices = shape[worst]! * 3 < Math.min(...shape.filter((_, d) => d !== worst));
   if (anisotropic && fewSlices) {
-    const p10 = percentile(
+    const p10 = percentileOf(
       fp.cases.map((c) => c.spacing[worst]!),
       10,
     );
