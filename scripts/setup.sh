@@ -4,7 +4,7 @@
 #     Python torch; see README);
 #   - node packages, the native addon (npm's install step builds it), the TypeScript build.
 # With --dev it also installs the reference tools the tests compare against (Debian's python3
-# torch, nibabel, scipy, pydicom); tests that need them skip with a notice where they are absent.
+# torch, nibabel, scipy, pydicom, Pillow); tests that need them skip with a notice where they are absent.
 # Safe to run again: every step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +44,8 @@ if [ "$dev" = 1 ]; then
   /usr/bin/python3 -c 'import nibabel' 2>/dev/null || missing+=(python3-nibabel)
   /usr/bin/python3 -c 'import scipy' 2>/dev/null || missing+=(python3-scipy)
   /usr/bin/python3 -c 'import pydicom' 2>/dev/null || missing+=(python3-pydicom)
+  # pydicom decodes the JPEG 2000 and RLE test series through Pillow (built with OpenJPEG)
+  /usr/bin/python3 -c 'import PIL' 2>/dev/null || missing+=(python3-pil)
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup.sh: installing the test references: ${missing[*]}"
     apt_install "${missing[@]}" || echo "setup.sh: continuing without them (their tests will skip)"

@@ -14,5 +14,6 @@ export { plan } from './plan/run.js';
 export { train, type TrainOptions, type TrainResult } from './train/trainer.js';
 export { predict, type PredictOptions, type PredictResult } from './infer/predict.js';
 export { evaluateFolders as evaluate } from './evaluate/folders.js';
+export { findBest, type FindBestOptions, type FindBestResult } from './evaluate/findBest.js';
 export { writeReport } from './report/report.js';
 export { runDemo } from './demo/pipeline.js';

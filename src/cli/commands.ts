@@ -16,6 +16,10 @@ export const commands: Record<string, Entry> = {
   plan: { summary: 'fingerprint a dataset and write plans.json', load: () => import('./plan.js') },
   train: { summary: 'train one fold of a configuration', load: () => import('./train.js') },
   predict: { summary: 'segment images with a trained model', load: () => import('./predict.js') },
+  'find-best': {
+    summary: 'choose configuration, ensemble and post-processing from cross-validation',
+    load: () => import('./findBest.js'),
+  },
   evaluate: {
     summary: 'Dice, HD95, NSD of predictions against references',
     load: () => import('./evaluate.js'),

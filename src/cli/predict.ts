@@ -3,15 +3,40 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { parsePositiveInt } from './args.js';
-import type { ConfigurationName } from '../plan/planner.js';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 
-const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config 3d_fullres] [--folds 0,1,2]
-                      [--checkpoint best|latest] [--mirror] [--bf16] [--save-probabilities] [--threads N]
+/** `3d_cascade`: the variant find-best ranked higher (inference.json), else the prior variant. */
+async function cascadeVariant(model: string): Promise<ConfigurationName> {
+  const { readRecipe } = await import('../infer/recipe.js');
+  const recipe = await readRecipe(model);
+  const ranked = recipe?.candidates.find(
+    (c) => c.members.length === 1 && c.members[0]!.startsWith('3d_cascade_'),
+  );
+  return ranked?.members[0] ?? '3d_cascade_prior';
+}
+
+/** Every fold of the model's splits.json (5 when there is none). */
+async function allFolds(model: string): Promise<number[]> {
+  const file = path.join(model, 'splits.json');
+  const n = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as unknown[]).length : 5;
+  return Array.from({ length: n }, (_, f) => f);
+}
+
+const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config NAME] [--folds 0,1,2|all]
+                      [--checkpoint best|latest] [--mirror] [--bf16] [--save-probabilities]
+                      [--no-postprocess] [--threads N]
 
 IN is an image file (NIfTI, NRRD; 4D = channels), a DICOM series folder, or a folder of images
 (nnU-Net naming CASE_0000.nii.gz for channels). Label maps are written in each input's own
 geometry and affine, atomically; inputs are never overwritten. Folds are ensembled by averaging
-probabilities.`;
+probabilities.
+Without --config: the recipe find-best wrote (MODEL/inference.json: configurations ensembled, all
+folds, the chosen post-processing), or 3d_fullres fold 0 when there is none. A cascade stage
+(3d_cascade_prior, 3d_cascade_crop; 3d_cascade = the variant find-best ranked higher, else the
+prior variant) runs 3d_lowres first.`;
 
 export const command: Command = {
   name: 'predict',
@@ -23,9 +48,10 @@ export const command: Command = {
         input: { type: 'string', short: 'i' },
         output: { type: 'string', short: 'o' },
         model: { type: 'string', short: 'm' },
-        config: { type: 'string', short: 'c', default: '3d_fullres' },
-        folds: { type: 'string', default: '0' },
-        checkpoint: { type: 'string', default: 'best' },
+        config: { type: 'string', short: 'c' },
+        folds: { type: 'string' },
+        checkpoint: { type: 'string' },
+        'no-postprocess': { type: 'boolean', default: false },
         mirror: { type: 'boolean', default: false },
         bf16: { type: 'boolean', default: false },
         'save-probabilities': { type: 'boolean', default: false },
@@ -39,20 +65,27 @@ export const command: Command = {
     }
     if (!values.input || !values.output || !values.model)
       throw new UsageError(`-i, -o and -m are required\n${HELP}`);
-    if (values.checkpoint !== 'best' && values.checkpoint !== 'latest')
+    if (values.checkpoint !== undefined && values.checkpoint !== 'best' && values.checkpoint !== 'latest')
       throw new UsageError('--checkpoint must be best or latest');
+    const config = (values.config === '3d_cascade' ? await cascadeVariant(values.model) : values.config) as
+      ConfigurationName | undefined;
+    if (config !== undefined && !CONFIGURATION_NAMES.includes(config))
+      throw new UsageError(`unknown --config '${config}'`);
     const folds =
-      values.folds === 'all'
-        ? [0, 1, 2, 3, 4]
-        : values.folds!.split(',').map((f) => parsePositiveInt(f.trim(), 'folds', 0, true));
+      values.folds === undefined
+        ? undefined
+        : values.folds === 'all'
+          ? await allFolds(values.model)
+          : values.folds.split(',').map((f) => parsePositiveInt(f.trim(), 'folds', 0, true));
     const { predict } = await import('../infer/predict.js');
     const r = await predict({
       input: values.input,
       output: values.output,
       modelDir: values.model,
-      config: values.config as ConfigurationName,
+      config,
       folds,
-      checkpoint: values.checkpoint,
+      checkpoint: values.checkpoint as 'best' | 'latest' | undefined,
+      postprocess: !values['no-postprocess'],
       mirror: values.mirror,
       autocast: values.bf16 ? 'bfloat16' : null,
       saveProbabilities: values['save-probabilities'],

@@ -5,17 +5,25 @@ import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { parsePositiveInt } from './args.js';
 import { parseDuration } from './duration.js';
-import type { ConfigurationName } from '../plan/planner.js';
+import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 
-const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d] [--fold 0-4|all] [--model DIR]
+const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d|3d_cascade_prior|3d_cascade_crop]
+                    [--fold 0-4|all] [--model DIR]
                     [--epochs N] [--iters-per-epoch N] [--budget 30m] [--optimizer sgd|adamw]
                     [--lr X] [--bf16] [--resume] [--seed N] [--threads N] [--memory-gb N]
+                    [--no-validation]
 
 Trains one fold (nnU-Net defaults: SGD 0.01, Nesterov 0.99, poly LR, weight decay 3e-5, Dice+CE
 with deep supervision, a third of each batch forced to contain foreground, augmentation).
 Checkpoints checkpoint_latest / checkpoint_best and log.jsonl go to MODEL/<config>/fold_<F>/;
 --resume continues a run exactly. --budget fits the number of epochs to a wall-clock time.
---fold all trains the 5 folds one after the other (with --resume, finished folds are skipped).`;
+--fold all trains the 5 folds one after the other (with --resume, finished folds are skipped).
+When a fold ends its validation cases are predicted (MODEL/<config>/fold_<F>/validation/): the
+out-of-fold predictions find-best compares and the cascade's second stage trains on
+(--no-validation skips them).
+The cascade (planned when 3d_lowres is): train 3d_lowres with --fold all, then 3d_cascade_prior
+(stage 1's prediction as extra input channels) and/or 3d_cascade_crop (stage 2 on boxes around
+stage 1's components); 3d_cascade means 3d_cascade_prior.`;
 
 export const command: Command = {
   name: 'train',
@@ -35,6 +43,7 @@ export const command: Command = {
         lr: { type: 'string' },
         bf16: { type: 'boolean', default: false },
         resume: { type: 'boolean', default: false },
+        'no-validation': { type: 'boolean', default: false },
         seed: { type: 'string' },
         threads: { type: 'string' },
         'memory-gb': { type: 'string' },
@@ -47,9 +56,8 @@ export const command: Command = {
     }
     const ds = positionals[0];
     if (!ds) throw new UsageError(`a dataset folder is required\n${HELP}`);
-    const config = values.config as ConfigurationName;
-    if (!['3d_fullres', '3d_lowres', '2d'].includes(config))
-      throw new UsageError(`unknown --config '${config}'`);
+    const config = (values.config === '3d_cascade' ? '3d_cascade_prior' : values.config) as ConfigurationName;
+    if (!CONFIGURATION_NAMES.includes(config)) throw new UsageError(`unknown --config '${config}'`);
     if (values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
       throw new UsageError('--optimizer must be sgd or adamw');
     const { train, trainFolds } = await import('../train/trainer.js');
@@ -67,6 +75,7 @@ export const command: Command = {
       initialLr: values.lr === undefined ? undefined : Number(values.lr),
       bf16: values.bf16,
       resume: values.resume,
+      validate: !values['no-validation'],
       seed: values.seed === undefined ? undefined : parsePositiveInt(values.seed, 'seed', 0, true),
       threads: values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1),
       memoryGb: values['memory-gb'] === undefined ? undefined : Number(values['memory-gb']),

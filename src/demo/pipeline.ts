@@ -65,6 +65,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     optimizer: 'adamw',
     initialLr: 3e-3,
     seed: o.seed ?? 0,
+    // the demo predicts the validation cases itself below, with the public predict()
+    validate: false,
     log,
   });
   // fold 0's validation cases: predicted with the trained model, evaluated against their labels

@@ -1,37 +1,40 @@
 // Prediction: images → label maps in the input's own geometry, with the trained model folder's
-// plans and checkpoints (folds ensembled by averaging probabilities, optional mirroring).
+// plans and checkpoints. One configuration (folds ensembled by averaging probabilities), a cascade
+// (stage 1, then stage 2), or — with no configuration named and find-best's inference.json present —
+// the chosen recipe: configurations ensembled and the chosen post-processing applied.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  Tensor,
-  tidy,
-  noGrad,
-  keep,
-  F,
-  setThreads,
-  stack,
-  indexSelect,
-  type AutocastDType,
-} from '../engine/index.js';
+import { Tensor, tidy, keep, setThreads, indexSelect, type AutocastDType } from '../engine/index.js';
 import { readImage, writeImage } from '../io/image.js';
 import type { Volume } from '../io/volume.js';
 import { channelOf } from '../dataset/volumes.js';
-import { UNet } from '../nn/index.js';
 import type { Plans, ConfigurationName } from '../plan/planner.js';
 import { arraySpacing, channelsToTensor, labelsToVolume } from '../preprocess/volumeTensor.js';
-import { preprocessCase, revertProbabilities } from '../preprocess/preprocessCase.js';
-import { loadCheckpoint } from '../train/trainer.js';
-import { slidingWindowLogits } from './slidingWindow.js';
+import { applyPostprocessing, type PostprocessingRecipe } from '../postprocess/choose.js';
 import { findInputCases, type InputCase } from './inputs.js';
+import {
+  loadConfigModel,
+  disposeModel,
+  configurationOf,
+  predictProbabilities,
+  cascadeProbabilities,
+  type ConfigModel,
+  type InferenceOptions,
+} from './model.js';
+import { readRecipe } from './recipe.js';
 
 export interface PredictOptions {
   input: string;
   /** An output file (single input case) or folder. */
   output: string;
   modelDir: string;
+  /** A configuration; default: find-best's recipe (inference.json) when present, else 3d_fullres. */
   config?: ConfigurationName;
+  /** Default: the recipe's folds, else [0]. */
   folds?: number[];
+  /** Apply the recipe's post-processing (default true; only with the recipe). */
+  postprocess?: boolean;
   checkpoint?: 'best' | 'latest';
   mirror?: boolean;
   autocast?: AutocastDType | null;
@@ -66,30 +69,84 @@ async function readChannels(c: InputCase, channels: number): Promise<Volume[]> {
   return vols;
 }
 
+/** Loads a configuration and, for a cascade stage, the stages before it (shared through `loaded`). */
+async function loadWithStages(
+  modelDir: string,
+  plans: Plans,
+  name: ConfigurationName,
+  folds: number[],
+  checkpoint: 'best' | 'latest',
+  loaded: Map<ConfigurationName, ConfigModel>,
+): Promise<void> {
+  if (loaded.has(name)) return;
+  const config = configurationOf(plans, name, path.join(modelDir, 'plans.json'));
+  if (config.cascade)
+    await loadWithStages(modelDir, plans, config.cascade.previousStage, folds, checkpoint, loaded);
+  loaded.set(name, await loadConfigModel(modelDir, plans, name, folds, checkpoint));
+}
+
+/**
+ * Probabilities [K, ...] of configuration `name` for one image, stages of a cascade first; results
+ * are kept in `memo` (one case) so that a stage shared by several ensemble members runs once.
+ */
+export function configurationProbabilities(
+  name: ConfigurationName,
+  models: Map<ConfigurationName, ConfigModel>,
+  image: Tensor,
+  spacing: number[],
+  o: InferenceOptions,
+  memo: Map<ConfigurationName, Tensor>,
+): Tensor {
+  const hit = memo.get(name);
+  if (hit) return hit;
+  const m = models.get(name)!;
+  let p: Tensor;
+  if (m.config.cascade) {
+    const before = configurationProbabilities(
+      m.config.cascade.previousStage,
+      models,
+      image,
+      spacing,
+      o,
+      memo,
+    );
+    const stage1 = tidy(() => before.argmax(0));
+    p = cascadeProbabilities(m, image, spacing, stage1, o);
+    stage1.dispose();
+  } else p = predictProbabilities(m, image, spacing, o);
+  memo.set(name, p);
+  return p;
+}
+
 export async function predict(o: PredictOptions): Promise<PredictResult> {
   const log = o.log ?? (() => {});
   setThreads(o.threads);
   const plansFile = path.join(o.modelDir, 'plans.json');
   if (!existsSync(plansFile)) throw new Error(`${o.modelDir}: not a medseg model folder (no plans.json)`);
   const plans = JSON.parse(await readFile(plansFile, 'utf8')) as Plans;
-  const configName = o.config ?? '3d_fullres';
-  const config = plans.configurations[configName];
-  if (!config) throw new Error(`${plansFile}: no configuration '${configName}'`);
-  const folds = o.folds ?? [0];
-  const which = o.checkpoint ?? 'best';
-  const nets: UNet[] = [];
-  for (const f of folds) {
-    const file = path.join(o.modelDir, configName, `fold_${f}`, `checkpoint_${which}.safetensors`);
-    if (!existsSync(file)) throw new Error(`${file}: checkpoint missing (was fold ${f} trained?)`);
-    const net = new UNet({ ...config.network, deepSupervision: false });
-    await loadCheckpoint(file, net);
-    nets.push(net.eval());
+  const recipe = o.config ? null : await readRecipe(o.modelDir);
+  const members: ConfigurationName[] = o.config ? [o.config] : (recipe?.configurations ?? ['3d_fullres']);
+  const folds = o.folds ?? recipe?.folds ?? [0];
+  const which = o.checkpoint ?? recipe?.checkpoint ?? 'best';
+  const post: PostprocessingRecipe | null = o.postprocess === false ? null : (recipe?.postprocessing ?? null);
+  if (recipe)
+    log(
+      `inference recipe: ${members.join(' + ')}, folds ${folds.join(',')}${post ? ', post-processing' : ''}`,
+    );
+  const models = new Map<ConfigurationName, ConfigModel>();
+  try {
+    for (const name of members) await loadWithStages(o.modelDir, plans, name, folds, which, models);
+  } catch (e) {
+    for (const m of models.values()) disposeModel(m);
+    throw e;
   }
+  const first = models.get(members[0]!)!.config;
   const cases = findInputCases(o.input);
   const single = cases.length === 1 && /\.(nii|nii\.gz|nrrd)$/i.test(o.output);
   if (!single) await mkdir(o.output, { recursive: true });
   const ending = '.nii.gz';
   const results: PredictResult['cases'] = [];
+  const inference: InferenceOptions = { mirror: o.mirror, autocast: o.autocast ?? null };
   try {
     for (const c of cases) {
       const t0 = performance.now();
@@ -98,41 +155,30 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
         throw new Error(`${out}: refusing to overwrite an input`);
       const vols = await readChannels(c, plans.channelNames.length);
       const spacing = arraySpacing(vols[0]!);
-      const ratio = spacing.map((s, d) => s / config.spacing[d]!);
+      const ratio = spacing.map((s, d) => s / first.spacing[d]!);
       if (ratio.some((r) => r > 4 || r < 0.25)) {
         log(
-          `warning: ${c.files[0]}: spacing ${spacing.map((s) => s.toFixed(2)).join('x')} mm is far from the plan's ${config.spacing.map((s) => s.toFixed(2)).join('x')}`,
+          `warning: ${c.files[0]}: spacing ${spacing.map((s) => s.toFixed(2)).join('x')} mm is far from the plan's ${first.spacing.map((s) => s.toFixed(2)).join('x')}`,
         );
       }
-      const probs = tidy(() =>
-        noGrad(() => {
-          const image = channelsToTensor(vols);
-          const pre = preprocessCase(image, null, spacing, {
-            targetSpacing: config.spacing,
-            normalization: config.normalization,
-            imageInterpolation: config.imageInterpolation,
-            numClasses: plans.labelValues.length,
-          });
-          let sum: Tensor | null = null;
-          const is2d = config.network.dims === 2;
-          for (const net of nets) {
-            const logits = is2d
-              ? slices2d(net, pre.image, config.patch, plans.labelValues.length, o)
-              : slidingWindowLogits(net, pre.image, {
-                  patch: config.patch,
-                  numClasses: plans.labelValues.length,
-                  mirrorAxes: o.mirror ? [0, 1, 2] : [],
-                  autocast: o.autocast ?? null,
-                });
-            const p = F.softmax(logits, 0);
-            logits.dispose();
-            sum = sum ? sum.add_(p) : p;
-          }
-          if (nets.length > 1) sum!.div_(nets.length);
-          return revertProbabilities(sum!, pre.record, config.spacing);
-        }),
-      );
-      keep(probs);
+      const image = channelsToTensor(vols);
+      const memo = new Map<ConfigurationName, Tensor>();
+      let probs: Tensor;
+      try {
+        probs = keep(
+          tidy(() => {
+            let sum: Tensor | null = null;
+            for (const name of members) {
+              const p = configurationProbabilities(name, models, image, spacing, inference, memo);
+              sum = sum ? sum.add(p) : p.clone();
+            }
+            return members.length > 1 ? sum!.div(members.length) : sum!;
+          }),
+        );
+      } finally {
+        image.dispose();
+        for (const t of memo.values()) t.dispose();
+      }
       const labels = tidy(() => {
         const idx = probs.argmax(0);
         const lut = Tensor.fromArray(BigInt64Array.from(plans.labelValues.map(BigInt)), [
@@ -140,7 +186,15 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
         ]);
         return indexSelect(lut, 0, idx.flatten()).reshape(...idx.shape);
       });
-      await writeImage(out, labelsToVolume(labels, vols[0]!));
+      const labelVolume = labelsToVolume(labels, vols[0]!);
+      if (post) {
+        labelVolume.data = applyPostprocessing(
+          labelVolume.data as Uint8Array | Int16Array,
+          labels.shape,
+          post,
+        );
+      }
+      await writeImage(out, labelVolume);
       if (o.saveProbabilities) {
         // [K, z, y, x] in C order is x fastest, then y, z, K: NIfTI's 4D order
         const arr = tidy(() => probs.contiguous().toArray() as Float32Array);
@@ -161,26 +215,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
       log(`${c.id} → ${out} (${seconds.toFixed(1)} s)`);
     }
   } finally {
-    for (const n of nets) n.dispose();
+    for (const m of models.values()) disposeModel(m);
   }
   return { cases: results };
-}
-
-/** 2d configurations: the network over every z slice (windows within each slice). */
-function slices2d(net: UNet, image: Tensor, patch: number[], classes: number, o: PredictOptions): Tensor {
-  return tidy(() => {
-    const outs: Tensor[] = [];
-    for (let z = 0; z < image.shape[1]!; z++) {
-      const s = image.select(1, z);
-      outs.push(
-        slidingWindowLogits(net, s, {
-          patch,
-          numClasses: classes,
-          mirrorAxes: o.mirror ? [0, 1] : [],
-          autocast: o.autocast ?? null,
-        }),
-      );
-    }
-    return stack(outs, 1);
-  });
 }

@@ -9,7 +9,28 @@ import { percentile } from '../evaluate/metrics.js';
 import type { UNetSpec } from '../nn/unet.js';
 import type { NormalizationPlan } from '../preprocess/normalize.js';
 
-export type ConfigurationName = '3d_fullres' | '3d_lowres' | '2d';
+export type ConfigurationName = '3d_fullres' | '3d_lowres' | '2d' | '3d_cascade_prior' | '3d_cascade_crop';
+
+/** Every configuration name, in the order find-best lists them. */
+export const CONFIGURATION_NAMES: readonly ConfigurationName[] = [
+  '2d',
+  '3d_fullres',
+  '3d_lowres',
+  '3d_cascade_prior',
+  '3d_cascade_crop',
+];
+
+/**
+ * Stage 2 of the two-stage cascade (stage 1 is `previousStage`, 3d_lowres). `prior`: stage 1's
+ * one-hot prediction (foreground classes) enters the network as extra input channels after the
+ * image channels. `crop`: stage 2 segments boxes around stage 1's connected components (each grown
+ * by `marginMm` and to at least one patch), pasted back into the full volume.
+ */
+export interface CascadeStage {
+  previousStage: ConfigurationName;
+  variant: 'prior' | 'crop';
+  marginMm: number;
+}
 
 export interface Configuration {
   name: ConfigurationName;
@@ -23,6 +44,8 @@ export interface Configuration {
   normalization: NormalizationPlan[];
   imageInterpolation: 'linear' | 'cubic';
   labelInterpolation: 'nearest' | 'linear';
+  /** Set on the cascade's second stage. */
+  cascade?: CascadeStage;
 }
 
 export interface Plans {
@@ -236,8 +259,23 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
         break;
       }
     }
-    lowresReason += configurations['3d_lowres']
-      ? ' (< 25%): 3d_lowres planned'
+    const low = configurations['3d_lowres'];
+    if (low) {
+      const fullres = configurations['3d_fullres']!;
+      configurations['3d_cascade_prior'] = {
+        ...fullres,
+        name: '3d_cascade_prior',
+        network: { ...fullres.network, inputChannels: inChannels + numClasses - 1 },
+        cascade: { previousStage: '3d_lowres', variant: 'prior', marginMm: 0 },
+      };
+      configurations['3d_cascade_crop'] = {
+        ...fullres,
+        name: '3d_cascade_crop',
+        cascade: { previousStage: '3d_lowres', variant: 'crop', marginMm: 10 },
+      };
+    }
+    lowresReason += low
+      ? ' (< 25%): 3d_lowres and the cascade (3d_cascade_prior, 3d_cascade_crop) planned'
       : ' (< 25%) but no low resolution fits';
   } else lowresReason += ' (≥ 25%): no 3d_lowres needed';
   return {

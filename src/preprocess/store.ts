@@ -18,6 +18,8 @@ export interface StoredCase {
   classLocations: Record<string, number[][]>;
   /** Source files, to tell when the cache is stale. */
   source: string[];
+  /** The dataset case this was cut from (the cascade's crop variant stores several per case). */
+  parent?: string;
 }
 
 const MAX_LOCATIONS = 500;
@@ -30,6 +32,7 @@ export async function storeCase(
   labels: Tensor | null,
   record: PreprocessRecord,
   source: string[],
+  parent?: string,
 ): Promise<StoredCase> {
   await mkdir(dir, { recursive: true });
   const shape = image.shape.slice(1);
@@ -72,6 +75,7 @@ export async function storeCase(
     record,
     classLocations,
     source,
+    ...(parent ? { parent } : {}),
   };
   await writeAtomic(path.join(dir, `${id}.json`), JSON.stringify(meta));
   return meta;

@@ -70,3 +70,15 @@ export function labelsToVolume(labels: Tensor, like: Volume): Volume {
     } as Volume;
   });
 }
+
+/** Label values → class indices 0..K-1 (plans.labelValues order). */
+export function toClassIndices(labels: Tensor, labelValues: number[]) {
+  return tidy(() => {
+    if (labelValues.every((v, i) => v === i)) return labels.clone();
+    let out = labels.mul(0);
+    labelValues.forEach((v, i) => {
+      if (i > 0) out = out.add(labels.eq(v).to('int64').mul(i));
+    });
+    return out;
+  });
+}

@@ -3,6 +3,9 @@
 // reference + prediction) of the best and the worst case.
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { CONFIGURATION_NAMES } from '../plan/planner.js';
+import type { OutOfFoldSummary } from '../train/outOfFold.js';
+import type { InferenceRecipe } from '../infer/recipe.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import path from 'node:path';
 import { readImage } from '../io/image.js';
@@ -106,6 +109,7 @@ export async function writeReport(
       );
     }
   }
+  sections.push(...(await crossValidationSections(runDir)));
   const evalFile = path.join(runDir, 'evaluation.json');
   if (existsSync(evalFile)) {
     const rec = JSON.parse(await readFile(evalFile, 'utf8')) as EvaluationRecord;
@@ -151,4 +155,56 @@ th{background:#eee}tr.mean td{font-weight:bold}.row{display:flex;flex-wrap:wrap;
 <body><h1>medseg report: ${esc(path.basename(path.resolve(runDir)))}</h1>${sections.join('\n')}</body></html>`;
   await writeFileAtomic(outFile, html);
   return outFile;
+}
+
+/** Out-of-fold Dice per configuration and fold, and find-best's comparison when it has run. */
+async function crossValidationSections(runDir: string): Promise<string[]> {
+  const out: string[] = [];
+  const rows: string[] = [];
+  for (const config of CONFIGURATION_NAMES) {
+    const dir = path.join(runDir, config);
+    if (!existsSync(dir)) continue;
+    const cells: string[] = [];
+    const folds = readdirSync(dir)
+      .filter((d) => /^fold_\d+$/.test(d))
+      .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+    for (const f of folds) {
+      const file = path.join(dir, f, 'validation', 'summary.json');
+      if (!existsSync(file)) continue;
+      const s = JSON.parse(await readFile(file, 'utf8')) as OutOfFoldSummary;
+      cells.push(`${esc(f)}: ${fmt(s.meanDice)} (${s.cases.length} cases)`);
+    }
+    if (cells.length)
+      rows.push(`<tr><td>${esc(config)}</td><td style="text-align:left">${cells.join('; ')}</td></tr>`);
+  }
+  if (rows.length)
+    out.push(
+      `<h2>Cross-validation: out-of-fold mean Dice</h2><table><tr><th>configuration</th><th>folds</th></tr>${rows.join('')}</table>`,
+    );
+  const recipe = path.join(runDir, 'inference.json');
+  if (existsSync(recipe)) {
+    const r = JSON.parse(await readFile(recipe, 'utf8')) as InferenceRecipe;
+    const body = r.candidates
+      .map(
+        (c) =>
+          `<tr><td style="text-align:left">${esc(c.members.join(' + '))}</td><td>${fmt(c.meanDice)}</td></tr>`,
+      )
+      .join('');
+    const pp = r.postprocessing;
+    const steps = pp
+      ? [
+          ...(pp.foreground ? ['largest foreground component'] : []),
+          ...Object.entries(pp.perLabel)
+            .filter(([, on]) => on)
+            .map(([l]) => `largest component of label ${l}`),
+        ]
+      : [];
+    out.push(
+      `<h2>find-best (${r.cases} out-of-fold cases)</h2><p>chosen: <b>${esc(r.configurations.join(' + '))}</b>; ` +
+        `post-processing: ${esc(steps.length ? steps.join(', ') : 'none')}` +
+        (pp ? ` (mean Dice ${fmt(pp.dice.before)} → ${fmt(pp.dice.after)})` : '') +
+        `</p><table><tr><th>candidate</th><th>mean Dice</th></tr>${body}</table>`,
+    );
+  }
+  return out;
 }

@@ -1,12 +1,22 @@
 // Data augmentation on a batch, computed with the engine: rotation and scaling (one affine
 // resampling, images linear and labels nearest), mirroring, brightness, contrast, gamma, noise,
 // blur and low-resolution simulation. Probabilities follow nnU-Net's defaults roughly.
-import { Tensor, tidy, noGrad, F, stack, randn } from '../engine/index.js';
-import type { Rng } from '../synth/prng.js';
+//
+// Every random choice comes from the Rng passed in, Gaussian noise included (a table of normals
+// drawn from it, not libtorch's global generator): the same Rng state gives the same batch in any
+// thread, which is what lets batches be made ahead in worker threads and runs resume exactly.
+import { Tensor, tidy, noGrad, F, stack, cat } from '../engine/index.js';
+import { NormalTable, type Rng } from '../synth/prng.js';
 
 export interface AugmentOptions {
   rotation?: boolean;
   mirrorAxes?: number[];
+  /**
+   * Intensity transforms (noise, brightness, contrast, blur, low resolution, gamma) apply to the
+   * first `imageChannels` channels only; spatial ones (rotation/scaling, mirroring) to all. Extra
+   * channels after the image ones (a cascade's one-hot prior) keep their values. Default: all.
+   */
+  imageChannels?: number;
 }
 
 function affineTheta(nd: number, rng: Rng): number[] {
@@ -31,6 +41,56 @@ function affineTheta(nd: number, rng: Rng): number[] {
   return m.flatMap((row) => [...row.map((v) => v / s), 0]);
 }
 
+/** sigma × N(0, 1) noise shaped like t, from rng alone (a fresh table of normals, then lookups). */
+function gaussianNoise(t: Tensor, sigma: number, rng: Rng): Tensor {
+  const noise = new Float32Array(t.numel);
+  new NormalTable(rng).fill(noise, rng, sigma);
+  return Tensor.fromArray(noise, t.shape, 'float32', t.device);
+}
+
+/** The intensity transforms on one sample's image channels [1, C, ...]. */
+function intensity(xi: Tensor, nd: number, rng: Rng): Tensor {
+  if (rng.next() < 0.1) {
+    const sigma = rng.uniform(0, 0.1);
+    xi = xi.add(gaussianNoise(xi, sigma, rng.fork('noise')));
+  }
+  if (rng.next() < 0.15) xi = xi.mul(rng.uniform(0.75, 1.25));
+  if (rng.next() < 0.15) {
+    // the mean in float64: the same value whatever libtorch's thread count (float32 sums differ
+    // in their last bits with the split of the reduction)
+    const m = xi.to('float64').mean().item();
+    xi = xi.sub(m).mul(rng.uniform(0.75, 1.25)).add(m);
+  }
+  if (rng.next() < 0.1) {
+    // blur: a separable box of width 3 along the spatial axes (cheap smoothing)
+    const k = nd === 3 ? [3, 3, 3] : [3, 3];
+    xi = F.avgPool(F.pad(xi, new Array<number>(2 * nd).fill(1), 'replicate'), k, 1);
+  }
+  if (rng.next() < 0.125) {
+    // low resolution: down by up to 2 and back up
+    const size = xi.shape.slice(2);
+    const f = rng.uniform(1, 2);
+    const small = size.map((s) => Math.max(1, Math.round(s / f)));
+    xi = F.interpolate(F.interpolate(xi, small, 'nearest'), size, 'linear');
+  }
+  if (rng.next() < 0.3) {
+    // gamma on the [0, 1]-rescaled intensities, then back to the original range
+    const lo = xi.amin().item();
+    const hi = xi.amax().item();
+    if (hi > lo) {
+      const g = rng.next() < 0.5 ? rng.uniform(0.7, 1) : rng.uniform(1, 1.5);
+      xi = xi
+        .sub(lo)
+        .div(hi - lo)
+        .clamp(0, 1)
+        .pow(g)
+        .mul(hi - lo)
+        .add(lo);
+    }
+  }
+  return xi;
+}
+
 /** Augments x [N, C, ...] and integer labels y [N, ...]; returns new tensors. */
 export function augmentBatch(
   x: Tensor,
@@ -41,6 +101,8 @@ export function augmentBatch(
   return tidy(() =>
     noGrad(() => {
       const n = x.shape[0]!;
+      const channels = x.shape[1]!;
+      const imageChannels = Math.max(0, Math.min(channels, o.imageChannels ?? channels));
       const nd = x.ndim - 2;
       const xs: Tensor[] = [];
       const ys: Tensor[] = [];
@@ -63,38 +125,10 @@ export function augmentBatch(
           xi = xi.flip(...flips.map((d) => d + 2));
           yi = yi.flip(...flips.map((d) => d + 1));
         }
-        if (rng.next() < 0.1) xi = xi.add(randn([...xi.shape]).mul(rng.uniform(0, 0.1)));
-        if (rng.next() < 0.15) xi = xi.mul(rng.uniform(0.75, 1.25));
-        if (rng.next() < 0.15) {
-          const m = xi.mean();
-          xi = xi.sub(m).mul(rng.uniform(0.75, 1.25)).add(m);
-        }
-        if (rng.next() < 0.1) {
-          // blur: a separable box of width 3 along the spatial axes (cheap smoothing)
-          const k = nd === 3 ? [3, 3, 3] : [3, 3];
-          xi = F.avgPool(F.pad(xi, new Array<number>(2 * nd).fill(1), 'replicate'), k, 1);
-        }
-        if (rng.next() < 0.125) {
-          // low resolution: down by up to 2 and back up
-          const size = xi.shape.slice(2);
-          const f = rng.uniform(1, 2);
-          const small = size.map((s) => Math.max(1, Math.round(s / f)));
-          xi = F.interpolate(F.interpolate(xi, small, 'nearest'), size, 'linear');
-        }
-        if (rng.next() < 0.3) {
-          // gamma on the [0, 1]-rescaled intensities, then back to the original range
-          const lo = xi.amin().item();
-          const hi = xi.amax().item();
-          if (hi > lo) {
-            const g = rng.next() < 0.5 ? rng.uniform(0.7, 1) : rng.uniform(1, 1.5);
-            xi = xi
-              .sub(lo)
-              .div(hi - lo)
-              .clamp(0, 1)
-              .pow(g)
-              .mul(hi - lo)
-              .add(lo);
-          }
+        if (imageChannels === channels) xi = intensity(xi, nd, rng);
+        else if (imageChannels > 0) {
+          const image = intensity(xi.narrow(1, 0, imageChannels), nd, rng);
+          xi = cat([image, xi.narrow(1, imageChannels, channels - imageChannels)], 1);
         }
         xs.push(xi.squeeze(0));
         ys.push(yi.squeeze(0));

@@ -1,7 +1,7 @@
 // From a dataset folder to what training reads: the dataset check (a failing dataset is refused
 // with its report), fingerprint.json, plans.json (kept when present: plans are the user's to edit)
 // and the preprocessed cases of one configuration.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tidy } from '../engine/index.js';
@@ -16,9 +16,26 @@ import {
   type ConfigurationName,
   type Configuration,
 } from '../plan/planner.js';
-import { arraySpacing, channelsToTensor, labelsToTensor } from '../preprocess/volumeTensor.js';
+import {
+  arraySpacing,
+  channelsToTensor,
+  labelsToTensor,
+  toClassIndices,
+} from '../preprocess/volumeTensor.js';
 import { preprocessCase } from '../preprocess/preprocessCase.js';
 import { storeCase, loadStoredCase, type StoredCase } from '../preprocess/store.js';
+import { withPrior } from '../preprocess/prior.js';
+import { cropTo } from '../preprocess/crop.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { cropBoxes } from '../infer/model.js';
+import { loadOrCreateSplits } from './splits.js';
+import {
+  foldOfCase,
+  oofLabelFile,
+  readOutOfFoldClasses,
+  readOutOfFoldSummary,
+  validationDir,
+} from './outOfFold.js';
 
 export interface Prepared {
   dataset: Dataset;
@@ -32,18 +49,6 @@ export interface Prepared {
 export interface PrepareOptions {
   memoryGb?: number;
   log?: (s: string) => void;
-}
-
-/** Label values → class indices 0..K-1 (plans.labelValues order). */
-export function toClassIndices(labels: import('../engine/index.js').Tensor, labelValues: number[]) {
-  return tidy(() => {
-    if (labelValues.every((v, i) => v === i)) return labels.clone();
-    let out = labels.mul(0);
-    labelValues.forEach((v, i) => {
-      if (i > 0) out = out.add(labels.eq(v).to('int64').mul(i));
-    });
-    return out;
-  });
 }
 
 export async function prepare(
@@ -85,14 +90,38 @@ export async function prepare(
     const c = dataset.training[i];
     if (c && !pending.has(i)) pending.set(i, readCaseVolumes(c));
   };
+  // The cascade's second stage trains on stage 1's out-of-fold predictions, never the reference.
+  const cascade = config.cascade;
+  const splits = cascade
+    ? await loadOrCreateSplits(
+        modelDir,
+        dataset.training.map((c) => c.id),
+      )
+    : [];
+  if (cascade) {
+    const missing: number[] = [];
+    for (let f = 0; f < splits.length; f++)
+      if (!(await readOutOfFoldSummary(modelDir, cascade.previousStage, f))) missing.push(f);
+    if (missing.length) {
+      throw new Error(
+        `${configName} trains on ${cascade.previousStage}'s out-of-fold predictions, which are missing or stale for ` +
+          `fold(s) ${missing.join(', ')} in ${path.join(modelDir, cascade.previousStage)}: ` +
+          `train them first (medseg train DATASET --config ${cascade.previousStage} --fold all)`,
+      );
+    }
+  }
+  const K = plans.labelValues.length;
   for (const [i, c] of dataset.training.entries()) {
     const source = [...c.channels.map((ch) => ch.path), ...(c.label ? [c.label] : [])];
-    if (existsSync(path.join(preprocessedDir, `${c.id}.json`))) {
-      const stored = await loadStoredCase(preprocessedDir, c.id);
-      if (stored.source.join('|') === source.join('|')) {
-        cases.push(stored);
-        continue;
-      }
+    if (cascade) {
+      // the stage-1 file and its time: a retrained stage 1 makes this cache stale
+      const f = oofLabelFile(validationDir(modelDir, cascade.previousStage, foldOfCase(splits, c.id)), c.id);
+      source.push(`${f}@${statSync(f).mtimeMs}`);
+    }
+    const cached = await loadCached(preprocessedDir, c.id, source, cascade?.variant === 'crop');
+    if (cached) {
+      cases.push(...cached);
+      continue;
     }
     log(`preprocess ${configName} ${i + 1}/${dataset.training.length} ${c.id}`);
     readAhead(i);
@@ -100,22 +129,84 @@ export async function prepare(
     pending.delete(i);
     readAhead(i + 1);
     const spacing = arraySpacing(vols.channels[0]!);
-    const done = tidy(() => {
-      const image = channelsToTensor(vols.channels);
-      const labels = vols.label
-        ? toClassIndices(labelsToTensor(vols.label, c.label), plans.labelValues)
-        : null;
-      return preprocessCase(image, labels, spacing, {
-        targetSpacing: config.spacing,
-        normalization: config.normalization,
-        imageInterpolation: config.imageInterpolation,
-        labelInterpolation: config.labelInterpolation,
-        numClasses: plans.labelValues.length,
-      });
-    });
-    cases.push(await storeCase(preprocessedDir, c.id, done.image, done.labels, done.record, source));
-    done.image.dispose();
-    done.labels?.dispose();
+    const stage1 = cascade
+      ? (await readOutOfFoldClasses(modelDir, cascade.previousStage, splits, c.id, plans.labelValues)).classes
+      : null;
+    const image = channelsToTensor(vols.channels);
+    const labels = vols.label
+      ? tidy(() => toClassIndices(labelsToTensor(vols.label!, c.label), plans.labelValues))
+      : null;
+    const plan = {
+      targetSpacing: config.spacing,
+      normalization: config.normalization,
+      imageInterpolation: config.imageInterpolation,
+      labelInterpolation: config.labelInterpolation,
+      numClasses: K,
+    };
+    try {
+      if (cascade?.variant === 'crop') {
+        const boxes = cropBoxes(config, stage1!, spacing);
+        const ids: string[] = [];
+        for (const [k, box] of boxes.entries()) {
+          const done = tidy(() =>
+            preprocessCase(
+              cropTo(image, box),
+              labels ? cropTo(labels.unsqueeze(0), box).squeeze(0) : null,
+              spacing,
+              plan,
+            ),
+          );
+          const id = `${c.id}__crop${k}`;
+          cases.push(
+            await storeCase(preprocessedDir, id, done.image, done.labels, done.record, source, c.id),
+          );
+          ids.push(id);
+          done.image.dispose();
+          done.labels?.dispose();
+        }
+        if (!boxes.length) log(`${c.id}: ${cascade.previousStage} found no foreground, no crop to train on`);
+        await writeFileAtomic(cropIndexFile(preprocessedDir, c.id), JSON.stringify({ source, crops: ids }));
+      } else {
+        const done = tidy(() => {
+          const pre = preprocessCase(image, labels, spacing, plan);
+          return stage1 ? { ...pre, image: withPrior(pre.image, stage1, pre.record, K) } : pre;
+        });
+        cases.push(await storeCase(preprocessedDir, c.id, done.image, done.labels, done.record, source));
+        done.image.dispose();
+        done.labels?.dispose();
+      }
+    } finally {
+      image.dispose();
+      labels?.dispose();
+      stage1?.dispose();
+    }
   }
+  if (!cases.length)
+    throw new Error(`${configName}: nothing to train on (no stage-1 foreground in any case)`);
   return { dataset, fingerprint, plans, config, preprocessedDir, cases };
+}
+
+const cropIndexFile = (dir: string, id: string) => path.join(dir, `${id}.crops.json`);
+
+/** The stored case(s) of a dataset case when they were made from the same sources, else null. */
+async function loadCached(
+  dir: string,
+  id: string,
+  source: string[],
+  crops: boolean,
+): Promise<StoredCase[] | null> {
+  const key = source.join('|');
+  if (crops) {
+    const index = cropIndexFile(dir, id);
+    if (!existsSync(index)) return null;
+    const { source: was, crops: ids } = JSON.parse(await readFile(index, 'utf8')) as {
+      source: string[];
+      crops: string[];
+    };
+    if (was.join('|') !== key) return null;
+    return Promise.all(ids.map((c) => loadStoredCase(dir, c)));
+  }
+  if (!existsSync(path.join(dir, `${id}.json`))) return null;
+  const stored = await loadStoredCase(dir, id);
+  return stored.source.join('|') === key ? [stored] : null;
 }

@@ -21,9 +21,11 @@ import type { ConfigurationName } from '../plan/planner.js';
 import { prepare, type Prepared } from './prepare.js';
 import { loadOrCreateSplits } from './splits.js';
 import { Rng } from '../synth/prng.js';
-import { sampleBatch, patchStart } from './sampler.js';
-import { augmentBatch } from './augment.js';
+import { patchStart } from './sampler.js';
+import { BatchLoader } from './loader.js';
+import { ProgressBar, formatDuration } from './progress.js';
 import { readPatch, patchTensors } from '../preprocess/store.js';
+import { predictValidation } from './validate.js';
 
 export interface TrainOptions {
   dataset: string;
@@ -43,6 +45,8 @@ export interface TrainOptions {
   threads?: number;
   /** Validation patches per validation case. */
   valPatches?: number;
+  /** Predict the fold's validation cases when training ends (default true; see outOfFold.ts). */
+  validate?: boolean;
   log?: (s: string) => void;
 }
 
@@ -67,17 +71,13 @@ interface TrainState {
   epoch: number;
   totalEpochs: number;
   itersPerEpoch: number;
-  rng: number;
+  /** The run's seed: the batch of global step s is a function of (seed, s) (see loader.ts). Older
+   * checkpoints have none (and an `rng` field that is no longer read): the option's seed then. */
+  seed?: number;
   bestEma: number;
   ema: number;
   config: ConfigurationName;
   fold: number;
-}
-
-function formatEta(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60);
-  return m ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
 }
 
 async function saveCheckpoint(file: string, net: UNet, opt: Optimizer, state: TrainState): Promise<void> {
@@ -125,7 +125,7 @@ export async function loadCheckpoint(file: string, net: UNet, opt?: Optimizer): 
 /** Fixed validation patches (same every epoch): one foreground-centred, the rest random. */
 function validationBatches(p: Prepared, valIds: string[], n: number): { x: Tensor; y: Tensor }[] {
   const rng = new Rng(777);
-  const cases = p.cases.filter((c) => valIds.includes(c.id));
+  const cases = p.cases.filter((c) => valIds.includes(c.parent ?? c.id));
   const out: { x: Tensor; y: Tensor }[] = [];
   for (const meta of cases) {
     const patches = [];
@@ -193,11 +193,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const p = await prepare(o.dataset, o.modelDir, configName, { memoryGb: o.memoryGb, log });
   const splits = await loadOrCreateSplits(
     o.modelDir,
-    p.cases.map((c) => c.id),
+    p.dataset.training.map((c) => c.id),
   );
   const split = splits[fold];
   if (!split) throw new Error(`fold ${fold} does not exist: the dataset has ${splits.length} fold(s)`);
-  const trainCases = p.cases.filter((c) => split.train.includes(c.id));
+  // a stored case belongs to its dataset case (the cascade's crops: several per case)
+  const trainCases = p.cases.filter((c) => split.train.includes(c.parent ?? c.id));
+  if (!trainCases.length) throw new Error(`${configName} fold ${fold}: no training case`);
   const foldDir = path.join(o.modelDir, configName, `fold_${fold}`);
   await mkdir(foldDir, { recursive: true });
   const latest = path.join(foldDir, 'checkpoint_latest.safetensors');
@@ -217,7 +219,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     epoch: 0,
     totalEpochs: o.epochs ?? 1000,
     itersPerEpoch: o.itersPerEpoch ?? 250,
-    rng: (o.seed ?? 0) + 1,
+    seed: o.seed ?? 0,
     bestEma: -1,
     ema: NaN,
     config: configName,
@@ -240,7 +242,6 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       `${foldDir} already holds a training run: pass --resume to continue it, or choose another model folder`,
     );
   }
-  const rng = new Rng(state.rng);
   const batchSize = p.config.batchSize;
   // 2d: patches [1, y, x] read from the 3D store, the slice axis squeezed away
   const patch = is2d ? [1, ...p.config.patch] : p.config.patch;
@@ -248,27 +249,45 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const lab2d = (t: Tensor) => (is2d ? t.squeeze(1) : t);
   const val = validationBatches({ ...p, config: { ...p.config, patch } }, split.val, o.valPatches ?? 2);
   const classes = p.plans.labelValues.length;
-  const trainStep = (globalStep: number): number => {
+  // batches made ahead in worker threads; the batch of step s depends only on (seed, s)
+  const loader = new BatchLoader({
+    dir: p.preprocessedDir,
+    cases: trainCases,
+    patch,
+    batchSize,
+    seed: state.seed ?? o.seed ?? 0,
+    squeeze2d: is2d,
+    imageChannels: p.plans.channelNames.length,
+  });
+  const bar = new ProgressBar();
+  const trainStep = async (globalStep: number): Promise<number> => {
     opt.lr = polyLR(lr0, globalStep, state.totalEpochs * state.itersPerEpoch);
-    return tidy(() => {
-      const raw = sampleBatch(p.preprocessedDir, trainCases, patch, batchSize, rng);
-      const { x, y } = augmentBatch(to2d(raw.x), lab2d(raw.y), rng);
-      const outs = autocast(o.bf16 ? 'bfloat16' : null, () => net.forwardAll(x));
-      const l = deepSupervisionLoss(outs, y);
-      opt.zeroGrad();
-      l.backward();
-      opt.step();
-      return l.item();
-    });
+    const { x, y } = await loader.next(globalStep);
+    try {
+      return tidy(() => {
+        const outs = autocast(o.bf16 ? 'bfloat16' : null, () => net.forwardAll(x));
+        const l = deepSupervisionLoss(outs, y);
+        opt.zeroGrad();
+        l.backward();
+        opt.step();
+        return l.item();
+      });
+    } finally {
+      x.dispose();
+      y.dispose();
+    }
   };
   try {
     // With a time budget and no fixed epoch count: time a few steps first, then fit epochs (and
     // iterations per epoch, so that there are at least 10 epochs to validate after) to the budget.
-    if (o.budgetSeconds && !o.epochs && state.epoch === 0) {
+    const fitting = !!o.budgetSeconds && !o.epochs && state.epoch === 0;
+    const budgetStart = performance.now();
+    if (fitting) {
+      await loader.ready();
       const t = performance.now();
-      for (let i = 0; i < 3; i++) trainStep(0);
+      for (let i = 0; i < 3; i++) await trainStep(i);
       const perStep = (performance.now() - t) / 3000;
-      const steps = Math.max(10, Math.floor(o.budgetSeconds / (perStep * 1.1)));
+      const steps = Math.max(10, Math.floor(o.budgetSeconds! / (perStep * 1.1)));
       state.itersPerEpoch = Math.max(1, Math.min(state.itersPerEpoch, Math.floor(steps / 10)));
       state.totalEpochs = Math.max(1, Math.floor(steps / state.itersPerEpoch));
       log(
@@ -279,12 +298,20 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const t0 = performance.now();
       let lossSum = 0;
       for (let it = 0; it < state.itersPerEpoch; it++) {
-        const loss = trainStep(state.epoch * state.itersPerEpoch + it);
-        lossSum += loss;
-        if (process.stderr.isTTY)
-          process.stderr.write(
-            `\repoch ${state.epoch + 1} iter ${it + 1}/${state.itersPerEpoch} loss ${loss.toFixed(4)}  `,
-          );
+        const step = state.epoch * state.itersPerEpoch + it;
+        lossSum += await trainStep(step);
+        bar.update(
+          {
+            epoch: state.epoch + 1,
+            totalEpochs: state.totalEpochs,
+            iter: it + 1,
+            iters: state.itersPerEpoch,
+            loss: lossSum / (it + 1),
+            dice: history.at(-1)?.val_mean_dice,
+          },
+          step + 1,
+          state.totalEpochs * state.itersPerEpoch,
+        );
       }
       const dice = pseudoDice(net, val, classes, !!o.bf16, to2d, lab2d);
       const valid = dice.filter((d) => !Number.isNaN(d));
@@ -292,7 +319,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       state.ema = Number.isNaN(state.ema) ? mean : 0.9 * state.ema + 0.1 * mean;
       const seconds = (performance.now() - t0) / 1000;
       state.epoch++;
-      state.rng = rng.state;
+      if (fitting && state.epoch === 1) {
+        // refit to the measured first epoch: the timed steps above carry first-call costs
+        const left = o.budgetSeconds! - (performance.now() - budgetStart) / 1000;
+        const total = Math.max(1, 1 + Math.floor(left / (seconds * 1.05)));
+        if (total !== state.totalEpochs) {
+          log(`budget: the first epoch took ${seconds.toFixed(1)} s, refitted to ${total} epochs`);
+          state.totalEpochs = total;
+        }
+      }
       const entry: EpochLog = {
         epoch: state.epoch,
         train_loss: lossSum / state.itersPerEpoch,
@@ -309,19 +344,35 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       if (improved) await saveCheckpoint(best, net, opt, state);
       await appendFile(logFile, `${JSON.stringify(entry)}\n`);
       const eta = seconds * (state.totalEpochs - state.epoch);
-      if (process.stderr.isTTY) process.stderr.write('\r');
+      bar.clear();
       log(
         `epoch ${state.epoch}/${state.totalEpochs}  loss ${entry.train_loss.toFixed(4)}  val dice [${dice.map((d) => d.toFixed(3)).join(' ')}]` +
-          `  ema ${state.ema.toFixed(3)}${improved ? ' (best)' : ''}  ${seconds.toFixed(1)} s/epoch  ETA ${formatEta(eta)}`,
+          `  ema ${state.ema.toFixed(3)}${improved ? ' (best)' : ''}  ${seconds.toFixed(1)} s/epoch  ETA ${formatDuration(eta)}`,
       );
     }
   } finally {
+    bar.clear();
+    await loader.close();
     for (const b of val) {
       b.x.dispose();
       b.y.dispose();
     }
     net.dispose();
     opt.dispose();
+  }
+  if (o.validate !== false) {
+    const summary = await predictValidation({
+      dataset: p.dataset,
+      modelDir: o.modelDir,
+      plans: p.plans,
+      config: configName,
+      fold,
+      splits,
+      log,
+    });
+    log(
+      `${configName} fold ${fold}: out-of-fold Dice ${summary.meanDice === null ? '-' : summary.meanDice.toFixed(3)} over ${summary.cases.length} validation case(s)`,
+    );
   }
   return { foldDir, epochs: state.totalEpochs, history, bestEmaDice: state.bestEma };
 }

@@ -1,0 +1,198 @@
+// find-best: compares the trained configurations, and the ensembles of every pair of them, on their
+// out-of-fold predictions (every case predicted by the fold that did not train on it), picks the one
+// with the highest mean foreground Dice, decides the post-processing on its predictions, and writes
+// the inference recipe (inference.json) that `predict` follows when no configuration is named.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { tidy } from '../engine/index.js';
+import { readImage } from '../io/image.js';
+import { readDataset } from '../dataset/read.js';
+import { CONFIGURATION_NAMES, type ConfigurationName, type Plans } from '../plan/planner.js';
+import { labelsToTensor, labelsToVolume } from '../preprocess/volumeTensor.js';
+import { choosePostprocessing, dicePerLabel, type LabelArray } from '../postprocess/index.js';
+import type { Split } from '../train/splits.js';
+import {
+  foldOfCase,
+  oofProbabilityFile,
+  readOutOfFoldSummary,
+  readProbabilities,
+  validationDir,
+} from '../train/outOfFold.js';
+import { writeRecipe, type CandidateScore, type InferenceRecipe } from '../infer/recipe.js';
+
+export interface FindBestOptions {
+  dataset: string;
+  modelDir: string;
+  /** Configurations to consider (default: every planned one with out-of-fold predictions of all folds). */
+  configs?: ConfigurationName[];
+  /** Also compare ensembles of pairs (default true). */
+  ensembles?: boolean;
+  log?: (s: string) => void;
+}
+
+export interface FindBestResult {
+  recipe: InferenceRecipe;
+  file: string;
+  /** Configurations left out, with why. */
+  skipped: { config: ConfigurationName; reason: string }[];
+}
+
+/** Label values of the argmax over classes of summed uint8 probabilities [K, N] (one or more members). */
+export function argmaxLabels(members: Uint8Array[], classes: number, labelValues: number[]): Uint16Array {
+  const n = members[0]!.length / classes;
+  const out = new Uint16Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = -1;
+    let arg = 0;
+    for (let k = 0; k < classes; k++) {
+      let v = 0;
+      for (const m of members) v += m[k * n + i]!;
+      if (v > best) {
+        best = v;
+        arg = k;
+      }
+    }
+    out[i] = labelValues[arg]!;
+  }
+  return out;
+}
+
+const nanMean = (xs: ArrayLike<number>) => {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < xs.length; i++) {
+    if (!Number.isNaN(xs[i]!)) {
+      s += xs[i]!;
+      n++;
+    }
+  }
+  return n ? s / n : NaN;
+};
+
+export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
+  const log = o.log ?? (() => {});
+  const plansFile = path.join(o.modelDir, 'plans.json');
+  const splitsFile = path.join(o.modelDir, 'splits.json');
+  if (!existsSync(plansFile)) throw new Error(`${o.modelDir}: not a medseg model folder (no plans.json)`);
+  if (!existsSync(splitsFile))
+    throw new Error(`${splitsFile}: missing (nothing trained in ${o.modelDir} yet)`);
+  const plans = JSON.parse(await readFile(plansFile, 'utf8')) as Plans;
+  const splits = JSON.parse(await readFile(splitsFile, 'utf8')) as Split[];
+  const dataset = await readDataset(o.dataset);
+  const skipped: FindBestResult['skipped'] = [];
+  const complete: ConfigurationName[] = [];
+  for (const name of o.configs ?? CONFIGURATION_NAMES) {
+    if (!plans.configurations[name]) {
+      if (o.configs) skipped.push({ config: name, reason: 'not in plans.json' });
+      continue;
+    }
+    const missing: number[] = [];
+    for (let f = 0; f < splits.length; f++)
+      if (!(await readOutOfFoldSummary(o.modelDir, name, f))) missing.push(f);
+    if (missing.length) {
+      skipped.push({
+        config: name,
+        reason: `no up-to-date out-of-fold predictions for fold(s) ${missing.join(', ')}`,
+      });
+    } else complete.push(name);
+  }
+  for (const s of skipped) log(`find-best: ${s.config} left out: ${s.reason}`);
+  if (!complete.length) {
+    throw new Error(
+      `${o.modelDir}: no configuration has out-of-fold predictions for all ${splits.length} folds; ` +
+        'train one with --fold all first',
+    );
+  }
+  const candidates: ConfigurationName[][] = complete.map((c) => [c]);
+  if (o.ensembles !== false)
+    for (let i = 0; i < complete.length; i++)
+      for (let j = i + 1; j < complete.length; j++) candidates.push([complete[i]!, complete[j]!]);
+  const foreground = plans.labelValues.slice(1);
+  const K = plans.labelValues.length;
+  const ids = [...new Set(splits.flatMap((s) => s.val))].sort();
+  const byId = new Map(dataset.training.map((c) => [c.id, c]));
+  const reference = async (id: string): Promise<{ data: LabelArray; shape: number[] }> => {
+    const c = byId.get(id);
+    if (!c?.label) throw new Error(`${o.dataset}: case ${id} (in splits.json) has no reference label map`);
+    const vol = await readImage(c.label);
+    const data = labelsToVolume(
+      tidy(() => labelsToTensor(vol, c.label)),
+      vol,
+    ).data as LabelArray;
+    return { data, shape: [vol.shape[2] ?? 1, vol.shape[1]!, vol.shape[0]!] };
+  };
+  const probabilities = async (config: ConfigurationName, id: string): Promise<Uint8Array> => {
+    const file = oofProbabilityFile(validationDir(o.modelDir, config, foldOfCase(splits, id)), id);
+    const p = await readProbabilities(file);
+    if (p.classes !== K) throw new Error(`${file}: ${p.classes} classes, plans.json has ${K}`);
+    return p.data;
+  };
+  // per candidate: Dice [case][label]
+  const scores = candidates.map(() => new Float64Array(ids.length * foreground.length));
+  for (const [k, id] of ids.entries()) {
+    const ref = await reference(id);
+    const probs = new Map<ConfigurationName, Uint8Array>();
+    for (const c of complete) probs.set(c, await probabilities(c, id));
+    candidates.forEach((members, ci) => {
+      const pred = argmaxLabels(
+        members.map((m) => probs.get(m)!),
+        K,
+        plans.labelValues,
+      );
+      scores[ci]!.set(dicePerLabel(pred, ref.data, foreground), k * foreground.length);
+    });
+    log(`find-best: case ${k + 1}/${ids.length} ${id}`);
+  }
+  const scored: CandidateScore[] = candidates.map((members, ci) => {
+    const perLabel = foreground.map((_, j) =>
+      nanMean(Array.from({ length: ids.length }, (_, k) => scores[ci]![k * foreground.length + j]!)),
+    );
+    return {
+      members,
+      meanDice: nanMean(perLabel),
+      dicePerLabel: Object.fromEntries(foreground.map((l, j) => [String(l), perLabel[j]!])),
+    };
+  });
+  // best first; on a tie the simpler candidate (fewer members, earlier configuration) wins
+  const order = scored
+    .map((s, i) => ({ s, i }))
+    .sort(
+      (a, b) =>
+        (Number.isNaN(b.s.meanDice) ? -1 : b.s.meanDice) - (Number.isNaN(a.s.meanDice) ? -1 : a.s.meanDice) ||
+        a.s.members.length - b.s.members.length ||
+        a.i - b.i,
+    )
+    .map(({ s }) => s);
+  const best = order[0]!;
+  log(
+    `find-best: ${best.members.join(' + ')} (mean Dice ${best.meanDice.toFixed(4)}); choosing post-processing`,
+  );
+  // choosePostprocessing takes synchronous cases: the chosen predictions and references, in memory
+  // as label maps (uint16 + the reference's own type, a few bytes per voxel and case)
+  const cvCases = [];
+  for (const id of ids) {
+    const members = await Promise.all(best.members.map((m) => probabilities(m, id)));
+    const ref = await reference(id);
+    cvCases.push({
+      prediction: argmaxLabels(members, K, plans.labelValues),
+      reference: ref.data,
+      shape: ref.shape,
+    });
+  }
+  const postprocessing = choosePostprocessing(cvCases, { labels: foreground });
+  const recipe: InferenceRecipe = {
+    version: 1,
+    configurations: best.members,
+    folds: splits.map((_, f) => f),
+    checkpoint: 'best',
+    postprocessing,
+    candidates: order.map((s) => ({
+      ...s,
+      meanDice: Number.isNaN(s.meanDice) ? (null as unknown as number) : s.meanDice,
+    })),
+    cases: ids.length,
+  };
+  const file = await writeRecipe(o.modelDir, recipe);
+  return { recipe, file, skipped };
+}

@@ -1,0 +1,126 @@
+// Fold F's out-of-fold predictions (see outOfFold.ts): its validation cases predicted by its own
+// checkpoint, in each case's own geometry, with Dice against the reference. A cascade stage uses
+// stage 1's out-of-fold prediction of the same case, as training did.
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Tensor, tidy, indexSelect } from '../engine/index.js';
+import { writeImage } from '../io/image.js';
+import type { Dataset } from '../dataset/types.js';
+import { readCaseVolumes } from '../dataset/volumes.js';
+import type { Plans, ConfigurationName } from '../plan/planner.js';
+import {
+  arraySpacing,
+  channelsToTensor,
+  labelsToTensor,
+  labelsToVolume,
+} from '../preprocess/volumeTensor.js';
+import { dicePerLabel } from '../postprocess/choose.js';
+import { loadConfigModel, disposeModel, predictProbabilities, cascadeProbabilities } from '../infer/model.js';
+import type { Split } from './splits.js';
+import {
+  validationDir,
+  oofLabelFile,
+  oofProbabilityFile,
+  readOutOfFoldSummary,
+  writeOutOfFoldSummary,
+  writeProbabilities,
+  readOutOfFoldClasses,
+  type OutOfFoldSummary,
+} from './outOfFold.js';
+
+export interface ValidationOptions {
+  dataset: Dataset;
+  modelDir: string;
+  plans: Plans;
+  config: ConfigurationName;
+  fold: number;
+  splits: Split[];
+  checkpoint?: 'best' | 'latest';
+  log?: (s: string) => void;
+}
+
+const nanMean = (xs: number[]) => {
+  const v = xs.filter((x) => !Number.isNaN(x));
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+};
+
+/** Predicts fold `fold`'s validation cases (skipped when an up-to-date summary exists). */
+export async function predictValidation(o: ValidationOptions): Promise<OutOfFoldSummary> {
+  const log = o.log ?? (() => {});
+  const existing = await readOutOfFoldSummary(o.modelDir, o.config, o.fold);
+  if (existing) return existing;
+  const checkpoint = o.checkpoint ?? 'best';
+  const dir = validationDir(o.modelDir, o.config, o.fold);
+  await mkdir(dir, { recursive: true });
+  const ckptFile = path.join(o.modelDir, o.config, `fold_${o.fold}`, `checkpoint_${checkpoint}.safetensors`);
+  const checkpointMtimeMs = (await stat(ckptFile)).mtimeMs;
+  const model = await loadConfigModel(o.modelDir, o.plans, o.config, [o.fold], checkpoint);
+  const cascade = model.config.cascade;
+  const values = o.plans.labelValues;
+  const foreground = values.slice(1);
+  const cases: OutOfFoldSummary['cases'] = [];
+  try {
+    const ids = o.splits[o.fold]!.val;
+    for (const [i, id] of ids.entries()) {
+      const c = o.dataset.training.find((t) => t.id === id);
+      if (!c) throw new Error(`splits.json names case ${id}, which the dataset does not have`);
+      const vols = await readCaseVolumes(c);
+      const spacing = arraySpacing(vols.channels[0]!);
+      const stage1 = cascade
+        ? (await readOutOfFoldClasses(o.modelDir, cascade.previousStage, o.splits, id, values)).classes
+        : null;
+      const image = channelsToTensor(vols.channels);
+      let probs: Tensor;
+      try {
+        probs = stage1
+          ? cascadeProbabilities(model, image, spacing, stage1)
+          : predictProbabilities(model, image, spacing);
+      } finally {
+        image.dispose();
+        stage1?.dispose();
+      }
+      try {
+        const labels = tidy(() => {
+          const idx = probs.argmax(0);
+          const lut = Tensor.fromArray(BigInt64Array.from(values.map(BigInt)), [values.length]);
+          return indexSelect(lut, 0, idx.flatten()).reshape(...idx.shape);
+        });
+        const vol = labelsToVolume(labels, vols.channels[0]!);
+        labels.dispose();
+        await writeImage(oofLabelFile(dir, id), vol);
+        await writeProbabilities(oofProbabilityFile(dir, id), probs, vols.channels[0]!);
+        const dice: Record<string, number | null> = {};
+        if (vols.label) {
+          const ref = labelsToVolume(
+            tidy(() => labelsToTensor(vols.label!, c.label!)),
+            vols.label,
+          ).data as Uint8Array | Int16Array;
+          const d = dicePerLabel(vol.data as Uint8Array | Int16Array, ref, foreground);
+          foreground.forEach((l, j) => (dice[String(l)] = Number.isNaN(d[j]!) ? null : d[j]!));
+        }
+        cases.push({ id, dice });
+        log(
+          `${o.config} fold ${o.fold} validation ${i + 1}/${ids.length} ${id}: Dice ${Object.values(dice)
+            .map((d) => (d === null ? '-' : d.toFixed(3)))
+            .join(' ')}`,
+        );
+      } finally {
+        probs.dispose();
+      }
+    }
+  } finally {
+    disposeModel(model);
+  }
+  const perLabel = foreground.map((l) => nanMean(cases.map((c) => c.dice[String(l)] ?? NaN)));
+  const mean = nanMean(perLabel);
+  const summary: OutOfFoldSummary = {
+    config: o.config,
+    fold: o.fold,
+    checkpoint,
+    checkpointMtimeMs,
+    cases,
+    meanDice: Number.isNaN(mean) ? null : mean,
+  };
+  await writeOutOfFoldSummary(o.modelDir, summary);
+  return summary;
+}
