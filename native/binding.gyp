@@ -18,6 +18,7 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "_GLIBCXX_USE_CXX11_ABI=<!(node -p \"require('./torch-config.json').cxx11Abi\")",
         "MEDSEG_HAS_CUDA=<!(node -p \"require('./torch-config.json').cuda ? 1 : 0\")"
       ],
