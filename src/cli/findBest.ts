@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
+import { describePostprocessing } from '../infer/recipe.js';
 
 const HELP = `usage: medseg find-best DATASET [-m MODEL] [--configs 3d_fullres,3d_cascade_prior,...] [--no-ensembles] [--json]
 
@@ -60,17 +61,8 @@ export const command: Command = {
       );
     }
     const pp = r.recipe.postprocessing;
-    const steps = pp
-      ? [
-          ...(pp.foreground ? ['largest foreground component'] : []),
-          ...Object.entries(pp.perLabel)
-            .filter(([, on]) => on)
-            .map(([l]) => `largest component of label ${l}`),
-        ]
-      : [];
-    console.log(
-      `chosen: ${r.recipe.configurations.join(' + ')}; post-processing: ${steps.length ? steps.join(', ') : 'none'}`,
-    );
+    const steps = describePostprocessing(pp);
+    console.log(`chosen: ${r.recipe.configurations.join(' + ')}; post-processing: ${steps}`);
     console.log(`wrote ${r.file}`);
     return 0;
   },

@@ -55,3 +55,16 @@ export async function readRecipe(modelDir: string): Promise<InferenceRecipe | nu
     throw bad('folds must be a list of fold numbers');
   return r;
 }
+
+/** The steps of a post-processing recipe in words ('none' when it has none). */
+export function describePostprocessing(pp: PostprocessingRecipe | null): string {
+  const steps = pp
+    ? [
+        ...(pp.foreground ? ['largest foreground component'] : []),
+        ...Object.entries(pp.perLabel)
+          .filter(([, on]) => on)
+          .map(([l]) => `largest component of label ${l}`),
+      ]
+    : [];
+  return steps.length ? steps.join(', ') : 'none';
+}

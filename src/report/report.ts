@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CONFIGURATION_NAMES } from '../plan/planner.js';
 import type { OutOfFoldSummary } from '../train/outOfFold.js';
-import type { InferenceRecipe } from '../infer/recipe.js';
+import { describePostprocessing, type InferenceRecipe } from '../infer/recipe.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import path from 'node:path';
 import { readImage } from '../io/image.js';
@@ -191,17 +191,10 @@ async function crossValidationSections(runDir: string): Promise<string[]> {
       )
       .join('');
     const pp = r.postprocessing;
-    const steps = pp
-      ? [
-          ...(pp.foreground ? ['largest foreground component'] : []),
-          ...Object.entries(pp.perLabel)
-            .filter(([, on]) => on)
-            .map(([l]) => `largest component of label ${l}`),
-        ]
-      : [];
+    const steps = describePostprocessing(pp);
     out.push(
       `<h2>find-best (${r.cases} out-of-fold cases)</h2><p>chosen: <b>${esc(r.configurations.join(' + '))}</b>; ` +
-        `post-processing: ${esc(steps.length ? steps.join(', ') : 'none')}` +
+        `post-processing: ${esc(steps)}` +
         (pp ? ` (mean Dice ${fmt(pp.dice.before)} → ${fmt(pp.dice.after)})` : '') +
         `</p><table><tr><th>candidate</th><th>mean Dice</th></tr>${body}</table>`,
     );
