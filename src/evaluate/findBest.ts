@@ -10,7 +10,12 @@ import { readImage } from '../io/image.js';
 import { readDataset } from '../dataset/read.js';
 import { CONFIGURATION_NAMES, type ConfigurationName, type Plans } from '../plan/planner.js';
 import { labelsToTensor, labelsToVolume } from '../preprocess/volumeTensor.js';
-import { choosePostprocessing, dicePerLabel, type LabelArray } from '../postprocess/index.js';
+import {
+  decidePostprocessing,
+  dicePerLabel,
+  postprocessingDice,
+  type LabelArray,
+} from '../postprocess/index.js';
 import type { Split } from '../train/splits.js';
 import {
   foldOfCase,
@@ -168,19 +173,15 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
   log(
     `find-best: ${best.members.join(' + ')} (mean Dice ${best.meanDice.toFixed(4)}); choosing post-processing`,
   );
-  // choosePostprocessing takes synchronous cases: the chosen predictions and references, in memory
-  // as label maps (uint16 + the reference's own type, a few bytes per voxel and case)
-  const cvCases = [];
+  // the post-processing rule on the winner's out-of-fold predictions, one case in memory at a time
+  const rows = [];
   for (const id of ids) {
     const members = await Promise.all(best.members.map((m) => probabilities(m, id)));
     const ref = await reference(id);
-    cvCases.push({
-      prediction: argmaxLabels(members, K, plans.labelValues),
-      reference: ref.data,
-      shape: ref.shape,
-    });
+    const prediction = argmaxLabels(members, K, plans.labelValues);
+    rows.push(postprocessingDice({ prediction, reference: ref.data, shape: ref.shape }, foreground));
   }
-  const postprocessing = choosePostprocessing(cvCases, { labels: foreground });
+  const postprocessing = decidePostprocessing(rows, foreground);
   const recipe: InferenceRecipe = {
     version: 1,
     configurations: best.members,

@@ -178,65 +178,75 @@ function addValues(m: LabelArray, seen: Set<number>): void {
 }
 
 /**
- * Decides the post-processing from out-of-fold (prediction, reference) pairs with the rule in the
- * header of this file. A case may be given as a function returning it, called once per pass (there are
- * two passes, and one more to find the labels when options.labels is not given), so that large cases can be
- * loaded one at a time. NaN means (a label absent from every case) become null in JSON.
+ * What one out-of-fold case contributes to the decision, per label (labels[j] in column j): Dice of
+ * the raw prediction, after the foreground step, after the per-label step on the raw prediction and
+ * after both steps. Computing the four at once needs each case only once, so that a caller can stream
+ * cases from disk and keep nothing but these numbers.
  */
-export function choosePostprocessing(
-  cases: readonly (CvCase | (() => CvCase))[],
-  options?: ChooseOptions,
-): PostprocessingRecipe {
-  if (cases.length === 0) throw new RangeError('choosePostprocessing needs at least one case');
-  const connectivity = checkConnectivity(options?.connectivity);
-  const requireNoLabelWorse = options?.requireNoLabelWorse ?? true;
-  const get = (k: number): CvCase => {
-    const c = cases[k]!;
-    const v = typeof c === 'function' ? c() : c;
-    volumeShape(v.shape, v.prediction.length);
-    if (v.reference.length !== v.prediction.length)
-      throw new RangeError(`case ${k}: reference and prediction differ`);
-    return v;
-  };
-  const labels = options?.labels ? [...options.labels] : labelsPresent(cases.length, get);
+export interface CaseDiceRows {
+  raw: Float64Array;
+  foreground: Float64Array;
+  perLabel: Float64Array;
+  both: Float64Array;
+}
+
+function checkedLabels(labels: readonly number[]): number[] {
   for (const l of labels) {
     if (!Number.isInteger(l) || l <= 0) throw new RangeError(`labels must be positive integers, got ${l}`);
   }
-  const L = labels.length;
-  const customDice = options?.dice;
-  const diceAll = (pred: LabelArray, ref: LabelArray): Float64Array =>
-    customDice ? Float64Array.from(labels, (l) => customDice(pred, ref, l)) : dicePerLabel(pred, ref, labels);
-  const n = cases.length;
-  // per-case Dice, row k = case k, column j = labels[j]
-  const raw = new Float64Array(n * L);
-  const fg = new Float64Array(n * L);
-  const pl = new Float64Array(n * L);
-  for (let k = 0; k < n; k++) {
-    const c = get(k);
-    raw.set(diceAll(c.prediction, c.reference), k * L);
-    fg.set(diceAll(keepLargestForeground(c.prediction, c.shape, { connectivity }), c.reference), k * L);
-  }
-  const labelMeans = (d: Float64Array): Float64Array =>
-    Float64Array.from(labels, (_, j) => nanMean(Float64Array.from({ length: n }, (_, k) => d[k * L + j]!)));
-  const rawMeans = labelMeans(raw);
-  const fgMeans = labelMeans(fg);
+  return [...labels];
+}
+
+/** The four Dice rows of one case (see CaseDiceRows). */
+export function postprocessingDice(
+  c: CvCase,
+  labels: readonly number[],
+  options?: Pick<ChooseOptions, 'connectivity' | 'dice'>,
+): CaseDiceRows {
+  const connectivity = checkConnectivity(options?.connectivity);
+  volumeShape(c.shape, c.prediction.length);
+  if (c.reference.length !== c.prediction.length) throw new RangeError('reference and prediction differ');
+  const ls = checkedLabels(labels);
+  const custom = options?.dice;
+  const diceAll = (pred: LabelArray): Float64Array =>
+    custom ? Float64Array.from(ls, (l) => custom(pred, c.reference, l)) : dicePerLabel(pred, c.reference, ls);
+  const fg = keepLargestForeground(c.prediction, c.shape, { connectivity });
+  // every label filtered at once: label l's Dice is the same as when l alone is filtered
+  const perLabel = (m: LabelArray, inPlace: boolean) =>
+    keepLargestPerLabel(m, c.shape, { connectivity, labels: ls, inPlace });
+  const raw = diceAll(c.prediction);
+  const foreground = diceAll(fg);
+  const perLabelRow = diceAll(perLabel(c.prediction, false));
+  // fg is not needed after this: filter it in place
+  const both = diceAll(perLabel(fg, true));
+  return { raw, foreground, perLabel: perLabelRow, both };
+}
+
+/** The rule in the header of this file, applied to the rows of every case. */
+export function decidePostprocessing(
+  rows: readonly CaseDiceRows[],
+  labels: readonly number[],
+  options?: Pick<ChooseOptions, 'connectivity' | 'requireNoLabelWorse'>,
+): PostprocessingRecipe {
+  if (rows.length === 0) throw new RangeError('choosePostprocessing needs at least one case');
+  const connectivity = checkConnectivity(options?.connectivity);
+  const requireNoLabelWorse = options?.requireNoLabelWorse ?? true;
+  const ls = checkedLabels(labels);
+  const L = ls.length;
+  const labelMeans = (pick: (r: CaseDiceRows) => Float64Array): Float64Array =>
+    Float64Array.from(ls, (_, j) => nanMean(Float64Array.from(rows, (r) => pick(r)[j]!)));
+  const rawMeans = labelMeans((r) => r.raw);
+  const fgMeans = labelMeans((r) => r.foreground);
   let foreground = nanMean(fgMeans) > nanMean(rawMeans);
   if (foreground && requireNoLabelWorse) {
     for (let j = 0; j < L; j++) if (fgMeans[j]! < rawMeans[j]!) foreground = false;
   }
   const baseMeans = foreground ? fgMeans : rawMeans;
-  for (let k = 0; k < n; k++) {
-    const c = get(k);
-    const b = foreground ? keepLargestForeground(c.prediction, c.shape, { connectivity }) : c.prediction;
-    // every label filtered at once: label l's Dice is the same as when l alone is filtered
-    const filtered = keepLargestPerLabel(b, c.shape, { connectivity, labels, inPlace: foreground });
-    pl.set(diceAll(filtered, c.reference), k * L);
-  }
-  const plMeans = labelMeans(pl);
+  const plMeans = labelMeans((r) => (foreground ? r.both : r.perLabel));
   const perLabel: Record<string, boolean> = {};
   const diceByLabel: Record<string, MeanDice> = {};
   const afterMeans = new Float64Array(L);
-  labels.forEach((l, j) => {
+  ls.forEach((l, j) => {
     const on = plMeans[j]! > baseMeans[j]!;
     perLabel[String(l)] = on;
     afterMeans[j] = on ? plMeans[j]! : baseMeans[j]!;
@@ -249,4 +259,28 @@ export function choosePostprocessing(
     diceByLabel,
     connectivity,
   };
+}
+
+/**
+ * Decides the post-processing from out-of-fold (prediction, reference) pairs with the rule in the
+ * header of this file. A case may be given as a function returning it, called once (and once more to
+ * find the labels when options.labels is not given), so that large cases can be loaded one at a time.
+ * NaN means (a label absent from every case) become null in JSON.
+ */
+export function choosePostprocessing(
+  cases: readonly (CvCase | (() => CvCase))[],
+  options?: ChooseOptions,
+): PostprocessingRecipe {
+  if (cases.length === 0) throw new RangeError('choosePostprocessing needs at least one case');
+  const get = (k: number): CvCase => {
+    const c = cases[k]!;
+    const v = typeof c === 'function' ? c() : c;
+    volumeShape(v.shape, v.prediction.length);
+    if (v.reference.length !== v.prediction.length)
+      throw new RangeError(`case ${k}: reference and prediction differ`);
+    return v;
+  };
+  const labels = checkedLabels(options?.labels ? [...options.labels] : labelsPresent(cases.length, get));
+  const rows = Array.from(cases, (_, k) => postprocessingDice(get(k), labels, options));
+  return decidePostprocessing(rows, labels, options);
 }

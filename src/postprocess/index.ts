@@ -19,6 +19,9 @@ export {
 } from './largestComponent.js';
 export {
   choosePostprocessing,
+  postprocessingDice,
+  decidePostprocessing,
+  type CaseDiceRows,
   applyPostprocessing,
   dice,
   dicePerLabel,

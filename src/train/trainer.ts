@@ -34,7 +34,7 @@ export interface TrainOptions {
   fold?: number;
   epochs?: number;
   itersPerEpoch?: number;
-  /** Wall-clock budget in seconds: the number of epochs is fitted after the first epoch. */
+  /** Wall-clock budget in seconds: the epoch count is refitted to the time left after every epoch. */
   budgetSeconds?: number;
   optimizer?: 'sgd' | 'adamw';
   initialLr?: number;
@@ -282,6 +282,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     // iterations per epoch, so that there are at least 10 epochs to validate after) to the budget.
     const fitting = !!o.budgetSeconds && !o.epochs && state.epoch === 0;
     const budgetStart = performance.now();
+    const epochSeconds: number[] = [];
     if (fitting) {
       await loader.ready();
       const t = performance.now();
@@ -319,12 +320,18 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       state.ema = Number.isNaN(state.ema) ? mean : 0.9 * state.ema + 0.1 * mean;
       const seconds = (performance.now() - t0) / 1000;
       state.epoch++;
-      if (fitting && state.epoch === 1) {
-        // refit to the measured first epoch: the timed steps above carry first-call costs
+      if (fitting) {
+        // refit the epoch count to the time left after every epoch, at the median epoch time so
+        // far: the timed steps above carry first-call costs, and a machine shared with other jobs
+        // has slow spells that one epoch alone would extrapolate
+        epochSeconds.push(seconds);
+        const typical = [...epochSeconds].sort((a, b) => a - b)[epochSeconds.length >> 1]!;
         const left = o.budgetSeconds! - (performance.now() - budgetStart) / 1000;
-        const total = Math.max(1, 1 + Math.floor(left / (seconds * 1.05)));
+        const total = Math.max(state.epoch, state.epoch + Math.floor(left / (typical * 1.05)));
         if (total !== state.totalEpochs) {
-          log(`budget: the first epoch took ${seconds.toFixed(1)} s, refitted to ${total} epochs`);
+          log(
+            `budget: ${left.toFixed(0)} s left at ${typical.toFixed(1)} s/epoch, refitted to ${total} epochs`,
+          );
           state.totalEpochs = total;
         }
       }
