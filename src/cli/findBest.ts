@@ -54,7 +54,7 @@ export const command: Command = {
     console.log('out-of-fold mean Dice:');
     for (const c of r.recipe.candidates) {
       const per = Object.entries(c.dicePerLabel)
-        .map(([l, d]) => `${l}: ${d === null || Number.isNaN(d) ? '-' : d.toFixed(4)}`)
+        .map(([l, d]) => `${l}: ${d === null ? '-' : d.toFixed(4)}`)
         .join('  ');
       console.log(
         `  ${c.members.join(' + ').padEnd(36)} ${c.meanDice === null ? '-' : c.meanDice.toFixed(4)}   (${per})`,

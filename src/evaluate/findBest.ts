@@ -16,6 +16,7 @@ import {
   postprocessingDice,
   type LabelArray,
 } from '../postprocess/index.js';
+import { nanMean } from '../postprocess/choose.js';
 import type { Split } from '../train/splits.js';
 import {
   foldOfCase,
@@ -63,17 +64,7 @@ export function argmaxLabels(members: Uint8Array[], classes: number, labelValues
   return out;
 }
 
-const nanMean = (xs: ArrayLike<number>) => {
-  let s = 0;
-  let n = 0;
-  for (let i = 0; i < xs.length; i++) {
-    if (!Number.isNaN(xs[i]!)) {
-      s += xs[i]!;
-      n++;
-    }
-  }
-  return n ? s / n : NaN;
-};
+const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v);
 
 export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
   const log = o.log ?? (() => {});
@@ -149,14 +140,15 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
     });
     log(`find-best: case ${k + 1}/${ids.length} ${id}`);
   }
-  const scored: CandidateScore[] = candidates.map((members, ci) => {
+  // scores with NaN for "no case had this label"; null in the JSON
+  const scored = candidates.map((members, ci) => {
     const perLabel = foreground.map((_, j) =>
       nanMean(Array.from({ length: ids.length }, (_, k) => scores[ci]![k * foreground.length + j]!)),
     );
     return {
       members,
       meanDice: nanMean(perLabel),
-      dicePerLabel: Object.fromEntries(foreground.map((l, j) => [String(l), perLabel[j]!])),
+      perLabel,
     };
   });
   // best first; on a tie the simpler candidate (fewer members, earlier configuration) wins
@@ -188,9 +180,10 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
     folds: splits.map((_, f) => f),
     checkpoint: 'best',
     postprocessing,
-    candidates: order.map((s) => ({
-      ...s,
-      meanDice: Number.isNaN(s.meanDice) ? (null as unknown as number) : s.meanDice,
+    candidates: order.map((s): CandidateScore => ({
+      members: s.members,
+      meanDice: orNull(s.meanDice),
+      dicePerLabel: Object.fromEntries(foreground.map((l, j) => [String(l), orNull(s.perLabel[j]!)])),
     })),
     cases: ids.length,
   };

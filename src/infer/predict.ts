@@ -5,12 +5,17 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Tensor, tidy, keep, setThreads, indexSelect, type AutocastDType } from '../engine/index.js';
+import { tidy, setThreads, type Tensor, type AutocastDType } from '../engine/index.js';
 import { readImage, writeImage } from '../io/image.js';
 import type { Volume } from '../io/volume.js';
 import { channelOf } from '../dataset/volumes.js';
 import type { Plans, ConfigurationName } from '../plan/planner.js';
-import { arraySpacing, channelsToTensor, labelsToVolume } from '../preprocess/volumeTensor.js';
+import {
+  argmaxLabelValues,
+  arraySpacing,
+  channelsToTensor,
+  labelsToVolume,
+} from '../preprocess/volumeTensor.js';
 import { applyPostprocessing, type PostprocessingRecipe } from '../postprocess/choose.js';
 import { findInputCases, type InputCase } from './inputs.js';
 import {
@@ -165,27 +170,24 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
       const memo = new Map<ConfigurationName, Tensor>();
       let probs: Tensor;
       try {
-        probs = keep(
-          tidy(() => {
-            let sum: Tensor | null = null;
-            for (const name of members) {
-              const p = configurationProbabilities(name, models, image, spacing, inference, memo);
-              sum = sum ? sum.add(p) : p.clone();
-            }
-            return members.length > 1 ? sum!.div(members.length) : sum!;
-          }),
-        );
+        for (const name of members) configurationProbabilities(name, models, image, spacing, inference, memo);
+        if (members.length === 1) {
+          // taken out of the memo, not copied: one probability volume at the input's resolution
+          probs = memo.get(members[0]!)!;
+          memo.delete(members[0]!);
+        } else {
+          probs = tidy(() =>
+            members
+              .slice(1)
+              .reduce((sum, name) => sum.add_(memo.get(name)!), memo.get(members[0]!)!.clone())
+              .div_(members.length),
+          );
+        }
       } finally {
         image.dispose();
         for (const t of memo.values()) t.dispose();
       }
-      const labels = tidy(() => {
-        const idx = probs.argmax(0);
-        const lut = Tensor.fromArray(BigInt64Array.from(plans.labelValues.map(BigInt)), [
-          plans.labelValues.length,
-        ]);
-        return indexSelect(lut, 0, idx.flatten()).reshape(...idx.shape);
-      });
+      const labels = argmaxLabelValues(probs, plans.labelValues);
       const labelVolume = labelsToVolume(labels, vols[0]!);
       if (post) {
         labelVolume.data = applyPostprocessing(

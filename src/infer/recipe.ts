@@ -11,10 +11,10 @@ import type { PostprocessingRecipe } from '../postprocess/choose.js';
 export interface CandidateScore {
   /** Configurations averaged (one: a single configuration). */
   members: ConfigurationName[];
-  /** Mean over foreground labels of the mean over cases of Dice (out-of-fold). */
-  meanDice: number;
-  /** Per label value (string key): mean over cases of Dice. */
-  dicePerLabel: Record<string, number>;
+  /** Mean over foreground labels of the mean over cases of Dice (out-of-fold); null: no label anywhere. */
+  meanDice: number | null;
+  /** Per label value (string key): mean over cases of Dice; null where no case has the label. */
+  dicePerLabel: Record<string, number | null>;
 }
 
 export interface InferenceRecipe {

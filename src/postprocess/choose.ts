@@ -125,7 +125,7 @@ export function dicePerLabel(
 }
 
 /** Mean skipping NaN; NaN when every value is NaN. */
-function nanMean(values: ArrayLike<number>): number {
+export function nanMean(values: ArrayLike<number>): number {
   let s = 0;
   let n = 0;
   for (let i = 0; i < values.length; i++) {

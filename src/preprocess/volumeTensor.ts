@@ -1,6 +1,6 @@
 // Volumes (x fastest in memory, as NIfTI stores them) as engine tensors in array order [z, y, x]:
 // the same memory read C-order, so no copy of the voxels is needed beyond the scaling.
-import { Tensor, tidy } from '../engine/index.js';
+import { Tensor, tidy, indexSelect } from '../engine/index.js';
 import { scaledValues } from '../io/values.js';
 import type { Volume } from '../io/volume.js';
 
@@ -80,5 +80,14 @@ export function toClassIndices(labels: Tensor, labelValues: number[]) {
       if (i > 0) out = out.add(labels.eq(v).to('int64').mul(i));
     });
     return out;
+  });
+}
+
+/** The label value (plans.labelValues order) of the most probable class of probabilities [K, ...]. */
+export function argmaxLabelValues(probs: Tensor, labelValues: number[]): Tensor {
+  return tidy(() => {
+    const idx = probs.argmax(0);
+    const lut = Tensor.fromArray(BigInt64Array.from(labelValues.map(BigInt)), [labelValues.length]);
+    return indexSelect(lut, 0, idx.flatten()).reshape(...idx.shape);
   });
 }

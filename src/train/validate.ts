@@ -3,18 +3,19 @@
 // stage 1's out-of-fold prediction of the same case, as training did.
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Tensor, tidy, indexSelect } from '../engine/index.js';
+import { tidy, type Tensor } from '../engine/index.js';
 import { writeImage } from '../io/image.js';
 import type { Dataset } from '../dataset/types.js';
 import { readCaseVolumes } from '../dataset/volumes.js';
 import type { Plans, ConfigurationName } from '../plan/planner.js';
 import {
+  argmaxLabelValues,
   arraySpacing,
   channelsToTensor,
   labelsToTensor,
   labelsToVolume,
 } from '../preprocess/volumeTensor.js';
-import { dicePerLabel } from '../postprocess/choose.js';
+import { dicePerLabel, nanMean } from '../postprocess/choose.js';
 import { loadConfigModel, disposeModel, predictProbabilities, cascadeProbabilities } from '../infer/model.js';
 import type { Split } from './splits.js';
 import {
@@ -38,11 +39,6 @@ export interface ValidationOptions {
   checkpoint?: 'best' | 'latest';
   log?: (s: string) => void;
 }
-
-const nanMean = (xs: number[]) => {
-  const v = xs.filter((x) => !Number.isNaN(x));
-  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
-};
 
 /** Predicts fold `fold`'s validation cases (skipped when an up-to-date summary exists). */
 export async function predictValidation(o: ValidationOptions): Promise<OutOfFoldSummary> {
@@ -80,11 +76,7 @@ export async function predictValidation(o: ValidationOptions): Promise<OutOfFold
         stage1?.dispose();
       }
       try {
-        const labels = tidy(() => {
-          const idx = probs.argmax(0);
-          const lut = Tensor.fromArray(BigInt64Array.from(values.map(BigInt)), [values.length]);
-          return indexSelect(lut, 0, idx.flatten()).reshape(...idx.shape);
-        });
+        const labels = argmaxLabelValues(probs, values);
         const vol = labelsToVolume(labels, vols.channels[0]!);
         labels.dispose();
         await writeImage(oofLabelFile(dir, id), vol);

@@ -127,7 +127,7 @@ test('cascade (prior and crop) trains on out-of-fold stage-1 predictions; find-b
     for (const c of (await readOutOfFoldSummary(model, '3d_lowres', f))!.cases)
       if (c.dice['1'] !== null) perCase.push(c.dice['1']!);
   const mean = perCase.reduce((a, b) => a + b, 0) / perCase.length;
-  assert.ok(Math.abs(lowres.meanDice - mean) < 0.02, `${lowres.meanDice} vs ${mean}`);
+  assert.ok(Math.abs(lowres.meanDice! - mean) < 0.02, `${lowres.meanDice} vs ${mean}`);
 
   // predict without --config follows inference.json
   const input = path.join(ds, 'imagesTr', `${id0}_0000.nii.gz`);
