@@ -37,6 +37,14 @@ export interface NativeAddon {
   setRngState(state: NativeHandle): void;
   setAutocast(dtype: string): string;
   cudaSynchronize(): void;
+  /** The caching CPU allocator: bytes cached for reuse, and fresh blocks mapped so far. */
+  memoryStats(): { cachedBytes: number; maps: number };
+  /** Returns every cached block to the OS. */
+  emptyCache(): void;
+  setCacheLimit(bytes: number): void;
+  /** libtorch's op profiler; stopProfile writes a Chrome trace to the file given here. */
+  startProfile(file: string): void;
+  stopProfile(): void;
   TensorHandle: new () => NativeHandle;
 }
 
