@@ -124,6 +124,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     if (n < kLarge) {
       void* p = nullptr;
       if (posix_memalign(&p, 64, std::max<size_t>(n, 1)) != 0) throw std::bad_alloc();
+      if (junk_) std::memset(p, 0xff, n);
       return c10::DataPtr(p, p, &CachingCpuAllocator::giveBack, cpu);
     }
     size_t size = (n + kPage - 1) / kPage * kPage;
@@ -172,6 +173,9 @@ class CachingCpuAllocator final : public c10::Allocator {
       std::lock_guard<std::mutex> g(mu_);
       live_[p] = size;
     }
+    // MEDSEG_ALLOC_JUNK=1 fills every new block with NaN bytes: a kernel that reads memory it
+    // never wrote then shows up as NaN (a debugging aid; fresh pages would hide it as zeros).
+    if (junk_) std::memset(p, 0xff, size);
     return c10::DataPtr(p, p, &CachingCpuAllocator::giveBack, cpu);
   }
 
@@ -220,6 +224,7 @@ class CachingCpuAllocator final : public c10::Allocator {
 
   std::map<size_t, std::vector<Cached>> free_;
   bool debug_ = std::getenv("MEDSEG_ALLOC_DEBUG") != nullptr;
+  bool junk_ = std::getenv("MEDSEG_ALLOC_JUNK") != nullptr;
   size_t live_bytes_ = 0;
   size_t peak_live_ = 0;
   uint64_t tick_ = 0;

@@ -39,6 +39,55 @@ bool atenWouldAvoidMkldnn(const at::Tensor& x, const at::Tensor& w, int64_t grou
   return !(groups > 1 || bigKernel || x.size(0) > 1 || ncdh > 20480);
 }
 
+// Libtorch 2.x on CPU (seen with Debian 13's libtorch 2.6 and its oneDNN 3.7 on an AVX-512 CPU):
+// when a channel count is not a multiple of oneDNN's block of 16, kernels read the padding lanes
+// of their blocked buffers, which nobody zeroed. Measured: fp32 conv input-gradients wrong or NaN
+// (batch 2, 8 channels); bf16 convs and transposed convs with 4 or 8 output channels wrong (35% off).
+// Zero-padding those channels to whole blocks ourselves leaves oneDNN no padding lanes; autograd
+// slices the gradients back. Only the affected layers pay: input channels when the backward-data
+// kernel runs (a conv whose input needs a gradient, any transposed conv), output channels then or
+// in bf16/fp16. Never a U-Net's first conv in fp32, never a layer whose channels are multiples of 16.
+struct ChannelPadding {
+  int64_t in = 0, out = 0;  // channels to pad to (0: leave as is)
+};
+
+int64_t roundUp16(int64_t c) { return (c + 15) / 16 * 16; }
+
+ChannelPadding channelPadding(const at::Tensor& x, int64_t cin, int64_t cout, int64_t groups, bool backwardDataRuns) {
+  ChannelPadding p;
+#if TORCH_VERSION_MAJOR >= 2
+  if (!x.is_cpu() || groups != 1 || std::getenv("MEDSEG_NO_CHANNEL_PADDING")) return p;
+  const bool reduced = x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf;
+  if (cin % 16 != 0 && backwardDataRuns) p.in = roundUp16(cin);
+  if (cout % 16 != 0 && (backwardDataRuns || reduced)) p.out = roundUp16(cout);
+#else
+  (void)x, (void)cin, (void)cout, (void)groups, (void)backwardDataRuns;
+#endif
+  return p;
+}
+
+// Zero-pads dim `d` of t to `size` (no-op when size is 0 or already reached).
+at::Tensor padDim(const at::Tensor& t, int64_t d, int64_t size) {
+  if (size == 0 || t.size(d) == size) return t;
+  std::vector<int64_t> pad(2 * static_cast<size_t>(t.dim() - d), 0);
+  pad.back() = size - t.size(d);
+  return at::constant_pad_nd(t, pad, 0);
+}
+
+// conv or transposed conv with the channels padded as `p` says, the output sliced back.
+at::Tensor paddedConvolution(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b,
+                             const ChannelPadding& p, const std::vector<int64_t>& stride,
+                             const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, bool transposed,
+                             const std::vector<int64_t>& outPad, int64_t groups) {
+  // weights: [out, in, k...] for a conv, [in, out, k...] for a transposed conv
+  const int64_t inDim = transposed ? 0 : 1, outDim = transposed ? 1 : 0;
+  const int64_t cout = w.size(outDim);
+  at::Tensor wp = padDim(padDim(w, inDim, p.in), outDim, p.out);
+  c10::optional<at::Tensor> bp = b ? c10::optional<at::Tensor>(padDim(*b, 0, p.out)) : c10::nullopt;
+  at::Tensor y = at::convolution(padDim(x, 1, p.in), wp, bp, stride, padding, dilation, transposed, outPad, groups);
+  return y.size(1) == cout ? y : y.narrow(1, 0, cout).contiguous();
+}
+
 at::Tensor convForward(const at::Tensor& x0, const at::Tensor& w0, const c10::optional<at::Tensor>& b0,
                        const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
                        const std::vector<int64_t>& dilation, int64_t groups) {
@@ -65,6 +114,8 @@ at::Tensor convForward(const at::Tensor& x0, const at::Tensor& w0, const c10::op
     return at::mkldnn_convolution(x.contiguous(), w.contiguous(), b, padding, stride, dilation, groups);
   }
   std::vector<int64_t> outPad(stride.size(), 0);
+  ChannelPadding cp = channelPadding(x, w.size(1), w.size(0), groups, needsGrad && x.requires_grad());
+  if (cp.in || cp.out) return paddedConvolution(x, w, b, cp, stride, padding, dilation, false, outPad, groups);
   return at::convolution(x, w, b, stride, padding, dilation, false, outPad, groups);
 }
 
@@ -148,8 +199,10 @@ at::Tensor convTransposeForward(const at::Tensor& x0, const at::Tensor& w0, cons
     bshape[1] = -1;
     return y + b.view(bshape);
   }
-  return at::convolution(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, padding, dilation,
-                         true, outPad, groups);
+  c10::optional<at::Tensor> bias = b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt;
+  ChannelPadding cp = channelPadding(x, w.size(0), w.size(1), groups, true);
+  if (cp.in || cp.out) return paddedConvolution(x, w, bias, cp, stride, padding, dilation, true, outPad, groups);
+  return at::convolution(x, w, bias, stride, padding, dilation, true, outPad, groups);
 }
 }  // namespace
 
