@@ -20,15 +20,15 @@ namespace {
 
 constexpr size_t kLarge = 64 * 1024;  // below this, plain malloc (its small-size bins reuse well)
 constexpr size_t kPage = 4096;
-
-
 constexpr size_t kHuge = 2 * 1024 * 1024;
+// MEDSEG_NO_HUGEPAGES=1: plain 4 KiB pages (the control for the huge-page measurements).
+const bool kUseHugePages = std::getenv("MEDSEG_NO_HUGEPAGES") == nullptr;
 
 // Fresh pages for a block. Blocks of 2 MiB and more are 2 MiB-aligned and asked to be backed by
 // transparent huge pages (where the kernel's THP mode is "madvise", the default on Debian): one
 // fault per 2 MiB instead of per 4 KiB, and fewer TLB misses in the conv kernels that stream them.
 void* mapBlock(size_t size) {
-  if (size < kHuge || std::getenv("MEDSEG_NO_HUGEPAGES")) {
+  if (size < kHuge || !kUseHugePages) {
     void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? nullptr : p;
   }
@@ -69,7 +69,7 @@ void* resizeBlock(void* old, size_t oldSize, size_t size) {
     return target;
   }
 #ifdef MADV_HUGEPAGE
-  if (size >= kHuge && !std::getenv("MEDSEG_NO_HUGEPAGES")) madvise(p, size, MADV_HUGEPAGE);
+  if (size >= kHuge && kUseHugePages) madvise(p, size, MADV_HUGEPAGE);
 #endif
   return p;
 }
@@ -96,11 +96,6 @@ class CachingCpuAllocator final : public c10::Allocator {
   size_t maps() {
     std::lock_guard<std::mutex> g(mu_);
     return maps_;
-  }
-
-  size_t recycled() {
-    std::lock_guard<std::mutex> g(mu_);
-    return recycled_;
   }
 
   void emptyCache() {
@@ -150,11 +145,13 @@ class CachingCpuAllocator final : public c10::Allocator {
         while (cached_ > 0 && live_bytes_ + cached_ + size > cap) {
           size_t evictedSize = 0;
           void* evicted = takeOldest(&evictedSize).ptr;
-          if (std::min(evictedSize, size) > std::min(recycleSize, size)) std::swap(evicted, recycle), std::swap(evictedSize, recycleSize);
+          if (std::min(evictedSize, size) > std::min(recycleSize, size)) {
+            std::swap(evicted, recycle);
+            std::swap(evictedSize, recycleSize);
+          }
           if (evicted) munmap(evicted, evictedSize);
         }
         ++maps_;
-        if (recycle) ++recycled_;
         if (debug_) fprintf(stderr, "medseg alloc miss %zu live %zu cached %zu peak %zu\n", size, live_bytes_, cached_, peak_live_);
       }
       live_bytes_ += size;
@@ -230,7 +227,6 @@ class CachingCpuAllocator final : public c10::Allocator {
   uint64_t tick_ = 0;
   size_t cached_ = 0;
   size_t maps_ = 0;
-  size_t recycled_ = 0;
   size_t limit_ = size_t(4) << 30;
 };
 

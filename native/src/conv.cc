@@ -51,13 +51,13 @@ struct ChannelPadding {
   int64_t in = 0, out = 0;  // channels to pad to (0: leave as is)
 };
 
-int64_t roundUp16(int64_t c) { return (c + 15) / 16 * 16; }
-
 ChannelPadding channelPadding(const at::Tensor& x, int64_t cin, int64_t cout, int64_t groups, bool backwardDataRuns) {
   ChannelPadding p;
 #if TORCH_VERSION_MAJOR >= 2
-  if (!x.is_cpu() || groups != 1 || std::getenv("MEDSEG_NO_CHANNEL_PADDING")) return p;
+  static const bool disabled = std::getenv("MEDSEG_NO_CHANNEL_PADDING") != nullptr;  // to reproduce the bugs
+  if (!x.is_cpu() || groups != 1 || disabled) return p;
   const bool reduced = x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf;
+  auto roundUp16 = [](int64_t c) { return (c + 15) / 16 * 16; };
   if (cin % 16 != 0 && backwardDataRuns) p.in = roundUp16(cin);
   if (cout % 16 != 0 && (backwardDataRuns || reduced)) p.out = roundUp16(cout);
 #else
