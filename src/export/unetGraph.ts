@@ -27,9 +27,10 @@ import {
   type Module,
   type UNet,
 } from '../nn/index.js';
+import type { ConvTransposeMode } from './manifest.js';
+import { INPUT_NAME, OUTPUT_NAME } from './names.js';
 import type { OnnxGraph, OnnxInitializer, OnnxNode, AttributeValue } from './onnx.js';
 
-export type ConvTransposeMode = 'native' | 'depthToSpace';
 
 export interface UNetGraphOptions {
   /** Spatial size of one window (the configuration's patch). */
@@ -38,8 +39,6 @@ export interface UNetGraphOptions {
   name?: string;
 }
 
-export const INPUT_NAME = 'image';
-export const OUTPUT_NAME = 'logits';
 
 function floats(t: Tensor): Float32Array {
   return tidy(() => t.float().contiguous().toArray() as Float32Array);

@@ -13,6 +13,7 @@ import {
   type AutocastDType,
 } from '../engine/index.js';
 import { gaussianImportance } from './gaussian.js';
+import { windowBoxes } from './windows.js';
 
 /** Something that maps [N, C, ...patch] to logits [N, K, ...patch]. */
 export interface SegmentationNetwork {
@@ -34,23 +35,8 @@ export interface SlidingWindowOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Window start positions along one axis: evenly spread, first at 0, last flush with the end. */
-export function windowStarts(size: number, patch: number, step: number): number[] {
-  if (size <= patch) return [0];
-  const n = Math.ceil((size - patch) / (patch * step)) + 1;
-  const actual = (size - patch) / (n - 1);
-  return Array.from({ length: n }, (_, i) => Math.round(actual * i));
-}
-
-/** All window corners of a volume's spatial shape. */
-export function windowBoxes(shape: number[], patch: number[], step: number): number[][] {
-  let boxes: number[][] = [[]];
-  shape.forEach((s, d) => {
-    const starts = windowStarts(s, patch[d]!, step);
-    boxes = boxes.flatMap((b) => starts.map((st) => [...b, st]));
-  });
-  return boxes;
-}
+// the window positions live in windows.ts (no engine there: the ONNX Runtime path shares them)
+export { windowStarts, windowBoxes } from './windows.js';
 
 function mirrorCombinations(axes: number[]): number[][] {
   let combos: number[][] = [[]];
