@@ -27,7 +27,7 @@ async function allFolds(model: string): Promise<number[]> {
 
 const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config NAME] [--folds 0,1,2|all]
                       [--checkpoint best|latest] [--mirror] [--bf16] [--save-probabilities]
-                      [--no-postprocess] [--threads N]
+                      [--no-postprocess] [--threads N] [--engine libtorch|onnx]
 
 IN is an image file (NIfTI, NRRD; 4D = channels), a DICOM series folder, or a folder of images
 (nnU-Net naming CASE_0000.nii.gz for channels). Label maps are written in each input's own
@@ -36,7 +36,10 @@ probabilities.
 Without --config: the recipe find-best wrote (MODEL/inference.json: configurations ensembled, all
 folds, the chosen post-processing), or 3d_fullres fold 0 when there is none. A cascade stage
 (3d_cascade_prior, 3d_cascade_crop; 3d_cascade = the variant find-best ranked higher, else the
-prior variant) runs 3d_lowres first.`;
+prior variant) runs 3d_lowres first.
+MODEL_DIR may also be an ONNX export folder (\`medseg export\`: it has export.json): it runs with
+onnxruntime-node, without libtorch. --engine onnx runs a model folder the same way, exporting it
+into MODEL_DIR/export/ first (reused while its checkpoints are unchanged).`;
 
 export const command: Command = {
   name: 'predict',
@@ -56,6 +59,7 @@ export const command: Command = {
         bf16: { type: 'boolean', default: false },
         'save-probabilities': { type: 'boolean', default: false },
         threads: { type: 'string' },
+        engine: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -77,6 +81,45 @@ export const command: Command = {
         : values.folds === 'all'
           ? await allFolds(values.model)
           : values.folds.split(',').map((f) => parsePositiveInt(f.trim(), 'folds', 0, true));
+    if (values.engine !== undefined && values.engine !== 'libtorch' && values.engine !== 'onnx')
+      throw new UsageError(`--engine must be libtorch or onnx, got '${values.engine}'`);
+    const threads =
+      values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1);
+    const { isExportFolder } = await import('../export/manifest.js');
+    const isExport = isExportFolder(values.model);
+    if (isExport && values.engine === 'libtorch')
+      throw new UsageError(`${values.model} is an ONNX export: it runs with --engine onnx only`);
+    if (isExport || values.engine === 'onnx') {
+      if (values.bf16) throw new UsageError('--bf16 is for the libtorch engine');
+      const log = (s: string) => process.stderr.write(`${s}\n`);
+      let exportDir = values.model;
+      if (!isExport) {
+        // exporting needs libtorch; an export folder alone does not
+        const { ensureExport } = await import('../export/ensureExport.js');
+        exportDir = await ensureExport({
+          modelDir: values.model,
+          config,
+          folds,
+          checkpoint: values.checkpoint as 'best' | 'latest' | undefined,
+          log,
+        });
+      }
+      const { predictOnnx } = await import('../deploy/predictOnnx.js');
+      const r = await predictOnnx({
+        input: values.input,
+        output: values.output,
+        exportDir,
+        config: isExport ? config : undefined,
+        folds: isExport ? folds : undefined,
+        postprocess: !values['no-postprocess'],
+        mirror: values.mirror,
+        saveProbabilities: values['save-probabilities'],
+        threads,
+        log,
+      });
+      console.log(`wrote ${r.cases.length} label map(s)`);
+      return 0;
+    }
     const { predict } = await import('../infer/predict.js');
     const r = await predict({
       input: values.input,
@@ -89,7 +132,7 @@ export const command: Command = {
       mirror: values.mirror,
       autocast: values.bf16 ? 'bfloat16' : null,
       saveProbabilities: values['save-probabilities'],
-      threads: values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1),
+      threads,
       log: (s) => process.stderr.write(`${s}\n`),
     });
     console.log(`wrote ${r.cases.length} label map(s)`);

@@ -51,7 +51,7 @@ export class OnnxNetwork {
     let session: import('onnxruntime-node').InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, {
-        intraOpNumThreads: o.threads,
+        ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
       });
