@@ -17,3 +17,8 @@ export { evaluateFolders as evaluate } from './evaluate/folders.js';
 export { findBest, type FindBestOptions, type FindBestResult } from './evaluate/findBest.js';
 export { writeReport } from './report/report.js';
 export { runDemo } from './demo/pipeline.js';
+export { exportModel, type ExportOptions, type ExportResult } from './export/exportModel.js';
+export { readManifest, type ExportManifest } from './export/manifest.js';
+export { predictOnnx, type OnnxPredictOptions, type OnnxPredictResult } from './deploy/predictOnnx.js';
+export { importTfjs, type ImportTfjsOptions } from './importers/importTfjs.js';
+export { MeshNet, type MeshNetSpec } from './nn/meshnet.js';

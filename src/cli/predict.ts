@@ -83,8 +83,7 @@ export const command: Command = {
           : values.folds.split(',').map((f) => parsePositiveInt(f.trim(), 'folds', 0, true));
     if (values.engine !== undefined && values.engine !== 'libtorch' && values.engine !== 'onnx')
       throw new UsageError(`--engine must be libtorch or onnx, got '${values.engine}'`);
-    const threads =
-      values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1);
+    const threads = values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1);
     const { isExportFolder } = await import('../export/manifest.js');
     const isExport = isExportFolder(values.model);
     if (isExport && values.engine === 'libtorch')

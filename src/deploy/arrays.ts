@@ -69,7 +69,15 @@ export function asRank3(v: ChannelVolume): ChannelVolume {
 /** The crop of a box (rank 3). */
 export function cropVolume(v: ChannelVolume, box: BBox): ChannelVolume {
   const size = box.map(([a, b]) => b - a);
-  return { data: extractBox(v, box.map(([a]) => a), size), channels: v.channels, shape: size };
+  return {
+    data: extractBox(
+      v,
+      box.map(([a]) => a),
+      size,
+    ),
+    channels: v.channels,
+    shape: size,
+  };
 }
 
 /** Inverse of cropVolume: x placed at `box` in a volume of `shape`, `fill[c]` elsewhere. */
@@ -77,12 +85,24 @@ export function uncropVolume(x: ChannelVolume, box: BBox, shape: number[], fill:
   const out = new Float32Array(x.channels * numel(shape));
   const n = numel(shape);
   for (let c = 0; c < x.channels; c++) if (fill[c]) out.fill(fill[c]!, c * n, (c + 1) * n);
-  pasteBox(out, x.channels, shape, x, box.map(([a]) => a));
+  pasteBox(
+    out,
+    x.channels,
+    shape,
+    x,
+    box.map(([a]) => a),
+  );
   return { data: out, channels: x.channels, shape };
 }
 
 /** Writes x (rank 3) into `dst` ([C, ...shape]) at corner `lo`. */
-export function pasteBox(dst: Float32Array, channels: number, shape: number[], x: ChannelVolume, lo: number[]): void {
+export function pasteBox(
+  dst: Float32Array,
+  channels: number,
+  shape: number[],
+  x: ChannelVolume,
+  lo: number[],
+): void {
   const [D, H, W] = shape as [number, number, number];
   const [sd, sh, sw] = x.shape as [number, number, number];
   for (let c = 0; c < channels; c++)
@@ -145,13 +165,21 @@ export type AxisMode = 'linear' | 'nearest' | 'cubic';
 const f32 = Math.fround;
 
 /** Per output index: source indices and weights of one axis (libtorch's rules, see above). */
-function axisTaps(inSize: number, outSize: number, mode: AxisMode): { idx: Int32Array; w: Float32Array; taps: number } {
+function axisTaps(
+  inSize: number,
+  outSize: number,
+  mode: AxisMode,
+): { idx: Int32Array; w: Float32Array; taps: number } {
   const scale = f32(inSize / outSize);
   if (mode === 'nearest') {
     const idx = new Int32Array(outSize);
     for (let j = 0; j < outSize; j++)
       idx[j] =
-        outSize === inSize ? j : outSize === 2 * inSize ? j >> 1 : Math.min(Math.floor(f32(j * scale)), inSize - 1);
+        outSize === inSize
+          ? j
+          : outSize === 2 * inSize
+            ? j >> 1
+            : Math.min(Math.floor(f32(j * scale)), inSize - 1);
     return { idx, w: new Float32Array(outSize).fill(1), taps: 1 };
   }
   if (mode === 'linear') {

@@ -62,7 +62,9 @@ async function loadNetworks(
     if (config.cascade) await add(config.cascade.previousStage);
     const chosen = folds ? config.folds.filter((f) => folds.includes(f.fold)) : config.folds;
     if (!chosen.length)
-      throw new Error(`${dir}: ${name} has folds ${config.folds.map((f) => f.fold).join(', ')}, not ${folds!.join(', ')}`);
+      throw new Error(
+        `${dir}: ${name} has folds ${config.folds.map((f) => f.fold).join(', ')}, not ${folds!.join(', ')}`,
+      );
     const entry: LoadedConfiguration = { config, nets: [] };
     out.set(name, entry);
     for (const f of chosen)
@@ -122,7 +124,9 @@ class Predictor {
     const { config } = this.loaded.get(name)!;
     let p: ChannelVolume;
     if (config.cascade) {
-      const stage1 = argmaxChannels(await this.configuration(config.cascade.previousStage, image, spacing, memo));
+      const stage1 = argmaxChannels(
+        await this.configuration(config.cascade.previousStage, image, spacing, memo),
+      );
       if (config.cascade.variant === 'prior') p = await this.probabilities(name, image, spacing, stage1);
       else {
         // crop variant: each box around stage 1's components predicted on its own, background elsewhere
@@ -137,7 +141,13 @@ class Predictor {
         out.fill(1, 0, n);
         for (const box of boxes) {
           const q = await this.probabilities(name, cropVolume(image, box), spacing, null);
-          pasteBox(out, K, image.shape, q, box.map(([lo]) => lo));
+          pasteBox(
+            out,
+            K,
+            image.shape,
+            q,
+            box.map(([lo]) => lo),
+          );
         }
         p = { data: out, channels: K, shape: image.shape };
       }
@@ -188,11 +198,19 @@ class Predictor {
       else for (let i = 0; i < sum.length; i++) sum[i] += p[i]!;
     }
     if (nets.length > 1) for (let i = 0; i < sum!.length; i++) sum![i] /= nets.length;
-    return revertProbabilitiesArray({ data: sum!, channels: K, shape: input.shape }, pre.record, config.spacing);
+    return revertProbabilitiesArray(
+      { data: sum!, channels: K, shape: input.shape },
+      pre.record,
+      config.spacing,
+    );
   }
 
   /** 2d configurations: the network over every z slice. */
-  private async slices2d(net: OnnxNetwork, image: ChannelVolume, config: ExportedConfiguration): Promise<ChannelVolume> {
+  private async slices2d(
+    net: OnnxNetwork,
+    image: ChannelVolume,
+    config: ExportedConfiguration,
+  ): Promise<ChannelVolume> {
     const [D, H, W] = image.shape as [number, number, number];
     const K = config.numClasses;
     const plane = H * W;
@@ -225,7 +243,9 @@ export async function predictOnnx(o: OnnxPredictOptions): Promise<OnnxPredictRes
   const m = readManifest(o.exportDir);
   const members = o.config ? [o.config] : m.members;
   const post = o.postprocess === false || o.config ? null : m.postprocessing;
-  log(`ONNX export ${o.exportDir}: ${members.join(' + ')}${post ? ', post-processing' : ''} (onnxruntime-node)`);
+  log(
+    `ONNX export ${o.exportDir}: ${members.join(' + ')}${post ? ', post-processing' : ''} (onnxruntime-node)`,
+  );
   const loaded = await loadNetworks(o.exportDir, m, members, o.folds, o.threads);
   const predictor = new Predictor(m, loaded, !!o.mirror);
   const first = loaded.get(members[0]!)!.config;

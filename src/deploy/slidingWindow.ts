@@ -53,7 +53,14 @@ export async function slidingWindowLogitsArray(
     const group = boxes.slice(b, b + o.batch).map((box) => (nd === 3 ? box : [0, ...box]));
     const windows = new Float32Array(group.length * C * P);
     group.forEach((box, k) =>
-      extractBox(img3, box.map((st, d) => st - pad3[d]!), patch3, 0, windows, k * C * P),
+      extractBox(
+        img3,
+        box.map((st, d) => st - pad3[d]!),
+        patch3,
+        0,
+        windows,
+        k * C * P,
+      ),
     );
     let logits: Float32Array | null = null;
     for (const m of mirrors) {

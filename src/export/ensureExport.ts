@@ -23,7 +23,8 @@ function staleReason(
   want: { members: string[]; folds: Map<string, number[]>; checkpoint: string },
 ): string | null {
   if (m.convTranspose !== 'native') return 'exported for WebGPU (depth-to-space)';
-  if (m.source.checkpoint !== want.checkpoint) return `checkpoint ${m.source.checkpoint}, not ${want.checkpoint}`;
+  if (m.source.checkpoint !== want.checkpoint)
+    return `checkpoint ${m.source.checkpoint}, not ${want.checkpoint}`;
   if (m.members.join(',') !== want.members.join(',')) return `members ${m.members.join(' + ')}`;
   if (m.configurations.length !== want.folds.size) return 'other configurations';
   for (const c of m.configurations) {

@@ -50,7 +50,9 @@ export function trainedFolds(modelDir: string, name: string, which: 'best' | 'la
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .map((d) => /^fold_(\d+)$/.exec(d))
-    .filter((m): m is RegExpExecArray => !!m && existsSync(checkpointFile(modelDir, name, Number(m[1]), which)))
+    .filter(
+      (m): m is RegExpExecArray => !!m && existsSync(checkpointFile(modelDir, name, Number(m[1]), which)),
+    )
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
 }
@@ -71,7 +73,14 @@ async function labelNames(modelDir: string, values: number[]): Promise<Record<st
 /** What a model's export contains (configurations with earlier stages first, folds, checkpoint). */
 export async function exportPlan(
   o: Pick<ExportOptions, 'modelDir' | 'config' | 'folds' | 'checkpoint'>,
-): Promise<{ plans: Plans; members: ConfigurationName[]; configs: Configuration[]; folds: Map<string, number[]>; checkpoint: 'best' | 'latest'; recipe: Awaited<ReturnType<typeof readRecipe>> }> {
+): Promise<{
+  plans: Plans;
+  members: ConfigurationName[];
+  configs: Configuration[];
+  folds: Map<string, number[]>;
+  checkpoint: 'best' | 'latest';
+  recipe: Awaited<ReturnType<typeof readRecipe>>;
+}> {
   const plansFile = path.join(o.modelDir, 'plans.json');
   if (!existsSync(plansFile)) throw new Error(`${o.modelDir}: not a medseg model folder (no plans.json)`);
   const plans = JSON.parse(await readFile(plansFile, 'utf8')) as Plans;
@@ -90,7 +99,9 @@ export async function exportPlan(
   for (const c of configs) {
     const f = o.folds ?? recipe?.folds ?? trainedFolds(o.modelDir, c.name, checkpoint);
     if (!f.length)
-      throw new Error(`${path.join(o.modelDir, c.name)}: no fold has a checkpoint_${checkpoint}.safetensors (was ${c.name} trained?)`);
+      throw new Error(
+        `${path.join(o.modelDir, c.name)}: no fold has a checkpoint_${checkpoint}.safetensors (was ${c.name} trained?)`,
+      );
     folds.set(c.name, f);
   }
   return { plans, members, configs, folds, checkpoint, recipe };
@@ -121,16 +132,24 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     try {
       for (let i = 0; i < fs.length; i++) {
         const fold = fs[i]!;
-        const bytes = encodeModel(unetGraph(m.nets[i]!, { patch: c.patch, convTranspose: mode, name: `${c.name}_fold_${fold}` }), {
-          docString: `medseg ${c.name} fold ${fold} (${plans.dataset}): logits [N, ${c.network.numClasses}, ${c.patch.join(', ')}]`,
-          metadata: { configuration: c.name, fold: String(fold), convTranspose: mode },
-        });
+        const bytes = encodeModel(
+          unetGraph(m.nets[i]!, { patch: c.patch, convTranspose: mode, name: `${c.name}_fold_${fold}` }),
+          {
+            docString: `medseg ${c.name} fold ${fold} (${plans.dataset}): logits [N, ${c.network.numClasses}, ${c.patch.join(', ')}]`,
+            metadata: { configuration: c.name, fold: String(fold), convTranspose: mode },
+          },
+        );
         const rel = `${c.name}_fold_${fold}.onnx`;
         const file = path.join(o.output, rel);
         await writeFileAtomic(file, bytes);
         const ck = checkpointFile(o.modelDir, c.name, fold, checkpoint);
         const st = statSync(ck);
-        entry.folds.push({ fold, file: rel, bytes: bytes.length, checkpoint: { file: path.resolve(ck), bytes: st.size, mtimeMs: st.mtimeMs } });
+        entry.folds.push({
+          fold,
+          file: rel,
+          bytes: bytes.length,
+          checkpoint: { file: path.resolve(ck), bytes: st.size, mtimeMs: st.mtimeMs },
+        });
         files.push(file);
         log(`${c.name} fold ${fold} → ${file} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`);
       }
@@ -151,7 +170,13 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     members,
     configurations: exported,
     postprocessing: recipe?.postprocessing ?? null,
-    slidingWindow: { step: 0.5, sigmaScale: 1 / 8, batch: o.batch ?? 2, mirrorAxes3d: [0, 1, 2], mirrorAxes2d: [0, 1] },
+    slidingWindow: {
+      step: 0.5,
+      sigmaScale: 1 / 8,
+      batch: o.batch ?? 2,
+      mirrorAxes3d: [0, 1, 2],
+      mirrorAxes2d: [0, 1],
+    },
     source: { modelDir: path.resolve(o.modelDir), checkpoint, exportedAt: new Date().toISOString() },
   };
   const manifestFile = path.join(o.output, MANIFEST_NAME);

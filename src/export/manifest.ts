@@ -77,7 +77,8 @@ export const isExportFolder = (dir: string): boolean => existsSync(path.join(dir
 /** Reads and checks an export folder's export.json; one clear error naming the file otherwise. */
 export function readManifest(dir: string): ExportManifest {
   const file = path.join(dir, MANIFEST_NAME);
-  if (!existsSync(file)) throw new ExportFormatError(`${dir}: not an ONNX export folder (no ${MANIFEST_NAME})`);
+  if (!existsSync(file))
+    throw new ExportFormatError(`${dir}: not an ONNX export folder (no ${MANIFEST_NAME})`);
   let m: ExportManifest;
   try {
     m = JSON.parse(readFileSync(file, 'utf8')) as ExportManifest;
@@ -85,7 +86,8 @@ export function readManifest(dir: string): ExportManifest {
     throw new ExportFormatError(`${file}: not valid JSON (${(e as Error).message})`);
   }
   const bad = (why: string) => new ExportFormatError(`${file}: ${why}`);
-  if (m.format !== MANIFEST_FORMAT) throw bad(`format is '${String(m.format)}', expected '${MANIFEST_FORMAT}'`);
+  if (m.format !== MANIFEST_FORMAT)
+    throw bad(`format is '${String(m.format)}', expected '${MANIFEST_FORMAT}'`);
   if (m.version !== 1) throw bad(`version ${String(m.version)} is not supported (this medseg reads 1)`);
   if (!Array.isArray(m.channelNames) || !m.channelNames.length) throw bad('channelNames missing');
   if (!Array.isArray(m.labelValues) || m.labelValues.length < 2) throw bad('labelValues missing');
@@ -95,8 +97,10 @@ export function readManifest(dir: string): ExportManifest {
   for (const name of m.members) if (!names.has(name)) throw bad(`member '${name}' has no configuration`);
   for (const c of m.configurations) {
     if (c.dims !== 2 && c.dims !== 3) throw bad(`${c.name}: dims must be 2 or 3`);
-    if (!Array.isArray(c.patch) || c.patch.length !== c.dims) throw bad(`${c.name}: patch must have ${c.dims} entries`);
-    if (!Array.isArray(c.spacing) || c.spacing.length !== 3) throw bad(`${c.name}: spacing must have 3 entries`);
+    if (!Array.isArray(c.patch) || c.patch.length !== c.dims)
+      throw bad(`${c.name}: patch must have ${c.dims} entries`);
+    if (!Array.isArray(c.spacing) || c.spacing.length !== 3)
+      throw bad(`${c.name}: spacing must have 3 entries`);
     if (!Array.isArray(c.normalization) || c.normalization.length !== m.channelNames.length)
       throw bad(`${c.name}: normalization must have one entry per channel (${m.channelNames.length})`);
     if (c.numClasses !== m.labelValues.length)

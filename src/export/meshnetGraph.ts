@@ -32,14 +32,26 @@ export function meshnetGraph(
       inputs: [x, `convs.${i}.weight`, `convs.${i}.bias`],
       outputs: [y],
       name: `conv_${i}`,
-      attributes: { kernel_shape: l.kernel, dilations: l.dilation, pads: [...pads, ...pads], strides: l.kernel.map(() => 1), group: 1 },
+      attributes: {
+        kernel_shape: l.kernel,
+        dilations: l.dilation,
+        pads: [...pads, ...pads],
+        strides: l.kernel.map(() => 1),
+        group: 1,
+      },
     });
     x = y;
     if (l.activation === 'linear') return;
     const out = i === spec.layers.length - 1 ? OUTPUT_NAME : `act_${i}`;
     if (l.activation === 'relu') nodes.push({ op: 'Relu', inputs: [x], outputs: [out], name: `relu_${i}` });
     else if (l.activation === 'elu')
-      nodes.push({ op: 'Elu', inputs: [x], outputs: [out], name: `elu_${i}`, attributes: { alpha: { float: 1 } } });
+      nodes.push({
+        op: 'Elu',
+        inputs: [x],
+        outputs: [out],
+        name: `elu_${i}`,
+        attributes: { alpha: { float: 1 } },
+      });
     else {
       if (!gelu) {
         scalar('sqrt2', Math.SQRT2);

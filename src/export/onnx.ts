@@ -84,7 +84,9 @@ function node(n: OnnxNode): ProtoWriter {
 function tensor(t: OnnxInitializer): ProtoWriter {
   const n = t.dims.reduce((a, b) => a * b, 1);
   if (n !== t.data.length)
-    throw new Error(`ONNX initializer ${t.name}: dims [${t.dims}] hold ${n} values, data has ${t.data.length}`);
+    throw new Error(
+      `ONNX initializer ${t.name}: dims [${t.dims}] hold ${n} values, data has ${t.data.length}`,
+    );
   const w = new ProtoWriter();
   for (const d of t.dims) w.int(1, d);
   w.int(2, t.data instanceof Float32Array ? FLOAT : INT64);
@@ -150,7 +152,8 @@ export function summarizeModel(buf: Uint8Array): OnnxSummary {
     else if (f.field === 2 && f.bytes) s.producer = dec.decode(f.bytes);
     else if (f.field === 7 && f.bytes) {
       graph = true;
-      for (const gf of readFields(f.bytes)) if (gf.bytes && gf.field !== 2 && gf.field !== 10) readFields(gf.bytes);
+      for (const gf of readFields(f.bytes))
+        if (gf.bytes && gf.field !== 2 && gf.field !== 10) readFields(gf.bytes);
     } else if (f.field === 8 && f.bytes) {
       const op = readFields(f.bytes);
       const domain = op.find((x) => x.field === 1)?.bytes;

@@ -31,14 +31,12 @@ import type { ConvTransposeMode } from './manifest.js';
 import { INPUT_NAME, OUTPUT_NAME } from './names.js';
 import type { OnnxGraph, OnnxInitializer, OnnxNode, AttributeValue } from './onnx.js';
 
-
 export interface UNetGraphOptions {
   /** Spatial size of one window (the configuration's patch). */
   patch: number[];
   convTranspose?: ConvTransposeMode;
   name?: string;
 }
-
 
 function floats(t: Tensor): Float32Array {
   return tidy(() => t.float().contiguous().toArray() as Float32Array);
@@ -111,9 +109,7 @@ function emitConvTranspose(
   const cout = m.outChannels;
   const spatial = x.spatial.map((s, d) => (s - 1) * m.stride[d]! - 2 * m.padding[d]! + kernel[d]!);
   const depthToSpace =
-    mode === 'depthToSpace' &&
-    kernel.every((k, d) => k === m.stride[d]) &&
-    m.padding.every((p) => p === 0);
+    mode === 'depthToSpace' && kernel.every((k, d) => k === m.stride[d]) && m.padding.every((p) => p === 0);
   if (!depthToSpace) {
     const inputs = [x.name, g.weight(`${prefix}.weight`, [...m.weight.shape], floats(m.weight))];
     if (m.bias) inputs.push(g.weight(`${prefix}.bias`, [...m.bias.shape], floats(m.bias)));
@@ -160,7 +156,11 @@ function emitConvTranspose(
   const perm = [0, 1];
   for (let d = 0; d < nd; d++) perm.push(2 + nd + d, 2 + d);
   const tr = g.add('Transpose', [r1], { perm }, `${prefix}.d2s_transpose`);
-  const merged = g.weight(`${prefix}.d2s_shape2`, [2 + nd], BigInt64Array.from([-1, cout, ...spatial].map(BigInt)));
+  const merged = g.weight(
+    `${prefix}.d2s_shape2`,
+    [2 + nd],
+    BigInt64Array.from([-1, cout, ...spatial].map(BigInt)),
+  );
   const name = g.add('Reshape', [tr, merged], {}, `${prefix}.d2s_merge`);
   return { name, channels: cout, spatial };
 }
@@ -279,7 +279,9 @@ function emitModule(g: GraphBuilder, prefix: string, m: Module, x: Value): Value
 export function unetGraph(net: UNet, o: UNetGraphOptions): OnnxGraph {
   const s = net.spec;
   if (o.patch.length !== s.dims)
-    throw new Error(`ONNX export: a ${s.dims}D network, but the patch [${o.patch}] has ${o.patch.length} dims`);
+    throw new Error(
+      `ONNX export: a ${s.dims}D network, but the patch [${o.patch}] has ${o.patch.length} dims`,
+    );
   const g = new GraphBuilder();
   const mode = o.convTranspose ?? 'native';
   let x: Value = { name: INPUT_NAME, channels: s.inputChannels, spatial: [...o.patch] };

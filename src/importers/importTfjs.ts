@@ -39,7 +39,9 @@ export async function importTfjs(o: ImportTfjsOptions): Promise<{ manifestFile: 
     dataset: path.basename(path.dirname(path.resolve(o.modelJson))),
     channelNames: Array.from({ length: model.spec.inputChannels }, (_, i) => (i ? `input${i}` : 'T1')),
     labelValues,
-    labelNames: Object.fromEntries(labelValues.map((v) => [String(v), model.labelNames?.[v] ?? (v ? `label ${v}` : 'background')])),
+    labelNames: Object.fromEntries(
+      labelValues.map((v) => [String(v), model.labelNames?.[v] ?? (v ? `label ${v}` : 'background')]),
+    ),
     members: ['3d_fullres'],
     configurations: [
       {
@@ -47,11 +49,20 @@ export async function importTfjs(o: ImportTfjsOptions): Promise<{ manifestFile: 
         dims: 3,
         spacing: [1, 1, 1],
         patch,
-        normalization: Array.from({ length: model.spec.inputChannels }, () => ({ scheme: 'rescale' as const })),
+        normalization: Array.from({ length: model.spec.inputChannels }, () => ({
+          scheme: 'rescale' as const,
+        })),
         imageInterpolation: 'linear',
         inputChannels: model.spec.inputChannels,
         numClasses: K,
-        folds: [{ fold: 0, file, bytes: bytes.length, checkpoint: { file: path.resolve(o.modelJson), bytes: 0, mtimeMs: 0 } }],
+        folds: [
+          {
+            fold: 0,
+            file,
+            bytes: bytes.length,
+            checkpoint: { file: path.resolve(o.modelJson), bytes: 0, mtimeMs: 0 },
+          },
+        ],
       },
     ],
     postprocessing: null,
@@ -60,6 +71,8 @@ export async function importTfjs(o: ImportTfjsOptions): Promise<{ manifestFile: 
   };
   const manifestFile = path.join(o.output, MANIFEST_NAME);
   await writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 2));
-  o.log?.(`${o.modelJson} → ${o.output}: MeshNet, ${model.spec.layers.length} convolutions, ${K} classes, window ${patch.join('×')}`);
+  o.log?.(
+    `${o.modelJson} → ${o.output}: MeshNet, ${model.spec.layers.length} convolutions, ${K} classes, window ${patch.join('×')}`,
+  );
   return { manifestFile, model };
 }

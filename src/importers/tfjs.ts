@@ -40,7 +40,10 @@ export function readTfjsModel(modelJson: string, o: { transpose?: boolean } = {}
   if (!existsSync(modelJson)) throw bad('no such file');
   let m: {
     format?: string;
-    modelTopology?: { model_config?: { config?: { layers?: KerasLayer[] } }; config?: { layers?: KerasLayer[] } };
+    modelTopology?: {
+      model_config?: { config?: { layers?: KerasLayer[] } };
+      config?: { layers?: KerasLayer[] };
+    };
     weightsManifest?: { paths: string[]; weights: WeightSpec[] }[];
   };
   try {
@@ -48,7 +51,8 @@ export function readTfjsModel(modelJson: string, o: { transpose?: boolean } = {}
   } catch (e) {
     throw bad(`not valid JSON (${(e as Error).message})`);
   }
-  if (m.format !== 'layers-model') throw bad(`format '${String(m.format)}' (only TensorFlow.js layers models are read)`);
+  if (m.format !== 'layers-model')
+    throw bad(`format '${String(m.format)}' (only TensorFlow.js layers models are read)`);
   const layers = m.modelTopology?.model_config?.config?.layers ?? m.modelTopology?.config?.layers;
   if (!Array.isArray(layers) || !layers.length) throw bad('no layers in modelTopology');
   // weights: every shard of every group, concatenated in manifest order
@@ -66,7 +70,8 @@ export function readTfjsModel(modelJson: string, o: { transpose?: boolean } = {}
   const raw = new Map<string, { shape: number[]; data: Float32Array }>();
   let at = 0;
   for (const w of specs) {
-    if (w.dtype !== 'float32' || w.quantization) throw bad(`weight ${w.name}: ${w.dtype}${w.quantization ? ' quantised' : ''} (only float32)`);
+    if (w.dtype !== 'float32' || w.quantization)
+      throw bad(`weight ${w.name}: ${w.dtype}${w.quantization ? ' quantised' : ''} (only float32)`);
     const n = w.shape.reduce((a, b) => a * b, 1);
     if (at + 4 * n > all.length) throw bad(`the weight files end inside ${w.name} (${all.length} bytes)`);
     const data = new Float32Array(n);
@@ -90,14 +95,17 @@ export function readTfjsModel(modelJson: string, o: { transpose?: boolean } = {}
     previous = name;
     if (l.class_name === 'InputLayer') {
       const s = c.batch_input_shape as (number | null)[];
-      if (s.length !== 5) throw bad(`input ${JSON.stringify(s)}: a 3D volume [batch, d, h, w, channels] is expected`);
+      if (s.length !== 5)
+        throw bad(`input ${JSON.stringify(s)}: a 3D volume [batch, d, h, w, channels] is expected`);
       inputShape = s.slice(1, 4).every((v) => typeof v === 'number') ? (s.slice(1, 4) as number[]) : null;
       inputChannels = s[4] ?? 1;
     } else if (l.class_name === 'Conv3D') {
       if (c.data_format !== 'channels_last') throw bad(`${name}: data_format ${String(c.data_format)}`);
       if (c.padding !== 'same') throw bad(`${name}: padding ${String(c.padding)} (only 'same')`);
-      if ((c.strides as number[]).some((s) => s !== 1)) throw bad(`${name}: strides ${String(c.strides)} (only 1)`);
-      if ((c.groups as number | undefined) !== undefined && c.groups !== 1) throw bad(`${name}: groups ${String(c.groups)}`);
+      if ((c.strides as number[]).some((s) => s !== 1))
+        throw bad(`${name}: strides ${String(c.strides)} (only 1)`);
+      if ((c.groups as number | undefined) !== undefined && c.groups !== 1)
+        throw bad(`${name}: groups ${String(c.groups)}`);
       const act = c.activation as MeshNetActivation;
       if (!ACTIVATIONS.includes(act)) throw bad(`${name}: activation ${String(act)}`);
       const kernel = raw.get(`${name}/kernel`);
@@ -112,7 +120,8 @@ export function readTfjsModel(modelJson: string, o: { transpose?: boolean } = {}
             const [p, q, r] = o.transpose ? [e, b, a] : [a, b, e];
             for (let i = 0; i < cin; i++)
               for (let j = 0; j < cout; j++)
-                w[(((j * cin + i) * k[0]! + p) * k[1]! + q) * k[2]! + r] = kernel.data[(((a * kh + b) * kw + e) * cin + i) * cout + j]!;
+                w[(((j * cin + i) * k[0]! + p) * k[1]! + q) * k[2]! + r] =
+                  kernel.data[(((a * kh + b) * kw + e) * cin + i) * cout + j]!;
           }
       const idx = convs.length;
       weights.set(`convs.${idx}.weight`, { shape: [cout, cin, ...k], data: w });
@@ -129,9 +138,11 @@ export function readTfjsModel(modelJson: string, o: { transpose?: boolean } = {}
       const act = c.activation as MeshNetActivation;
       if (!ACTIVATIONS.includes(act)) throw bad(`${name}: activation ${String(act)}`);
       const last = convs[convs.length - 1];
-      if (!last || last.activation !== 'linear') throw bad(`${name}: an activation must follow a linear Conv3D`);
+      if (!last || last.activation !== 'linear')
+        throw bad(`${name}: an activation must follow a linear Conv3D`);
       last.activation = act;
-    } else throw bad(`layer ${name}: ${l.class_name} is not supported (MeshNet: InputLayer, Conv3D, Activation)`);
+    } else
+      throw bad(`layer ${name}: ${l.class_name} is not supported (MeshNet: InputLayer, Conv3D, Activation)`);
   }
   if (!convs.length) throw bad('no Conv3D layer');
   const numClasses = convs[convs.length - 1]!.outChannels;

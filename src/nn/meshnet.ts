@@ -56,7 +56,8 @@ export class MeshNet extends Module {
       return c;
     });
     for (const l of spec.layers)
-      if (l.kernel.some((k) => k % 2 === 0)) throw new Error('MeshNet: even kernels have no symmetric same padding');
+      if (l.kernel.some((k) => k % 2 === 0))
+        throw new Error('MeshNet: even kernels have no symmetric same padding');
     this.convs = this.child('convs', new ModuleList(convs));
   }
 

@@ -31,7 +31,13 @@ function volume(C: number, shape: number[], seed: number, border = 2): Float32Ar
       for (let y = 0; y < H; y++)
         for (let x = 0; x < W; x++) {
           const i = ((c * D + z) * H + y) * W + x;
-          const inside = z >= border && y >= border + 1 && x >= border && z < D - 1 && y < H - border && x < W - border - 1;
+          const inside =
+            z >= border &&
+            y >= border + 1 &&
+            x >= border &&
+            z < D - 1 &&
+            y < H - border &&
+            x < W - border - 1;
           out[i] = inside ? 100 + 40 * Math.sin(z / 2 + c) * Math.cos(y / 3) + 10 * noise[i]! + x : 0;
         }
   return out;
@@ -50,10 +56,16 @@ test('resampling: linear, cubic, anisotropic (nearest along the coarse axis), up
     { size: [12, 8, 20], spacing: [3.5, 1, 1], mode: 'cubic' },
   ];
   for (const c of cases) {
-    const ref = tidy(() => arr(resampleImage(Tensor.fromArray(data, [2, ...shape]), c.size, c.spacing, c.mode)));
+    const ref = tidy(() =>
+      arr(resampleImage(Tensor.fromArray(data, [2, ...shape]), c.size, c.spacing, c.mode)),
+    );
     const got = resampleImageArray({ data, channels: 2, shape }, c.size, c.spacing, c.mode);
     assert.deepEqual(got.shape, c.size);
-    assertClose(got.data, ref, { atol: 2e-4, rtol: 1e-5, what: `${c.mode} [${c.size}] spacing [${c.spacing}]` });
+    assertClose(got.data, ref, {
+      atol: 2e-4,
+      rtol: 1e-5,
+      what: `${c.mode} [${c.size}] spacing [${c.spacing}]`,
+    });
   }
 });
 
@@ -70,8 +82,17 @@ test('preprocessing (crop, each normalisation, resampling) and its inverse = lib
     for (const imageInterpolation of ['linear', 'cubic'] as const) {
       const targetSpacing = [1.5, 1, 0.9];
       const t = Tensor.fromArray(data, [2, ...shape]);
-      const ref = preprocessCase(t, null, spacing, { targetSpacing, normalization, imageInterpolation, numClasses: 3 });
-      const got = preprocessArrays({ data, channels: 2, shape }, spacing, { targetSpacing, normalization, imageInterpolation });
+      const ref = preprocessCase(t, null, spacing, {
+        targetSpacing,
+        normalization,
+        imageInterpolation,
+        numClasses: 3,
+      });
+      const got = preprocessArrays({ data, channels: 2, shape }, spacing, {
+        targetSpacing,
+        normalization,
+        imageInterpolation,
+      });
       assert.deepEqual(got.record, { ...ref.record, bbox: ref.record.bbox });
       const what = `plan ${i} ${imageInterpolation}`;
       assertClose(got.image.data, arr(ref.image), { atol: 1e-4, rtol: 1e-4, what });
@@ -80,9 +101,19 @@ test('preprocessing (crop, each normalisation, resampling) and its inverse = lib
       const n = numel(ref.record.resampledShape);
       const p = Float32Array.from(seededValues(K * n, 7 + i), (v) => Math.abs(v));
       const back = tidy(() =>
-        arr(revertProbabilities(Tensor.fromArray(p, [K, ...ref.record.resampledShape]), ref.record, targetSpacing)),
+        arr(
+          revertProbabilities(
+            Tensor.fromArray(p, [K, ...ref.record.resampledShape]),
+            ref.record,
+            targetSpacing,
+          ),
+        ),
       );
-      const mine = revertProbabilitiesArray({ data: p, channels: K, shape: ref.record.resampledShape }, got.record, targetSpacing);
+      const mine = revertProbabilitiesArray(
+        { data: p, channels: K, shape: ref.record.resampledShape },
+        got.record,
+        targetSpacing,
+      );
       assert.deepEqual(mine.shape, shape);
       assertClose(mine.data, back, { atol: 1e-5, what: `${what} inverse` });
       // the cascade's prior channels
@@ -98,7 +129,12 @@ test('preprocessing (crop, each normalisation, resampling) and its inverse = lib
 });
 
 test('Gaussian importance and window positions: the engine-free versions are the same numbers', () => {
-  for (const patch of [[24, 32, 24], [5, 7, 6], [64, 48], [128, 128, 128]]) {
+  for (const patch of [
+    [24, 32, 24],
+    [5, 7, 6],
+    [64, 48],
+    [128, 128, 128],
+  ]) {
     const ref = tidy(() => arr(gaussianImportance(patch)));
     assert.deepEqual(gaussianImportanceArray(patch), ref, `patch [${patch}]`);
   }
