@@ -31,13 +31,27 @@ if (values.child) {
   let r;
   if (values.child === 'libtorch') {
     const { predict } = await import('../dist/src/infer/predict.js');
-    r = await predict({ input: values.input, output: values.output, modelDir: values.model, threads, mirror: values.mirror });
+    r = await predict({
+      input: values.input,
+      output: values.output,
+      modelDir: values.model,
+      threads,
+      mirror: values.mirror,
+    });
   } else {
     const { predictOnnx } = await import('../dist/src/deploy/predictOnnx.js');
-    r = await predictOnnx({ input: values.input, output: values.output, exportDir: values.model, threads, mirror: values.mirror });
+    r = await predictOnnx({
+      input: values.input,
+      output: values.output,
+      exportDir: values.model,
+      threads,
+      mirror: values.mirror,
+    });
   }
   const total = (performance.now() - t0) / 1000;
-  console.log(JSON.stringify({ seconds: r.cases[0].seconds, total, peakRssMB: process.resourceUsage().maxRSS / 1024 }));
+  console.log(
+    JSON.stringify({ seconds: r.cases[0].seconds, total, peakRssMB: process.resourceUsage().maxRSS / 1024 }),
+  );
   process.exit(0);
 }
 
@@ -72,10 +86,15 @@ const CASES = {
 };
 
 function dice(a, b, l) {
-  let i = 0, na = 0, nb = 0;
+  let i = 0,
+    na = 0,
+    nb = 0;
   for (let k = 0; k < a.length; k++) {
-    const x = a[k] === l, y = b[k] === l;
-    na += x; nb += y; i += x && y;
+    const x = a[k] === l,
+      y = b[k] === l;
+    na += x;
+    nb += y;
+    i += x && y;
   }
   return na + nb ? (2 * i) / (na + nb) : 1;
 }
@@ -91,17 +110,56 @@ for (const name of values.cases.split(',')) {
   const dir = path.join(out, name);
   const images = path.join(dir, 'images');
   mkdirSync(images, { recursive: true });
-  c.files.forEach((f, i) => symlinkSync(f, path.join(images, `${name}_${String(i).padStart(4, '0')}.nii.gz`)));
+  c.files.forEach((f, i) =>
+    symlinkSync(f, path.join(images, `${name}_${String(i).padStart(4, '0')}.nii.gz`)),
+  );
   const model = path.join(dir, 'model');
-  const network = { ...defaultPlainSpec(c.patch, c.files.length, c.labelValues.length), deepSupervision: false };
-  const config = { name: '3d_fullres', spacing: c.spacing, medianShape: c.patch, patch: c.patch, batchSize: 2, network, normalization: c.normalization, imageInterpolation: 'linear', labelInterpolation: 'nearest' };
+  const network = {
+    ...defaultPlainSpec(c.patch, c.files.length, c.labelValues.length),
+    deepSupervision: false,
+  };
+  const config = {
+    name: '3d_fullres',
+    spacing: c.spacing,
+    medianShape: c.patch,
+    patch: c.patch,
+    batchSize: 2,
+    network,
+    normalization: c.normalization,
+    imageInterpolation: 'linear',
+    labelInterpolation: 'nearest',
+  };
   mkdirSync(path.join(model, '3d_fullres', 'fold_0'), { recursive: true });
-  writeFileSync(path.join(model, 'plans.json'), JSON.stringify({ version: 1, dataset: name, axes: 'zyx', channelNames: c.channelNames, labelValues: c.labelValues, memoryGb: 8, configurations: { '3d_fullres': config }, lowresReason: '' }));
+  writeFileSync(
+    path.join(model, 'plans.json'),
+    JSON.stringify({
+      version: 1,
+      dataset: name,
+      axes: 'zyx',
+      channelNames: c.channelNames,
+      labelValues: c.labelValues,
+      memoryGb: 8,
+      configurations: { '3d_fullres': config },
+      lowresReason: '',
+    }),
+  );
   manualSeed(0);
   const net = new UNet(network);
-  await saveSafetensors(path.join(model, '3d_fullres', 'fold_0', 'checkpoint_best.safetensors'), net.stateDict(), {
-    state: JSON.stringify({ epoch: 0, totalEpochs: 1, itersPerEpoch: 1, bestEma: 0, ema: 0, config: '3d_fullres', fold: 0 }),
-  });
+  await saveSafetensors(
+    path.join(model, '3d_fullres', 'fold_0', 'checkpoint_best.safetensors'),
+    net.stateDict(),
+    {
+      state: JSON.stringify({
+        epoch: 0,
+        totalEpochs: 1,
+        itersPerEpoch: 1,
+        bestEma: 0,
+        ema: 0,
+        config: '3d_fullres',
+        fold: 0,
+      }),
+    },
+  );
   const params = net.numParameters();
   net.dispose();
   const exp = path.join(dir, 'export');
@@ -109,14 +167,39 @@ for (const name of values.cases.split(',')) {
   const res = {};
   for (const engine of ['libtorch', 'onnx']) {
     const o = path.join(dir, `pred-${engine}`);
-    const args = [script, '--child', engine, '--input', images, '--model', engine === 'onnx' ? exp : model, '--output', o, '--threads', values.threads];
+    const args = [
+      script,
+      '--child',
+      engine,
+      '--input',
+      images,
+      '--model',
+      engine === 'onnx' ? exp : model,
+      '--output',
+      o,
+      '--threads',
+      values.threads,
+    ];
     if (values.mirror) args.push('--mirror');
-    res[engine] = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }).trim().split('\n').pop());
+    res[engine] = JSON.parse(
+      execFileSync(process.execPath, args, { encoding: 'utf8' }).trim().split('\n').pop(),
+    );
     res[engine].labels = (await readImage(path.join(o, `${name}.nii.gz`))).data;
   }
   const img = await readImage(c.files[0]);
-  const agreement = c.labelValues.slice(1).map((l) => dice(res.libtorch.labels, res.onnx.labels, l).toFixed(4)).join(' / ');
-  const row = { case: name, shape: img.shape.slice(0, 3).join('×'), patch: c.patch.join('×'), params, libtorch: res.libtorch, onnx: res.onnx, agreement };
+  const agreement = c.labelValues
+    .slice(1)
+    .map((l) => dice(res.libtorch.labels, res.onnx.labels, l).toFixed(4))
+    .join(' / ');
+  const row = {
+    case: name,
+    shape: img.shape.slice(0, 3).join('×'),
+    patch: c.patch.join('×'),
+    params,
+    libtorch: res.libtorch,
+    onnx: res.onnx,
+    agreement,
+  };
   delete row.libtorch.labels;
   delete row.onnx.labels;
   rows.push(row);
@@ -126,6 +209,8 @@ console.log('\n| case | image | patch | engine | predict (s) | process total (s)
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows)
   for (const e of ['libtorch', 'onnx'])
-    console.log(`| ${r.case} | ${r.shape} | ${r.patch} | ${e === 'onnx' ? 'onnxruntime-node' : 'libtorch'} | ${r[e].seconds.toFixed(1)} | ${r[e].total.toFixed(1)} | ${r[e].peakRssMB.toFixed(0)} |`);
+    console.log(
+      `| ${r.case} | ${r.shape} | ${r.patch} | ${e === 'onnx' ? 'onnxruntime-node' : 'libtorch'} | ${r[e].seconds.toFixed(1)} | ${r[e].total.toFixed(1)} | ${r[e].peakRssMB.toFixed(0)} |`,
+    );
 console.log('\nlabel agreement (Dice per foreground label, ORT vs libtorch):');
 for (const r of rows) console.log(`  ${r.case}: ${r.agreement}`);
