@@ -4,6 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ConfigurationName } from '../plan/planner.js';
+import { readRecipe } from '../infer/recipe.js';
 import { exportModel, exportPlan } from './exportModel.js';
 import { isExportFolder, readManifest, type ExportManifest } from './manifest.js';
 
@@ -43,7 +44,10 @@ function staleReason(
 export async function ensureExport(o: EnsureExportOptions): Promise<string> {
   const log = o.log ?? (() => {});
   const dir = modelExportDir(o.modelDir);
-  const want = await exportPlan(o);
+  // the folds libtorch's predict would use (the recipe's, else fold 0), so both engines agree
+  const recipe = o.config ? null : await readRecipe(o.modelDir);
+  const folds = o.folds ?? recipe?.folds ?? [0];
+  const want = await exportPlan({ ...o, folds });
   if (isExportFolder(dir)) {
     let why: string | null;
     try {
@@ -61,6 +65,6 @@ export async function ensureExport(o: EnsureExportOptions): Promise<string> {
     }
     log(`exporting again to ${dir} (${why})`);
   } else log(`exporting to ${dir}`);
-  await exportModel({ ...o, output: dir, log });
+  await exportModel({ ...o, folds, output: dir, log });
   return dir;
 }

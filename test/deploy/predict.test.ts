@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -185,6 +185,12 @@ test(
     const second = run();
     assert.equal(second.status, 0, second.stderr);
     assert.match(second.stderr, /reusing the ONNX export/);
+    // a checkpoint newer than the export: exported again
+    const ck = path.join(model, '3d_fullres', 'fold_0', 'checkpoint_best.safetensors');
+    utimesSync(ck, new Date(), new Date(Date.now() + 5000));
+    const third = run();
+    assert.equal(third.status, 0, third.stderr);
+    assert.match(third.stderr, /exporting again .*checkpoint_best\.safetensors changed since/);
     const engine = await readImage(path.join(root, 'engine.nii.gz'));
     assert.deepEqual(
       engine.data,
