@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parsePositiveInt } from './args.js';
+import { parseInteger, FOLD_RANGE, THREADS_RANGE } from './args.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -76,7 +76,7 @@ export const command: Command = {
         ? undefined
         : values.folds === 'all'
           ? await allFolds(values.model)
-          : values.folds.split(',').map((f) => parsePositiveInt(f.trim(), 'folds', 0, true));
+          : values.folds.split(',').map((f) => parseInteger(f, 'folds', FOLD_RANGE)!);
     const { predict } = await import('../infer/predict.js');
     const r = await predict({
       input: values.input,
@@ -89,7 +89,7 @@ export const command: Command = {
       mirror: values.mirror,
       autocast: values.bf16 ? 'bfloat16' : null,
       saveProbabilities: values['save-probabilities'],
-      threads: values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1),
+      threads: parseInteger(values.threads, 'threads', THREADS_RANGE),
       log: (s) => process.stderr.write(`${s}\n`),
     });
     console.log(`wrote ${r.cases.length} label map(s)`);

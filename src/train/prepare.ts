@@ -2,7 +2,7 @@
 // with its report), fingerprint.json, plans.json (kept when present: plans are the user's to edit)
 // and the preprocessed cases of one configuration.
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tidy } from '../engine/index.js';
 import { assertDatasetValid } from '../dataset/check.js';
@@ -29,6 +29,7 @@ import { cropTo } from '../preprocess/crop.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { cropBoxes } from '../infer/model.js';
 import { loadOrCreateSplits } from './splits.js';
+import { assertWritableModelFolder } from './preflight.js';
 import {
   foldOfCase,
   oofLabelFile,
@@ -58,7 +59,7 @@ export async function prepare(
   o: PrepareOptions = {},
 ): Promise<Prepared> {
   const log = o.log ?? (() => {});
-  await mkdir(modelDir, { recursive: true });
+  await assertWritableModelFolder(modelDir);
   const dataset = await assertDatasetValid(datasetDir);
   const fpFile = path.join(modelDir, 'fingerprint.json');
   let fingerprint: Fingerprint;
