@@ -3,13 +3,14 @@
 // (stage 1, then stage 2), or — with no configuration named and find-best's inference.json present —
 // the chosen recipe: configurations ensembled and the chosen post-processing applied.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { tidy, setThreads, type Tensor, type AutocastDType } from '../engine/index.js';
 import { readImage, writeImage } from '../io/image.js';
 import type { Volume } from '../io/volume.js';
 import { channelOf } from '../dataset/volumes.js';
 import type { Plans, ConfigurationName } from '../plan/planner.js';
+import { readPlans } from '../plan/schema.js';
 import {
   argmaxLabelValues,
   arraySpacing,
@@ -28,6 +29,7 @@ import {
   type InferenceOptions,
 } from './model.js';
 import { readRecipe } from './recipe.js';
+import { assertOutputOutsideInputs, isSingleFileOutput } from './outputLocation.js';
 
 export interface PredictOptions {
   input: string;
@@ -128,7 +130,11 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
   setThreads(o.threads);
   const plansFile = path.join(o.modelDir, 'plans.json');
   if (!existsSync(plansFile)) throw new Error(`${o.modelDir}: not a medseg model folder (no plans.json)`);
-  const plans = JSON.parse(await readFile(plansFile, 'utf8')) as Plans;
+  const plans = await readPlans(plansFile);
+  // the inputs and where their label maps go are checked before any network is loaded
+  const cases = findInputCases(o.input);
+  const single = isSingleFileOutput(cases, o.output);
+  assertOutputOutsideInputs(o.input, o.output, cases, single);
   const recipe = o.config ? null : await readRecipe(o.modelDir);
   const members: ConfigurationName[] = o.config ? [o.config] : (recipe?.configurations ?? ['3d_fullres']);
   const folds = o.folds ?? recipe?.folds ?? [0];
@@ -146,8 +152,6 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     throw e;
   }
   const first = models.get(members[0]!)!.config;
-  const cases = findInputCases(o.input);
-  const single = cases.length === 1 && /\.(nii|nii\.gz|nrrd)$/i.test(o.output);
   if (!single) await mkdir(o.output, { recursive: true });
   const ending = '.nii.gz';
   const results: PredictResult['cases'] = [];

@@ -9,6 +9,7 @@ import { assertDatasetValid } from '../dataset/check.js';
 import { readCaseVolumes } from '../dataset/volumes.js';
 import type { Dataset } from '../dataset/types.js';
 import { computeFingerprint, writeFingerprint, type Fingerprint } from '../plan/fingerprint.js';
+import { readFingerprint, readPlans } from '../plan/schema.js';
 import {
   planDataset,
   writePlans,
@@ -63,7 +64,7 @@ export async function prepare(
   const dataset = await assertDatasetValid(datasetDir);
   const fpFile = path.join(modelDir, 'fingerprint.json');
   let fingerprint: Fingerprint;
-  if (existsSync(fpFile)) fingerprint = JSON.parse(await readFile(fpFile, 'utf8')) as Fingerprint;
+  if (existsSync(fpFile)) fingerprint = await readFingerprint(fpFile);
   else {
     log('fingerprint: reading every case once');
     fingerprint = await computeFingerprint(dataset, (i, n, id) => log(`fingerprint ${i + 1}/${n} ${id}`));
@@ -71,7 +72,7 @@ export async function prepare(
   }
   const plansFile = path.join(modelDir, 'plans.json');
   let plans: Plans;
-  if (existsSync(plansFile)) plans = JSON.parse(await readFile(plansFile, 'utf8')) as Plans;
+  if (existsSync(plansFile)) plans = await readPlans(plansFile);
   else {
     plans = planDataset(fingerprint, { memoryGb: o.memoryGb });
     await writePlans(modelDir, plans);
