@@ -23,7 +23,7 @@ export const postprocessingSchema: z.ZodType<PostprocessingRecipe> = z.object({
   perLabel: z.record(z.string().regex(/^\d+$/), z.boolean()),
   dice: meanDiceSchema,
   diceByLabel: z.record(z.string(), meanDiceSchema),
-  connectivity: z.union([z.literal(6), z.literal(18), z.literal(26)]),
+  connectivity: z.literal([6, 18, 26]),
 });
 
 export const candidateScoreSchema = z.object({

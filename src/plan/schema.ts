@@ -23,7 +23,7 @@ const triple = <T extends z.ZodType>(t: T) => z.array(t).length(3);
 export const networkSchema: z.ZodType<UNetSpec> = z
   .looseObject({
     architecture: z.enum(['plain', 'residual']),
-    dims: z.union([z.literal(2), z.literal(3)]),
+    dims: z.literal([2, 3]),
     inputChannels: positiveInt,
     numClasses: positiveInt,
     features: z.array(positiveInt).min(2),
@@ -135,7 +135,20 @@ export const plansSchema = z
     /** Label value of each training class index (index = position). */
     labelValues: z.array(z.int().min(0)).min(2),
     memoryGb: positiveNumber,
-    configurations: z.partialRecord(configurationNameSchema, configurationSchema),
+    // unknown names first, so the error names the configuration and lists the known ones
+    configurations: z
+      .record(z.string(), z.unknown())
+      .superRefine((r, ctx) => {
+        for (const key of Object.keys(r))
+          if (!configurationNameSchema.safeParse(key).success)
+            ctx.addIssue({
+              code: 'custom',
+              path: [key],
+              message: `unknown configuration (expected one of ${CONFIGURATION_NAMES.join(', ')})`,
+              continue: false,
+            });
+      })
+      .pipe(z.partialRecord(configurationNameSchema, configurationSchema)),
     /** Why 3d_lowres exists or not. */
     lowresReason: z.string(),
   })
