@@ -77,6 +77,7 @@ export const command: Command = {
         : values.folds === 'all'
           ? await allFolds(values.model)
           : values.folds.split(',').map((f) => parseInteger(f, 'folds', FOLD_RANGE)!);
+    const threads = parseInteger(values.threads, 'threads', THREADS_RANGE);
     // refused before libtorch loads: predictions never land among the inputs or in a dataset
     const { findInputCases } = await import('../infer/inputs.js');
     const { assertOutputOutsideInputs, isSingleFileOutput } = await import('../infer/outputLocation.js');
@@ -94,7 +95,7 @@ export const command: Command = {
       mirror: values.mirror,
       autocast: values.bf16 ? 'bfloat16' : null,
       saveProbabilities: values['save-probabilities'],
-      threads: parseInteger(values.threads, 'threads', THREADS_RANGE),
+      threads,
       log: (s) => process.stderr.write(`${s}\n`),
     });
     console.log(`wrote ${r.cases.length} label map(s)`);
