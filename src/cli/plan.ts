@@ -38,7 +38,9 @@ export const command: Command = {
     const memoryGb = parseNumber(values['memory-gb'], 'memory-gb', MEMORY_GB_RANGE);
     // nnU-Net's squeeze-and-excitation sits in the residual encoder's blocks: --se plans those
     if (values.se && !values.residual)
-      console.error('medseg plan: note: --se plans residual-encoder U-Nets (as --residual) with squeeze-and-excitation in their blocks');
+      console.error(
+        'medseg plan: note: --se plans residual-encoder U-Nets (as --residual) with squeeze-and-excitation in their blocks',
+      );
     const model = values.model ?? path.join('medseg_results', path.basename(path.resolve(ds)));
     const { plan } = await import('../plan/run.js');
     const r = await plan(ds, model, {

@@ -55,8 +55,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
     case 'too_small':
     case 'too_big': {
       const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
-      const op =
-        issue.code === 'too_small' ? (issue.inclusive ? '≥' : '>') : issue.inclusive ? '≤' : '<';
+      const op = issue.code === 'too_small' ? (issue.inclusive ? '≥' : '>') : issue.inclusive ? '≤' : '<';
       if (issue.origin === 'array' || issue.origin === 'string' || issue.origin === 'set') {
         const size = Array.isArray(input) || typeof input === 'string' ? input.length : undefined;
         const what = issue.origin === 'string' ? 'characters' : 'entries';

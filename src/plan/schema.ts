@@ -8,7 +8,13 @@ import type { UNetSpec } from '../nn/unet.js';
 import type { NormalizationPlan } from '../preprocess/normalize.js';
 
 /** Every configuration name, in the order find-best lists them. */
-export const CONFIGURATION_NAMES = ['2d', '3d_fullres', '3d_lowres', '3d_cascade_prior', '3d_cascade_crop'] as const;
+export const CONFIGURATION_NAMES = [
+  '2d',
+  '3d_fullres',
+  '3d_lowres',
+  '3d_cascade_prior',
+  '3d_cascade_crop',
+] as const;
 
 export const configurationNameSchema = z.enum(CONFIGURATION_NAMES);
 export type ConfigurationName = z.infer<typeof configurationNameSchema>;
@@ -72,7 +78,11 @@ export const normalizationSchema: z.ZodType<NormalizationPlan> = z
   })
   .superRefine((p, ctx) => {
     if (p.scheme === 'ct' && !p.ct)
-      ctx.addIssue({ code: 'custom', path: ['ct'], message: 'missing (scheme "ct" needs the foreground statistics mean, std, p005, p995)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ct'],
+        message: 'missing (scheme "ct" needs the foreground statistics mean, std, p005, p995)',
+      });
   });
 
 export const cascadeStageSchema = z.strictObject({
@@ -166,7 +176,10 @@ export const plansSchema = z
       const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
       if (c.name !== key) issue(at('name'), `expected "${key}" (the configuration's key), got "${c.name}"`);
       if (c.normalization.length !== C)
-        issue(at('normalization'), `expected ${C} entries (one per channel of channelNames), got ${c.normalization.length}`);
+        issue(
+          at('normalization'),
+          `expected ${C} entries (one per channel of channelNames), got ${c.normalization.length}`,
+        );
       const inputs = C + (c.cascade?.variant === 'prior' ? K - 1 : 0);
       if (c.network.inputChannels !== inputs)
         issue(
@@ -174,9 +187,15 @@ export const plansSchema = z
           `expected ${inputs} (${C} channel(s)${inputs > C ? ` + ${K - 1} stage-1 classes` : ''}), got ${c.network.inputChannels}`,
         );
       if (c.network.numClasses !== K)
-        issue(at('network', 'numClasses'), `expected ${K} (one per labelValues entry), got ${c.network.numClasses}`);
+        issue(
+          at('network', 'numClasses'),
+          `expected ${K} (one per labelValues entry), got ${c.network.numClasses}`,
+        );
       if (c.cascade && !p.configurations[c.cascade.previousStage])
-        issue(at('cascade', 'previousStage'), `"${c.cascade.previousStage}" is not a configuration of these plans`);
+        issue(
+          at('cascade', 'previousStage'),
+          `"${c.cascade.previousStage}" is not a configuration of these plans`,
+        );
     }
   });
 export type Plans = z.infer<typeof plansSchema>;

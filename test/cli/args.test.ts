@@ -19,7 +19,20 @@ test('parseNumber / parseInteger accept plain decimal numbers in range and nothi
   assert.equal(parseInteger('0', 'seed', { min: 0 }), 0);
   assert.equal(parseInteger('1e3', 'epochs', { min: 1 }), 1000);
   assert.equal(parseInteger(String(Number.MAX_SAFE_INTEGER), 'seed', { min: 0 }), Number.MAX_SAFE_INTEGER);
-  for (const bad of ['abc', '', ' ', 'NaN', 'Infinity', '-Infinity', '0x10', '1,5', '0', '-1', '10.5', '1e400'])
+  for (const bad of [
+    'abc',
+    '',
+    ' ',
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    '0x10',
+    '1,5',
+    '0',
+    '-1',
+    '10.5',
+    '1e400',
+  ])
     assert.throws(() => parseNumber(bad, 'lr', LR_RANGE), UsageError, bad);
   for (const bad of ['1.5', '1e20', '9007199254740992', '-0.5', 'two', '2abc'])
     assert.throws(() => parseInteger(bad, 'epochs', { min: 1 }), UsageError, bad);
@@ -34,17 +47,44 @@ test('parseNumber / parseInteger accept plain decimal numbers in range and nothi
 test('medseg train/plan/predict refuse bad numbers with the option name and range (exit 2)', () => {
   const cases: [string[], string][] = [
     [['train', 'DS', '--lr', 'abc'], "medseg train: --lr must be a number > 0 and ≤ 10, got 'abc'"],
-    [['train', 'DS', '--memory-gb=-1'], "medseg train: --memory-gb must be a number > 0 and ≤ 1000000, got '-1'"],
-    [['train', 'DS', '--seed', '1e20'], "medseg train: --seed must be an integer from 0 to 9007199254740991, got '1e20'"],
+    [
+      ['train', 'DS', '--memory-gb=-1'],
+      "medseg train: --memory-gb must be a number > 0 and ≤ 1000000, got '-1'",
+    ],
+    [
+      ['train', 'DS', '--seed', '1e20'],
+      "medseg train: --seed must be an integer from 0 to 9007199254740991, got '1e20'",
+    ],
     [['train', 'DS', '--threads', '0'], "medseg train: --threads must be an integer from 1 to 1024, got '0'"],
-    [['train', 'DS', '--epochs', '1.5'], "medseg train: --epochs must be an integer from 1 to 100000000, got '1.5'"],
-    [['train', 'DS', '--iters-per-epoch', 'many'], "medseg train: --iters-per-epoch must be an integer from 1 to 100000000, got 'many'"],
+    [
+      ['train', 'DS', '--epochs', '1.5'],
+      "medseg train: --epochs must be an integer from 1 to 100000000, got '1.5'",
+    ],
+    [
+      ['train', 'DS', '--iters-per-epoch', 'many'],
+      "medseg train: --iters-per-epoch must be an integer from 1 to 100000000, got 'many'",
+    ],
     [['train', 'DS', '--fold=-1'], "medseg train: --fold must be an integer from 0 to 999, got '-1'"],
-    [['plan', 'DS', '--memory-gb', '0'], "medseg plan: --memory-gb must be a number > 0 and ≤ 1000000, got '0'"],
-    [['predict', '-i', 'a', '-o', 'b', '-m', 'c', '--threads', '2.5'], "medseg predict: --threads must be an integer from 1 to 1024, got '2.5'"],
-    [['predict', '-i', 'a', '-o', 'b', '-m', 'c', '--folds', '0,x'], "medseg predict: --folds must be an integer from 0 to 999, got 'x'"],
-    [['synth', 'spleen', '--out', 'o', '--seed', '1e20'], "medseg synth: --seed must be an integer from 0 to 9007199254740991, got '1e20'"],
-    [['evaluate', '--pred', 'p', '--ref', 'r', '--tolerance-mm', 'x'], "medseg evaluate: --tolerance-mm must be a number ≥ 0, got 'x'"],
+    [
+      ['plan', 'DS', '--memory-gb', '0'],
+      "medseg plan: --memory-gb must be a number > 0 and ≤ 1000000, got '0'",
+    ],
+    [
+      ['predict', '-i', 'a', '-o', 'b', '-m', 'c', '--threads', '2.5'],
+      "medseg predict: --threads must be an integer from 1 to 1024, got '2.5'",
+    ],
+    [
+      ['predict', '-i', 'a', '-o', 'b', '-m', 'c', '--folds', '0,x'],
+      "medseg predict: --folds must be an integer from 0 to 999, got 'x'",
+    ],
+    [
+      ['synth', 'spleen', '--out', 'o', '--seed', '1e20'],
+      "medseg synth: --seed must be an integer from 0 to 9007199254740991, got '1e20'",
+    ],
+    [
+      ['evaluate', '--pred', 'p', '--ref', 'r', '--tolerance-mm', 'x'],
+      "medseg evaluate: --tolerance-mm must be a number ≥ 0, got 'x'",
+    ],
   ];
   const unknown = medseg(['train', 'DS', '--learning-rate', '0.1']);
   assert.equal(unknown.status, 2, unknown.stderr);
@@ -68,7 +108,16 @@ test('medseg plan --se without --residual says it plans residual-encoder U-Nets,
     assert.equal(c.network.architecture, 'residual');
     assert.equal(c.network.squeezeExcitation, true);
   }
-  const plain = medseg(['plan', dir, '--model', path.join(root, 'm2'), '--residual', '--se', '--memory-gb', '1']);
+  const plain = medseg([
+    'plan',
+    dir,
+    '--model',
+    path.join(root, 'm2'),
+    '--residual',
+    '--se',
+    '--memory-gb',
+    '1',
+  ]);
   assert.equal(plain.status, 0, plain.stderr);
   assert.doesNotMatch(plain.stderr, /note:/);
 });

@@ -22,16 +22,21 @@ function ball(c: [number, number, number], r: number): Int32Array {
 }
 
 const nsd = (pred: Int32Array, ref: Int32Array, s: number, tol: number) =>
-  evaluateCase({ data: pred, shape: SHAPE, spacing: [s, s, s] }, { data: ref, shape: SHAPE, spacing: [s, s, s] }, {
-    labels: [1],
-    toleranceMm: tol,
-  })['1']!.nsd;
+  evaluateCase(
+    { data: pred, shape: SHAPE, spacing: [s, s, s] },
+    { data: ref, shape: SHAPE, spacing: [s, s, s] },
+    {
+      labels: [1],
+      toleranceMm: tol,
+    },
+  )['1']!.nsd;
 
 test('a box shifted by one voxel: every distance is 0 or one voxel, NSD at 1 mm is 1 with 1.0000000023 mm spacing', () => {
   const [nx, ny, nz] = SHAPE;
   const box = (x0: number) => {
     const a = new Int32Array(nx * ny * nz);
-    for (let k = 2; k < 8; k++) for (let j = 2; j < 9; j++) for (let i = x0; i < x0 + 6; i++) a[i + nx * (j + ny * k)] = 1;
+    for (let k = 2; k < 8; k++)
+      for (let j = 2; j < 9; j++) for (let i = x0; i < x0 + 6; i++) a[i + nx * (j + ny * k)] = 1;
     return a;
   };
   const pred = box(4);
@@ -66,7 +71,10 @@ test('NSD with 1.0000000023 mm spacing equals scipy with the header spacing of 1
   // scipy compares strictly: with the oblique spacing its one-voxel (and two-voxel) distances drop out
   assert.ok(oblique1! < header1!, `scipy ${oblique1} vs ${header1}: the case must have one-voxel distances`);
   assert.ok(oblique2! < header2!, `scipy ${oblique2} vs ${header2}: the case must have two-voxel distances`);
-  assert.ok(Math.abs(nsd(pred, ref, OBLIQUE, 1) - header1!) < 1e-12, `${nsd(pred, ref, OBLIQUE, 1)} vs ${header1}`);
+  assert.ok(
+    Math.abs(nsd(pred, ref, OBLIQUE, 1) - header1!) < 1e-12,
+    `${nsd(pred, ref, OBLIQUE, 1)} vs ${header1}`,
+  );
   assert.ok(Math.abs(nsd(pred, ref, OBLIQUE, 2) - header2!) < 1e-12);
   assert.ok(Math.abs(nsd(pred, ref, 1, 1) - header1!) < 1e-12);
 });

@@ -14,7 +14,11 @@ import { medseg } from '../cli/run.js';
 
 async function setup() {
   const root = mkdtempSync(path.join(os.tmpdir(), 'medseg-outloc-'));
-  const { dir: ds } = await writeSynthDataset(findTask('hippocampus'), root, { seed: 1, size: 'tiny', cases: 2 });
+  const { dir: ds } = await writeSynthDataset(findTask('hippocampus'), root, {
+    seed: 1,
+    size: 'tiny',
+    cases: 2,
+  });
   return { root, ds };
 }
 
@@ -34,7 +38,10 @@ test('output folders among the inputs or in a dataset are refused; elsewhere the
   const imagesTr = path.join(ds, 'imagesTr');
   const files = readdirSync(imagesTr).sort();
   const first = path.join(imagesTr, files[0]!);
-  assert.match(refusal(imagesTr, imagesTr)!, new RegExp(`^${imagesTr}: is the imagesTr folder of dataset ${ds}; `));
+  assert.match(
+    refusal(imagesTr, imagesTr)!,
+    new RegExp(`^${imagesTr}: is the imagesTr folder of dataset ${ds}; `),
+  );
   assert.match(refusal(imagesTr, path.join(ds, 'labelsTr'))!, /is the labelsTr folder of dataset/);
   assert.match(refusal(imagesTr, path.join(ds, 'imagesTs'))!, /is the imagesTs folder of dataset/);
   assert.match(refusal(first, path.join(imagesTr, 'seg.nii.gz'))!, /lies in the imagesTr folder of dataset/);
@@ -45,8 +52,14 @@ test('output folders among the inputs or in a dataset are refused; elsewhere the
   mkdirSync(plain);
   for (const f of files) copyFileSync(path.join(imagesTr, f), path.join(plain, f));
   const one = path.join(plain, files[0]!);
-  assert.equal(refusal(plain, plain), `${plain}: is the input folder; choose another output folder for the label maps`);
-  assert.equal(refusal(plain, `${plain}/`), `${plain}/: is the input folder; choose another output folder for the label maps`);
+  assert.equal(
+    refusal(plain, plain),
+    `${plain}: is the input folder; choose another output folder for the label maps`,
+  );
+  assert.equal(
+    refusal(plain, `${plain}/`),
+    `${plain}/: is the input folder; choose another output folder for the label maps`,
+  );
   assert.match(refusal(one, plain)!, new RegExp(`^${plain}: holds the input images \\(e\\.g\\. ${one}\\)`));
   const alias = path.join(root, 'alias');
   symlinkSync(plain, alias);
@@ -66,7 +79,10 @@ test('medseg predict -i DATASET/imagesTr -o DATASET/imagesTr: one line, nothing 
   const r = medseg(['predict', '-i', imagesTr, '-o', imagesTr, '-m', path.join(root, 'no-model')]);
   assert.equal(r.status, 1, r.stderr);
   assert.equal(r.stderr.trim().split('\n').length, 1);
-  assert.match(r.stderr, new RegExp(`^medseg predict: ${imagesTr}: is the imagesTr folder of dataset ${ds}; `));
+  assert.match(
+    r.stderr,
+    new RegExp(`^medseg predict: ${imagesTr}: is the imagesTr folder of dataset ${ds}; `),
+  );
   assert.deepEqual(readdirSync(imagesTr).sort(), before);
   assert.equal((await checkDataset(ds)).ok, true);
 });

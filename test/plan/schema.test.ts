@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { planDataset, readPlans, readFingerprint, validatePlans, type Fingerprint, type Plans } from '../../src/plan/index.js';
+import {
+  planDataset,
+  readPlans,
+  readFingerprint,
+  validatePlans,
+  type Fingerprint,
+  type Plans,
+} from '../../src/plan/index.js';
 import { readRecipe, writeRecipe, type InferenceRecipe } from '../../src/infer/recipe.js';
 import { loadOrCreateSplits, makeSplits, readSplits } from '../../src/train/splits.js';
 import { SchemaError } from '../../src/io/jsonFile.js';
@@ -26,7 +33,9 @@ const fingerprint = (): Fingerprint => ({
     classVolumeMm3: { '1': 32, '2': 4.8 },
     classComponents: { '1': [20], '2': [2, 1] },
   })),
-  foregroundIntensity: [{ mean: 50, std: 20, min: -100, max: 300, p005: -50, p50: 50, p995: 250, samples: 9 }],
+  foregroundIntensity: [
+    { mean: 50, std: 20, min: -100, max: 300, p005: -50, p50: 50, p995: 250, samples: 9 },
+  ],
   medianSpacing: [2.5, 0.8, 0.8],
   medianShape: [120, 400, 400],
   medianCroppedShape: [100, 300, 300],
@@ -36,13 +45,17 @@ const fingerprint = (): Fingerprint => ({
 const plans = (): Plans =>
   JSON.parse(JSON.stringify(planDataset(fingerprint(), { memoryGb: 1, maxPatchVoxels: 24 ** 3 }))) as Plans;
 
+// Hand edits put any value anywhere: the edited JSON is untyped on purpose.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Edited = any;
+
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'medseg-schema-'));
 
 /** The error of reading `value` as plans.json, as the user sees it (file name without the folder). */
-async function plansError(edit: (p: Record<string, any>) => void): Promise<string> {
+async function plansError(edit: (p: Edited) => void): Promise<string> {
   const dir = tmp();
   const file = path.join(dir, 'plans.json');
-  const p = plans() as Record<string, any>;
+  const p = plans() as Edited;
   edit(p);
   writeFileSync(file, JSON.stringify(p));
   const err = await readPlans(file).then(
@@ -155,7 +168,16 @@ test('fingerprint.json round-trips (NaN statistics of a dataset without foregrou
   const dir = tmp();
   const file = path.join(dir, 'fingerprint.json');
   const fp = fingerprint();
-  fp.foregroundIntensity[0] = { mean: NaN, std: NaN, min: NaN, max: NaN, p005: NaN, p50: NaN, p995: NaN, samples: 0 };
+  fp.foregroundIntensity[0] = {
+    mean: NaN,
+    std: NaN,
+    min: NaN,
+    max: NaN,
+    p005: NaN,
+    p50: NaN,
+    p995: NaN,
+    samples: 0,
+  };
   writeFileSync(file, JSON.stringify(fp));
   assert.deepEqual(await readFingerprint(file), fp);
   writeFileSync(file, JSON.stringify({ ...fp, medianSpacing: [2.5, 0.8] }));
@@ -185,16 +207,22 @@ test('inference.json: what find-best writes reads back; a wrong type is one line
   await writeRecipe(dir, recipe());
   assert.deepEqual(await readRecipe(dir), recipe());
   const file = path.join(dir, 'inference.json');
-  const cases: [(r: Record<string, any>) => void, string][] = [
+  const cases: [(r: Edited) => void, string][] = [
     [(r) => (r.folds = '0'), 'folds: expected an array, got "0"'],
     [(r) => (r.folds = [0, -1]), 'folds[1]: expected a number ≥ 0, got -1'],
-    [(r) => (r.configurations = ['3d_fullres', '3d']), 'configurations[1]: expected "2d" or "3d_fullres" or "3d_lowres" or "3d_cascade_prior" or "3d_cascade_crop", got "3d"'],
+    [
+      (r) => (r.configurations = ['3d_fullres', '3d']),
+      'configurations[1]: expected "2d" or "3d_fullres" or "3d_lowres" or "3d_cascade_prior" or "3d_cascade_crop", got "3d"',
+    ],
     [(r) => (r.checkpoint = 'final'), 'checkpoint: expected "best" or "latest", got "final"'],
-    [(r) => (r.postprocessing.connectivity = 8), 'postprocessing.connectivity: expected 6 or 18 or 26, got 8'],
+    [
+      (r) => (r.postprocessing.connectivity = 8),
+      'postprocessing.connectivity: expected 6 or 18 or 26, got 8',
+    ],
     [(r) => (r.postprocesing = null), "(top level): unknown field 'postprocesing'"],
   ];
   for (const [edit, want] of cases) {
-    const r = JSON.parse(JSON.stringify(recipe())) as Record<string, any>;
+    const r = JSON.parse(JSON.stringify(recipe())) as Edited;
     edit(r);
     writeFileSync(file, JSON.stringify(r));
     await assert.rejects(readRecipe(dir), (e: Error) => {
@@ -218,7 +246,9 @@ test('splits.json: made splits read back; wrong types and unknown cases are one 
   write([{ train: ['a'], val: [3] }]);
   await assert.rejects(readSplits(file), { message: `${file}: [0].val[0]: expected a string, got 3` });
   write({ train: ['a'], val: ['b'] });
-  await assert.rejects(readSplits(file), { message: `${file}: (top level): expected an array, got {"train":["a"],"val":["b"]}` });
+  await assert.rejects(readSplits(file), {
+    message: `${file}: (top level): expected an array, got {"train":["a"],"val":["b"]}`,
+  });
   write([{ train: ['a', 'b'], val: ['zz'] }]);
   await assert.rejects(loadOrCreateSplits(dir, ids), {
     message: `${file}: [0].val[0]: case 'zz' is not in the dataset`,

@@ -42,10 +42,17 @@ function readOnlyFolder(t: import('node:test').TestContext): string {
 
 test('medseg train into a read-only model folder fails at once, before reading the dataset', async (t) => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'medseg-preflight-'));
-  const { dir: ds } = await writeSynthDataset(findTask('hippocampus'), root, { seed: 1, size: 'tiny', cases: 2 });
+  const { dir: ds } = await writeSynthDataset(findTask('hippocampus'), root, {
+    seed: 1,
+    size: 'tiny',
+    cases: 2,
+  });
   const model = readOnlyFolder(t);
   await assert.rejects(assertWritableModelFolder(model), (e: Error) => {
-    assert.match(e.message, new RegExp(`^${model}: ${NOT_WRITABLE} \\(cannot create a file in it: (EROFS|EACCES)`));
+    assert.match(
+      e.message,
+      new RegExp(`^${model}: ${NOT_WRITABLE} \\(cannot create a file in it: (EROFS|EACCES)`),
+    );
     return true;
   });
   const r = medseg(['train', ds, '--model', model, '--epochs', '1', '--threads', '1']);
@@ -58,13 +65,28 @@ test('medseg train into a read-only model folder fails at once, before reading t
 
 test('medseg train on plans.json edited wrongly exits 1 with one line naming the file and field', async () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'medseg-badplans-'));
-  const { dir: ds } = await writeSynthDataset(findTask('hippocampus'), root, { seed: 1, size: 'tiny', cases: 2 });
+  const { dir: ds } = await writeSynthDataset(findTask('hippocampus'), root, {
+    seed: 1,
+    size: 'tiny',
+    cases: 2,
+  });
   const model = path.join(root, 'model');
   const { plansFile } = await plan(ds, model, { memoryGb: 1 });
   const edited = JSON.parse(readFileSync(plansFile, 'utf8'));
   edited.configurations['3d_fullres'].patch = 'big';
   writeFileSync(plansFile, JSON.stringify(edited, null, 2));
-  const r = medseg(['train', ds, '--model', model, '--epochs', '1', '--iters-per-epoch', '1', '--threads', '1']);
+  const r = medseg([
+    'train',
+    ds,
+    '--model',
+    model,
+    '--epochs',
+    '1',
+    '--iters-per-epoch',
+    '1',
+    '--threads',
+    '1',
+  ]);
   assert.equal(r.status, 1, r.stderr);
   assert.equal(
     r.stderr.trim().split('\n').at(-1),
