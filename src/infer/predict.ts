@@ -15,8 +15,8 @@ import {
   arraySpacing,
   channelsToTensor,
   labelsToVolume,
-} from '../preprocess/volumeTensor.js';
-import { applyPostprocessing, type PostprocessingRecipe } from '../postprocess/choose.js';
+} from '../grid/volumeTensor.js';
+import { applyPostprocessing, type PostprocessingRecipe } from '../labelmap/postprocessing.js';
 import { findInputCases, type InputCase } from './inputs.js';
 import {
   loadConfigModel,
