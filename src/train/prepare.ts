@@ -16,12 +16,7 @@ import {
   type ConfigurationName,
   type Configuration,
 } from '../plan/planner.js';
-import {
-  arraySpacing,
-  channelsToTensor,
-  labelsToTensor,
-  toClassIndices,
-} from '../grid/volumeTensor.js';
+import { arraySpacing, channelsToTensor, labelsToTensor, toClassIndices } from '../grid/volumeTensor.js';
 import { preprocessCase } from '../preprocess/preprocessCase.js';
 import { storeCase, loadStoredCase, type StoredCase } from '../preprocess/store.js';
 import { withPrior } from '../preprocess/prior.js';
