@@ -92,7 +92,7 @@ export const command: Command = {
     const fold = values.fold === 'all' ? 'all' : parseInteger(values.fold, 'fold', FOLD_RANGE)!;
     // before libtorch loads and the dataset is read: a folder training cannot write to fails now
     await assertWritableModelFolder(opts.modelDir);
-    const { train, trainFolds } = await import('../train/trainer.js');
+    const { train, trainFolds } = await import('../crossval/train.js');
     const results = fold === 'all' ? await trainFolds(opts) : [await train({ ...opts, fold })];
     for (const r of results) {
       console.log(

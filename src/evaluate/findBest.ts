@@ -8,14 +8,14 @@ import { tidy } from '../engine/index.js';
 import { readImage } from '../io/image.js';
 import { readDataset } from '../dataset/read.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
-import { labelsToTensor, labelsToVolume } from '../preprocess/volumeTensor.js';
+import { labelsToTensor, labelsToVolume } from '../grid/volumeTensor.js';
 import {
   decidePostprocessing,
   dicePerLabel,
   postprocessingDice,
   type LabelArray,
 } from '../postprocess/index.js';
-import { nanMean } from '../postprocess/choose.js';
+import { nanMean } from '../common/stats.js';
 import { readSplits } from '../train/splits.js';
 import { readPlans } from '../plan/schema.js';
 import {

@@ -10,8 +10,8 @@ import type { InputCase } from './inputs.js';
 export const DATASET_FOLDERS = ['imagesTr', 'labelsTr', 'imagesTs', 'labelsTs'] as const;
 
 /** One input case and an output named like an image file: the output is that file, not a folder. */
-export const isSingleFileOutput = (cases: readonly InputCase[], output: string): boolean =>
-  cases.length === 1 && /\.(nii|nii\.gz|nrrd)$/i.test(output);
+export const isSingleFileOutput = (cases: readonly InputCase[], output: string, dicomSeg = false): boolean =>
+  cases.length === 1 && (dicomSeg ? /\.dcm$/i : /\.(nii|nii\.gz|nrrd)$/i).test(output);
 
 /** The path with symlinks resolved as far as it exists (the rest appended), so aliases compare equal. */
 function canonical(p: string): string {

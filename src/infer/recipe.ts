@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { z } from 'zod';
 import { readJsonFile } from '../io/jsonFile.js';
 import { configurationNameSchema } from '../plan/schema.js';
-import type { PostprocessingRecipe } from '../postprocess/choose.js';
+import type { PostprocessingRecipe } from '../labelmap/postprocessing.js';
 
 // Dice values absent on every case are NaN in memory and null in JSON: read back as NaN.
 const diceOrNaN = z

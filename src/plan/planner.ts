@@ -6,9 +6,9 @@ import os from 'node:os';
 import type { Fingerprint } from './fingerprint.js';
 import type { Plans } from './schema.js';
 import { planTopology } from './topology.js';
-import { percentile } from '../evaluate/metrics.js';
+import { percentile } from '../common/stats.js';
 import type { UNetSpec } from '../nn/unet.js';
-import type { NormalizationPlan } from '../preprocess/normalize.js';
+import type { NormalizationPlan } from './normalization.js';
 
 // The types of plans.json are inferred from its schema (schema.ts), which checks every file read.
 export {

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { readJsonFile, validate } from '../io/jsonFile.js';
 import type { UNetSpec } from '../nn/unet.js';
-import type { NormalizationPlan } from '../preprocess/normalize.js';
+import type { NormalizationPlan } from './normalization.js';
 
 /** Every configuration name, in the order find-best lists them. */
 export const CONFIGURATION_NAMES = [

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { readJsonFile, SchemaError, formatPath } from '../io/jsonFile.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import path from 'node:path';
-import { Rng } from '../synth/prng.js';
+import { Rng } from '../common/random.js';
 
 export const splitSchema = z.strictObject({
   train: z.array(z.string()).min(1),
