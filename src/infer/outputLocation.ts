@@ -43,7 +43,8 @@ export function assertOutputOutsideInputs(
   const folder = singleFile ? path.dirname(out) : out;
   const files = cases.flatMap((c) => c.files.map(canonical));
   const hit = files.find((f) => f === out);
-  if (hit) throw new Error(`${output}: is an input (${hit}); predictions never overwrite inputs`);
+  if (hit && singleFile)
+    throw new Error(`${output}: is an input (${hit}); predictions never overwrite inputs`);
   const kind = DATASET_FOLDERS.find((d) => path.basename(folder) === d);
   if (kind) {
     const dataset = path.dirname(folder);
@@ -53,9 +54,16 @@ export function assertOutputOutsideInputs(
         'there would make the dataset fail its check: choose an output folder outside the dataset folders',
     );
   }
+  // a file written into a DICOM series folder would be read as part of the series next time
+  const series = files.find((f) => f === folder);
+  if (singleFile && series)
+    throw new Error(
+      `${output}: lies in the input DICOM series folder ${series}; write it outside the series`,
+    );
   if (singleFile) return;
   if (folder === canonical(input))
     throw new Error(`${output}: is the input folder; choose another output folder for the label maps`);
+  if (hit) throw new Error(`${output}: is an input (${hit}); predictions never overwrite inputs`);
   const inside = files.find((f) => path.dirname(f) === folder || f === folder);
   if (inside)
     throw new Error(

@@ -3,7 +3,7 @@
 // library and by `medseg predict` before any model is loaded (the dataset still passes its check).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeSynthDataset, findTask } from '../../src/synth/index.js';
@@ -23,10 +23,10 @@ async function setup() {
 }
 
 /** The refusal for predicting `input` into `output`, or null when it is allowed. */
-function refusal(input: string, output: string): string | null {
+function refusal(input: string, output: string, dicomSeg = false): string | null {
   const cases = findInputCases(input);
   try {
-    assertOutputOutsideInputs(input, output, cases, isSingleFileOutput(cases, output));
+    assertOutputOutsideInputs(input, output, cases, isSingleFileOutput(cases, output, dicomSeg));
     return null;
   } catch (e) {
     return (e as Error).message;
@@ -69,6 +69,18 @@ test('output folders among the inputs or in a dataset are refused; elsewhere the
   assert.equal(refusal(plain, path.join(root, 'pred')), null);
   assert.equal(refusal(imagesTr, path.join(root, 'pred', 'deeper')), null);
   assert.equal(refusal(one, path.join(plain, 'seg.nii.gz')), null);
+
+  // a DICOM series folder: a SEG object (or a NIfTI) written into it would join the series
+  const series = path.join(root, 'series');
+  mkdirSync(series);
+  for (const n of [1, 2, 3]) writeFileSync(path.join(series, `IM${n}.dcm`), '');
+  assert.equal(
+    refusal(series, path.join(series, 'seg.dcm'), true),
+    `${path.join(series, 'seg.dcm')}: lies in the input DICOM series folder ${series}; write it outside the series`,
+  );
+  assert.match(refusal(series, path.join(series, 'seg.nii.gz'))!, /lies in the input DICOM series folder/);
+  assert.match(refusal(series, series)!, /is the input folder/);
+  assert.equal(refusal(series, path.join(root, 'seg.dcm'), true), null);
 });
 
 test('medseg predict -i DATASET/imagesTr -o DATASET/imagesTr: one line, nothing written', async () => {
