@@ -143,7 +143,7 @@ export const plansSchema = z
     axes: z.literal('zyx'),
     channelNames: z.array(z.string()).min(1),
     /** Label value of each training class index (index = position). */
-    labelValues: z.array(z.int().min(0)).min(2),
+    labelValues: z.array(z.int().min(0)).min(1),
     memoryGb: positiveNumber,
     // unknown names first, so the error names the configuration and lists the known ones
     configurations: z
