@@ -4,7 +4,7 @@
 // The same rules as the libtorch code, step for step; the shapes and the anisotropy decision come
 // from the same (engine-free) helpers.
 import { resampledShape, separateAxis } from '../preprocess/resample.js';
-import type { NormalizationPlan } from '../preprocess/normalize.js';
+import type { NormalizationPlan } from '../plan/normalization.js';
 import {
   channelOf,
   cropVolume,

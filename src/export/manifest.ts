@@ -5,8 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ConfigurationName, CascadeStage } from '../plan/planner.js';
-import type { NormalizationPlan } from '../preprocess/normalize.js';
-import type { PostprocessingRecipe } from '../postprocess/choose.js';
+import type { NormalizationPlan } from '../plan/normalization.js';
+import type { PostprocessingRecipe } from '../labelmap/postprocessing.js';
 
 export const MANIFEST_NAME = 'export.json';
 export const MANIFEST_FORMAT = 'medseg-onnx-export';

@@ -16,7 +16,7 @@ import { manualSeed } from '../../src/engine/index.js';
 import { UNet, saveSafetensors, type UNetSpec } from '../../src/nn/index.js';
 import { writeSynthDataset, findTask } from '../../src/synth/index.js';
 import { plan } from '../../src/plan/run.js';
-import { train } from '../../src/train/trainer.js';
+import { train } from '../../src/crossval/train.js';
 import { predict } from '../../src/infer/predict.js';
 import { readImage, writeImage } from '../../src/io/image.js';
 import type { Volume } from '../../src/io/volume.js';
