@@ -7,6 +7,7 @@
 #include <torch/csrc/api/include/torch/cuda.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -57,13 +58,23 @@ Napi::Value FromArray(const Napi::CallbackInfo& info) {
   at::ScalarType dtype = a.Dtype(2);
   // bool arrives as uint8 and is normalised to 0/1 by the cast below.
   at::ScalarType storeAs = dtype == at::kBool ? at::kByte : dtype;
-  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(storeAs));
-  size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
-  if (arr.ByteLength() != bytes) {
-    std::ostringstream o;
-    o << arr.ByteLength() << " bytes given, shape " << describe(t) << " needs " << bytes;
-    throw ArgError(ErrorKind::Range, o.str());
+  // The size check comes before the allocation: a malformed shape must not map gigabytes first.
+  std::ostringstream o;
+  o << dtypeName(dtype) << "[";
+  uint64_t bytes = c10::elementSize(storeAs);
+  bool overflow = false;
+  for (size_t k = 0; k < shape.size(); ++k) {
+    if (shape[k] < 0) throw ArgError(ErrorKind::Range, "argument 1 must not hold negative sizes");
+    overflow = overflow || __builtin_mul_overflow(bytes, static_cast<uint64_t>(shape[k]), &bytes);
+    o << (k ? "," : "") << shape[k];
   }
+  o << "]";
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) bytes = 0, overflow = false;  // no elements
+  if (overflow || arr.ByteLength() != bytes) {
+    throw ArgError(ErrorKind::Range, std::to_string(arr.ByteLength()) + " bytes given, shape " + o.str() + " needs " +
+                                         (overflow ? std::string("more than 2^64") : std::to_string(bytes)));
+  }
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(storeAs));
   if (bytes) std::memcpy(t.data_ptr(), static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset(), bytes);
   if (dtype == at::kBool) t = t.ne(0);
   if (a.has(3)) t = t.to(parseDevice(a.S(3)));

@@ -361,6 +361,15 @@ if (!process.env[ABUSE_CHILD]) {
     assert.deepEqual([...((addon().call('grad', t) as NativeHandle).toArray() as Float32Array)], [5, 6]);
     assert.throws(() => addon().call('zeros', [2], 'float32', 'meta'), /unknown device 'meta'/);
     assert.throws(() => addon().startProfile('/nonexistent-medseg-dir/trace.json'), /cannot write/);
+    // fromArray checks the size before allocating: a malformed shape maps nothing
+    const one = new Float32Array(1);
+    assert.throws(
+      () => addon().fromArray(one, [2 ** 30, 4], 'float32'),
+      /4 bytes given, .* needs 17179869184$/,
+    );
+    assert.throws(() => addon().fromArray(one, [2 ** 40, 2 ** 40], 'float32'), /needs more than 2\^64$/);
+    assert.throws(() => addon().fromArray(one, [-1], 'float32'), /must not hold negative sizes/);
+    assert.deepEqual(addon().fromArray(new Float32Array(0), [3, 0], 'float32').shape(), [3, 0]);
   });
 
   test('medseg train --seed 1e20 ends with an error naming the seed, not an abort', async () => {
