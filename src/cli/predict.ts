@@ -2,9 +2,8 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parsePositiveInt } from './args.js';
+import { parseInteger, FOLD_RANGE, THREADS_RANGE } from './args.js';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 
@@ -21,7 +20,8 @@ async function cascadeVariant(model: string): Promise<ConfigurationName> {
 /** Every fold of the model's splits.json (5 when there is none). */
 async function allFolds(model: string): Promise<number[]> {
   const file = path.join(model, 'splits.json');
-  const n = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as unknown[]).length : 5;
+  const { readSplits } = await import('../train/splits.js');
+  const n = existsSync(file) ? (await readSplits(file)).length : 5;
   return Array.from({ length: n }, (_, f) => f);
 }
 
@@ -83,7 +83,14 @@ export const command: Command = {
         ? undefined
         : values.folds === 'all'
           ? await allFolds(values.model)
-          : values.folds.split(',').map((f) => parsePositiveInt(f.trim(), 'folds', 0, true));
+          : values.folds.split(',').map((f) => parseInteger(f, 'folds', FOLD_RANGE)!);
+    const threads = parseInteger(values.threads, 'threads', THREADS_RANGE);
+    // refused before libtorch loads: predictions never land among the inputs or in a dataset
+    const { findInputCases } = await import('../infer/inputs.js');
+    const { assertOutputOutsideInputs, isSingleFileOutput } = await import('../infer/outputLocation.js');
+    const cases = findInputCases(values.input);
+    const single = isSingleFileOutput(cases, values.output, outputFormat === 'dicom-seg');
+    assertOutputOutsideInputs(values.input, values.output, cases, single);
     const { predict } = await import('../infer/predict.js');
     const r = await predict({
       input: values.input,
@@ -97,7 +104,7 @@ export const command: Command = {
       autocast: values.bf16 ? 'bfloat16' : null,
       saveProbabilities: values['save-probabilities'],
       outputFormat,
-      threads: values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1),
+      threads,
       log: (s) => process.stderr.write(`${s}\n`),
     });
     console.log(`wrote ${r.cases.length} label map(s)`);

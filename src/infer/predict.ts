@@ -11,6 +11,7 @@ import type { Volume } from '../io/volume.js';
 import { writeDicomSeg, type Segment } from '../io/dicomSeg.js';
 import { channelOf } from '../dataset/volumes.js';
 import type { Plans, ConfigurationName } from '../plan/planner.js';
+import { readPlans } from '../plan/schema.js';
 import { argmaxLabelValues, arraySpacing, channelsToTensor, labelsToVolume } from '../grid/volumeTensor.js';
 import { applyPostprocessing, type PostprocessingRecipe } from '../labelmap/postprocessing.js';
 import { findInputCases, type InputCase } from './inputs.js';
@@ -24,6 +25,7 @@ import {
   type InferenceOptions,
 } from './model.js';
 import { readRecipe } from './recipe.js';
+import { assertOutputOutsideInputs, isSingleFileOutput } from './outputLocation.js';
 
 export interface PredictOptions {
   input: string;
@@ -127,7 +129,12 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
   setThreads(o.threads);
   const plansFile = path.join(o.modelDir, 'plans.json');
   if (!existsSync(plansFile)) throw new Error(`${o.modelDir}: not a medseg model folder (no plans.json)`);
-  const plans = JSON.parse(await readFile(plansFile, 'utf8')) as Plans;
+  const plans = await readPlans(plansFile);
+  // the inputs and where their label maps go are checked before any network is loaded
+  const cases = findInputCases(o.input);
+  const dicomSeg = o.outputFormat === 'dicom-seg';
+  const single = isSingleFileOutput(cases, o.output, dicomSeg);
+  assertOutputOutsideInputs(o.input, o.output, cases, single);
   const recipe = o.config ? null : await readRecipe(o.modelDir);
   const members: ConfigurationName[] = o.config ? [o.config] : (recipe?.configurations ?? ['3d_fullres']);
   const folds = o.folds ?? recipe?.folds ?? [0];
@@ -137,8 +144,6 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     log(
       `inference recipe: ${members.join(' + ')}, folds ${folds.join(',')}${post ? ', post-processing' : ''}`,
     );
-  const cases = findInputCases(o.input);
-  const dicomSeg = o.outputFormat === 'dicom-seg';
   if (dicomSeg) {
     const notSeries = cases.find((c) => c.files.length !== 1 || !statSync(c.files[0]!).isDirectory());
     if (notSeries)
@@ -154,7 +159,6 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     throw e;
   }
   const first = models.get(members[0]!)!.config;
-  const single = cases.length === 1 && (dicomSeg ? /\.dcm$/i : /\.(nii|nii\.gz|nrrd)$/i).test(o.output);
   if (!single) await mkdir(o.output, { recursive: true });
   const ending = dicomSeg ? '.dcm' : '.nii.gz';
   const segments = dicomSeg ? await segmentsOf(o.modelDir, plans.labelValues) : [];
