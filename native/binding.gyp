@@ -9,7 +9,8 @@
         "src/ops_nn.cc",
         "src/conv.cc",
         "src/fused.cc",
-        "src/allocator.cc"
+        "src/allocator.cc",
+        "src/device.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

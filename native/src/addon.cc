@@ -22,6 +22,7 @@ Registry& registry() {
     registerNnOps(x);
     registerConvOps(x);
     registerFusedOps(x);
+    registerDeviceOps(x);
     return x;
   }();
   return r;

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { parsePositiveInt } from './args.js';
+import { deviceOption, parseDeviceOption, DEVICE_HELP } from './device.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,7 +28,7 @@ async function allFolds(model: string): Promise<number[]> {
 
 const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config NAME] [--folds 0,1,2|all]
                       [--checkpoint best|latest] [--mirror] [--bf16] [--save-probabilities]
-                      [--no-postprocess] [--threads N]
+                      [--no-postprocess] [--threads N] [--device auto|cpu|cuda|cuda:N]
 
 IN is an image file (NIfTI, NRRD; 4D = channels), a DICOM series folder, or a folder of images
 (nnU-Net naming CASE_0000.nii.gz for channels). Label maps are written in each input's own
@@ -36,7 +37,10 @@ probabilities.
 Without --config: the recipe find-best wrote (MODEL/inference.json: configurations ensembled, all
 folds, the chosen post-processing), or 3d_fullres fold 0 when there is none. A cascade stage
 (3d_cascade_prior, 3d_cascade_crop; 3d_cascade = the variant find-best ranked higher, else the
-prior variant) runs 3d_lowres first.`;
+prior variant) runs 3d_lowres first.
+${DEVICE_HELP}
+On a GPU the sliding window's Gaussian accumulation stays on the GPU when it fits in free memory,
+else it runs on the CPU; --bf16 also applies on a GPU.`;
 
 export const command: Command = {
   name: 'predict',
@@ -56,6 +60,7 @@ export const command: Command = {
         bf16: { type: 'boolean', default: false },
         'save-probabilities': { type: 'boolean', default: false },
         threads: { type: 'string' },
+        ...deviceOption,
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -77,6 +82,7 @@ export const command: Command = {
         : values.folds === 'all'
           ? await allFolds(values.model)
           : values.folds.split(',').map((f) => parsePositiveInt(f.trim(), 'folds', 0, true));
+    const device = await parseDeviceOption(values.device);
     const { predict } = await import('../infer/predict.js');
     const r = await predict({
       input: values.input,
@@ -88,6 +94,7 @@ export const command: Command = {
       postprocess: !values['no-postprocess'],
       mirror: values.mirror,
       autocast: values.bf16 ? 'bfloat16' : null,
+      device,
       saveProbabilities: values['save-probabilities'],
       threads: values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1),
       log: (s) => process.stderr.write(`${s}\n`),

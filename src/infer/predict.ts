@@ -38,6 +38,8 @@ export interface PredictOptions {
   checkpoint?: 'best' | 'latest';
   mirror?: boolean;
   autocast?: AutocastDType | null;
+  /** 'cpu' (default) or 'cuda[:N]', resolved (engine/device.ts): networks and sliding windows run there. */
+  device?: string;
   /** Also write the class probabilities as a 4D float32 NIfTI next to each label map. */
   saveProbabilities?: boolean;
   threads?: number;
@@ -77,12 +79,13 @@ async function loadWithStages(
   folds: number[],
   checkpoint: 'best' | 'latest',
   loaded: Map<ConfigurationName, ConfigModel>,
+  device = 'cpu',
 ): Promise<void> {
   if (loaded.has(name)) return;
   const config = configurationOf(plans, name, path.join(modelDir, 'plans.json'));
   if (config.cascade)
-    await loadWithStages(modelDir, plans, config.cascade.previousStage, folds, checkpoint, loaded);
-  loaded.set(name, await loadConfigModel(modelDir, plans, name, folds, checkpoint));
+    await loadWithStages(modelDir, plans, config.cascade.previousStage, folds, checkpoint, loaded, device);
+  loaded.set(name, await loadConfigModel(modelDir, plans, name, folds, checkpoint, device));
 }
 
 /**
@@ -135,7 +138,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     );
   const models = new Map<ConfigurationName, ConfigModel>();
   try {
-    for (const name of members) await loadWithStages(o.modelDir, plans, name, folds, which, models);
+    for (const name of members) await loadWithStages(o.modelDir, plans, name, folds, which, models, o.device);
   } catch (e) {
     for (const m of models.values()) disposeModel(m);
     throw e;
@@ -146,7 +149,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
   if (!single) await mkdir(o.output, { recursive: true });
   const ending = '.nii.gz';
   const results: PredictResult['cases'] = [];
-  const inference: InferenceOptions = { mirror: o.mirror, autocast: o.autocast ?? null };
+  const inference: InferenceOptions = { mirror: o.mirror, autocast: o.autocast ?? null, device: o.device };
   try {
     for (const c of cases) {
       const t0 = performance.now();
