@@ -26,7 +26,9 @@ export interface SystemInfo {
   /** What --device auto chooses here. */
   autoDevice: string;
   cpu: Omit<CpuFeatures, 'flags'>;
-  threads: { torch: number; available: number; parallel: string };
+  /** medseg's commands use all available threads unless --threads says otherwise; `torch` is
+   * libtorch's own default in this process. */
+  threads: { medseg: number; torch: number; available: number; parallel: string };
 }
 
 /** CUDA runtime version integer (12040) as '12.4'. */
@@ -62,7 +64,12 @@ export function systemInfo(): SystemInfo {
     })),
     autoDevice: resolveDevice('auto'),
     cpu,
-    threads: { torch: info.threads, available: os.availableParallelism(), parallel: info.parallelInfo },
+    threads: {
+      medseg: os.availableParallelism(),
+      torch: info.threads,
+      available: os.availableParallelism(),
+      parallel: info.parallelInfo,
+    },
   };
 }
 
@@ -83,7 +90,7 @@ export function formatSystemInfo(s: SystemInfo): string {
     `--device auto: ${s.autoDevice}`,
     `CPU: ${s.cpu.model}, ${s.cpu.logicalCores} logical cores; AVX2 ${yes(s.cpu.avx2)}, AVX-512 ${yes(s.cpu.avx512f)}, ` +
       `AVX512-BF16 ${yes(s.cpu.avx512bf16)}, AMX-BF16 ${yes(s.cpu.amxBf16)} (native bf16: ${yes(s.cpu.nativeBf16)})`,
-    `threads: ${s.threads.torch} libtorch intra-op of ${s.threads.available} available`,
+    `threads: medseg uses ${s.threads.medseg} of ${s.threads.available} available (--threads N); libtorch's own default here ${s.threads.torch}`,
   ];
   return lines.join('\n');
 }
