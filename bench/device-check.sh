@@ -12,6 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-bench/out/device-check}
 DEVICE=${DEVICE:-cuda}
+PYTHON=${PYTHON:-python3}
 PATCH=${PATCH:-128,128,128}
 STEPS=${STEPS:-10}
 mkdir -p "$OUT"
@@ -30,7 +31,7 @@ step() {
 
 log "device-check on $(hostname), DEVICE=$DEVICE PATCH=$PATCH"
 command -v nvidia-smi > /dev/null && nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
-python3 -c 'import torch; print(torch.__version__, torch.version.cuda, torch.backends.cudnn.version(), torch.cuda.is_available() and torch.cuda.get_device_name(0))' \
+$PYTHON -c 'import torch; print(torch.__version__, torch.version.cuda, torch.backends.cudnn.version(), torch.cuda.is_available() and torch.cuda.get_device_name(0))' \
   > "$OUT/python-torch.txt" 2>&1
 log "python torch: $(cat "$OUT/python-torch.txt")"
 
@@ -67,7 +68,7 @@ grep -E '^# (tests|pass|fail|skipped)' "$OUT/tests-device.txt" | tee -a "$SUMMAR
 bench() { # bench NAME MEDSEG_FLAGS PYTORCH_FLAGS
   step "medseg-$1" 150 node bin/medseg bench train-step --device "$DEVICE" --patch "$PATCH" --batch 2 \
     --steps "$STEPS" --warmup 3 --json $2
-  step "pytorch-$1" 150 python3 bench/pytorch_unet.py train-step --device "$DEVICE" --patch "$PATCH" --batch 2 \
+  step "pytorch-$1" 150 $PYTHON bench/pytorch_unet.py train-step --device "$DEVICE" --patch "$PATCH" --batch 2 \
     --steps "$STEPS" --warmup 3 --threads 4 $3
   local m p
   m=$(tail -1 "$OUT/medseg-$1.txt" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["ms_per_step"]))' 2> /dev/null)

@@ -27,7 +27,7 @@ async function allFolds(model: string): Promise<number[]> {
 }
 
 const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config NAME] [--folds 0,1,2|all]
-                      [--checkpoint best|latest] [--mirror] [--bf16] [--save-probabilities]
+                      [--checkpoint best|latest] [--mirror] [--bf16 | --fp16] [--save-probabilities]
                       [--no-postprocess] [--threads N] [--device auto|cpu|cuda|cuda:N]
 
 IN is an image file (NIfTI, NRRD; 4D = channels), a DICOM series folder, or a folder of images
@@ -40,7 +40,7 @@ folds, the chosen post-processing), or 3d_fullres fold 0 when there is none. A c
 prior variant) runs 3d_lowres first.
 ${DEVICE_HELP}
 On a GPU the sliding window's Gaussian accumulation stays on the GPU when it fits in free memory,
-else it runs on the CPU; --bf16 also applies on a GPU.`;
+else it runs on the CPU; --bf16 also applies on a GPU, --fp16 (float16 autocast) only there.`;
 
 export const command: Command = {
   name: 'predict',
@@ -58,6 +58,7 @@ export const command: Command = {
         'no-postprocess': { type: 'boolean', default: false },
         mirror: { type: 'boolean', default: false },
         bf16: { type: 'boolean', default: false },
+        fp16: { type: 'boolean', default: false },
         'save-probabilities': { type: 'boolean', default: false },
         threads: { type: 'string' },
         ...deviceOption,
@@ -82,7 +83,10 @@ export const command: Command = {
         : values.folds === 'all'
           ? await allFolds(values.model)
           : values.folds.split(',').map((f) => parsePositiveInt(f.trim(), 'folds', 0, true));
+    if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
     const device = await parseDeviceOption(values.device);
+    if (values.fp16 && device === 'cpu')
+      throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
     const { predict } = await import('../infer/predict.js');
     const r = await predict({
       input: values.input,
@@ -93,7 +97,7 @@ export const command: Command = {
       checkpoint: values.checkpoint as 'best' | 'latest' | undefined,
       postprocess: !values['no-postprocess'],
       mirror: values.mirror,
-      autocast: values.bf16 ? 'bfloat16' : null,
+      autocast: values.fp16 ? 'float16' : values.bf16 ? 'bfloat16' : null,
       device,
       saveProbabilities: values['save-probabilities'],
       threads: values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1),
