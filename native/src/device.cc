@@ -40,22 +40,52 @@ struct CudaRuntime {
   bool ok() const { return getDeviceCount && getDevice && setDevice && memGetInfo; }
 };
 
-int findCudart(struct dl_phdr_info* info, size_t, void* data) {
-  auto* out = static_cast<std::string*>(data);
-  if (info->dlpi_name && std::strstr(info->dlpi_name, "libcudart")) {
-    *out = info->dlpi_name;
+struct Search {
+  const char* name;
+  std::string path;
+};
+
+int findLoaded(struct dl_phdr_info* info, size_t, void* data) {
+  auto* s = static_cast<Search*>(data);
+  if (info->dlpi_name && std::strstr(info->dlpi_name, s->name)) {
+    s->path = info->dlpi_name;
     return 1;
   }
   return 0;
+}
+
+// A handle on an already loaded library whose file name contains `name` (nullptr when none is).
+void* loaded(const char* name) {
+  Search s{name, {}};
+  dl_iterate_phdr(findLoaded, &s);
+  return s.path.empty() ? nullptr : dlopen(s.path.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+}
+
+// The driver API (libcuda, always a shared library): device names and total memory when the
+// runtime is linked statically into libtorch_cuda and cannot be found.
+struct CudaDriver {
+  int (*getName)(char*, int, int) = nullptr;
+  int (*totalMem)(size_t*, int) = nullptr;
+};
+
+const CudaDriver& cudaDriver() {
+  static CudaDriver d = [] {
+    CudaDriver r;
+    if (!MEDSEG_HAS_CUDA) return r;
+    void* h = loaded("libcuda.so");
+    if (!h) return r;
+    r.getName = reinterpret_cast<int (*)(char*, int, int)>(dlsym(h, "cuDeviceGetName"));
+    r.totalMem = reinterpret_cast<int (*)(size_t*, int)>(dlsym(h, "cuDeviceTotalMem_v2"));
+    return r;
+  }();
+  return d;
 }
 
 const CudaRuntime& cudart() {
   static CudaRuntime rt = [] {
     CudaRuntime r;
     if (!MEDSEG_HAS_CUDA) return r;
-    std::string path;
-    dl_iterate_phdr(findCudart, &path);
-    void* h = path.empty() ? nullptr : dlopen(path.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+    void* h = loaded("libcudart");
     if (!h) return r;
     r.getDeviceCount = reinterpret_cast<CudaRuntime::GetInt>(dlsym(h, "cudaGetDeviceCount"));
     r.getDevice = reinterpret_cast<CudaRuntime::GetInt>(dlsym(h, "cudaGetDevice"));
@@ -114,7 +144,24 @@ Napi::Value CudaDevice(Args& a) {
   Napi::Env env = a.env();
   const int index = static_cast<int>(a.I(0));
   const CudaRuntime& rt = cudart();
-  if (!rt.ok() || index < 0 || index >= visibleGpus()) return env.Null();
+  if (index < 0 || index >= visibleGpus()) return env.Null();
+  if (!rt.ok()) {
+    // no runtime to call: what the driver says (no free memory: it needs a context)
+    const CudaDriver& drv = cudaDriver();
+    if (!drv.getName) return env.Null();
+    char name[256] = {0};
+    size_t total = 0;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("index", Napi::Number::New(env, index));
+    o.Set("name", drv.getName(name, sizeof(name) - 1, index) == 0 ? Napi::String::New(env, name) : env.Null());
+    o.Set("totalBytes", drv.totalMem && drv.totalMem(&total, index) == 0
+                            ? Napi::Number::New(env, static_cast<double>(total))
+                            : env.Null());
+    o.Set("freeBytes", env.Null());
+    o.Set("major", env.Null());
+    o.Set("minor", env.Null());
+    return o;
+  }
   int prev = 0;
   if (rt.getDevice(&prev) != 0) return env.Null();
   Napi::Object o = Napi::Object::New(env);
