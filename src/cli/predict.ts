@@ -28,7 +28,8 @@ async function allFolds(model: string): Promise<number[]> {
 
 const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config NAME] [--folds 0,1,2|all]
                       [--checkpoint best|latest] [--mirror] [--bf16 | --fp16] [--save-probabilities]
-                      [--no-postprocess] [--threads N] [--device auto|cpu|cuda|cuda:N]
+                      [--no-postprocess] [--output-format nifti|dicom-seg] [--threads N]
+                      [--device auto|cpu|cuda|cuda:N]
 
 IN is an image file (NIfTI, NRRD; 4D = channels), a DICOM series folder, or a folder of images
 (nnU-Net naming CASE_0000.nii.gz for channels). Label maps are written in each input's own
@@ -38,6 +39,9 @@ Without --config: the recipe find-best wrote (MODEL/inference.json: configuratio
 folds, the chosen post-processing), or 3d_fullres fold 0 when there is none. A cascade stage
 (3d_cascade_prior, 3d_cascade_crop; 3d_cascade = the variant find-best ranked higher, else the
 prior variant) runs 3d_lowres first.
+--output-format dicom-seg (DICOM series in): a DICOM Segmentation object per series (OUT.dcm or
+OUT/SERIES.dcm), one segment per label with the dataset's label names, each frame referring to its
+source image, for PACS viewers.
 ${DEVICE_HELP}
 On a GPU the sliding window's Gaussian accumulation stays on the GPU when it fits in free memory,
 else it runs on the CPU; --bf16 also applies on a GPU, --fp16 (float16 autocast) only there.`;
@@ -60,6 +64,7 @@ export const command: Command = {
         bf16: { type: 'boolean', default: false },
         fp16: { type: 'boolean', default: false },
         'save-probabilities': { type: 'boolean', default: false },
+        'output-format': { type: 'string', default: 'nifti' },
         threads: { type: 'string' },
         ...deviceOption,
         help: { type: 'boolean', short: 'h', default: false },
@@ -73,6 +78,9 @@ export const command: Command = {
       throw new UsageError(`-i, -o and -m are required\n${HELP}`);
     if (values.checkpoint !== undefined && values.checkpoint !== 'best' && values.checkpoint !== 'latest')
       throw new UsageError('--checkpoint must be best or latest');
+    const outputFormat = values['output-format'];
+    if (outputFormat !== 'nifti' && outputFormat !== 'dicom-seg')
+      throw new UsageError(`--output-format must be nifti or dicom-seg, not '${outputFormat}'`);
     const config = (values.config === '3d_cascade' ? await cascadeVariant(values.model) : values.config) as
       ConfigurationName | undefined;
     if (config !== undefined && !CONFIGURATION_NAMES.includes(config))
@@ -100,6 +108,7 @@ export const command: Command = {
       autocast: values.fp16 ? 'float16' : values.bf16 ? 'bfloat16' : null,
       device,
       saveProbabilities: values['save-probabilities'],
+      outputFormat,
       threads: values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1),
       log: (s) => process.stderr.write(`${s}\n`),
     });
