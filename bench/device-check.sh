@@ -35,16 +35,21 @@ $PYTHON -c 'import torch; print(torch.__version__, torch.version.cuda, torch.bac
   > "$OUT/python-torch.txt" 2>&1
 log "python torch: $(cat "$OUT/python-torch.txt")"
 
-# 1. node
+# 1. node (xz, or Python's lzma where xz is not installed)
+unxz() {
+  if command -v xz > /dev/null; then xz -dc "$1"; else
+    $PYTHON -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"
+  fi
+}
 if ! command -v node > /dev/null || [ -f .device-carry/node.xz ]; then
   NODE_PREFIX=/tmp/medseg-node
   mkdir -p $NODE_PREFIX/bin $NODE_PREFIX/lib/node_modules
-  xz -dc .device-carry/node.xz > $NODE_PREFIX/bin/node && chmod +x $NODE_PREFIX/bin/node
-  tar -C $NODE_PREFIX -xJf .device-carry/node-include.tar.xz
-  tar -C $NODE_PREFIX/lib/node_modules -xJf .device-carry/npm.tar.xz
+  unxz .device-carry/node.xz > $NODE_PREFIX/bin/node && chmod +x $NODE_PREFIX/bin/node
+  unxz .device-carry/node-include.tar.xz | tar -C $NODE_PREFIX -x
+  unxz .device-carry/npm.tar.xz | tar -C $NODE_PREFIX/lib/node_modules -x
   export PATH=$NODE_PREFIX/bin:$PATH
 fi
-[ -d node_modules/node-addon-api ] || tar -xJf .device-carry/node_modules.tar.xz
+[ -d node_modules/node-addon-api ] || unxz .device-carry/node_modules.tar.xz | tar -x
 log "node $(node --version) at $(command -v node)"
 for tool in c++ make python3; do command -v $tool > /dev/null || log "MISSING: $tool (the addon build needs it)"; done
 
@@ -60,9 +65,9 @@ fi
 # 3. what medseg sees, and the device tests
 step info 60 node bin/medseg info --json
 node bin/medseg info >> "$SUMMARY" 2>&1
-MEDSEG_TEST_DEVICE=$DEVICE step tests-device 240 node --test --test-concurrency=1 \
+MEDSEG_REF_PYTHON=$(command -v $PYTHON) MEDSEG_TEST_DEVICE=$DEVICE step tests-device 240 node --test --test-concurrency=1 \
   dist/test/engine/ dist/test/optim/gradScaler.test.js dist/test/train/device.test.js
-grep -E '^# (tests|pass|fail|skipped)' "$OUT/tests-device.txt" | tee -a "$SUMMARY"
+grep -E '^# (tests|pass|fail|skipped)|^not ok' "$OUT/tests-device.txt" | tee -a "$SUMMARY"
 
 # 4. train step: medseg vs PyTorch, same GPU, same network/loss/optimiser (nnU-Net 3d_fullres, batch 2)
 bench() { # bench NAME MEDSEG_FLAGS PYTORCH_FLAGS
