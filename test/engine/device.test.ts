@@ -32,6 +32,7 @@ import { SGD, AdamW } from '../../src/optim/index.js';
 import { trainOnBatch } from '../../src/train/step.js';
 import { slidingWindowLogits, accumulationDevice, accumulationBytes } from '../../src/infer/slidingWindow.js';
 import { testDevice, repoRoot } from '../helpers/device.js';
+import { assertClose } from '../helpers/numeric.js';
 
 const device = testDevice();
 const GiB = 2 ** 30;
@@ -175,7 +176,19 @@ test(`checkpoints written from ${device} read back on the CPU; optimiser state r
   trainOnBatch(parts, 1, { x, y });
   trainOnBatch({ ...parts, forward: (t) => net2.forwardAll(t), opt: opt2 }, 1, { x, y });
   for (const [k, t] of net.stateDict())
-    assert.deepEqual(net2.stateDict().get(k)!.toArray(), t.toArray(), `${k} differs after the resumed step`);
+    if (device === 'cpu')
+      assert.deepEqual(
+        net2.stateDict().get(k)!.toArray(),
+        t.toArray(),
+        `${k} differs after the resumed step`,
+      );
+    // cuDNN's backward kernels may add in a different order from run to run
+    else
+      assertClose(net2.stateDict().get(k)!, t, {
+        rtol: 1e-4,
+        atol: 1e-6,
+        what: `${k} after the resumed step`,
+      });
   for (const d of [x, y]) d.dispose();
   for (const o of [opt, opt2]) o.dispose();
   for (const n of [net, net2, cpuNet]) n.dispose();

@@ -1,7 +1,7 @@
 // The float16 loss scaler's rule (torch.cuda.amp.GradScaler's), on the test device: gradients are
 // unscaled exactly, a non-finite gradient skips the step and halves the scale, growthInterval good
 // steps double it, and a scaled step in float32 equals an unscaled one bit for bit (the scale is a
-// power of two).
+// power of two; on a GPU, equal up to the order of cuDNN's additions).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tidy, keep, manualSeed, randn, randint, Tensor } from '../../src/engine/index.js';
@@ -9,6 +9,7 @@ import { SGD, GradScaler } from '../../src/optim/index.js';
 import { UNet, defaultPlainSpec, deepSupervisionLoss } from '../../src/nn/index.js';
 import { trainOnBatch, type StepParts } from '../../src/train/step.js';
 import { testDevice } from '../helpers/device.js';
+import { assertClose } from '../helpers/numeric.js';
 
 const device = testDevice();
 
@@ -91,7 +92,11 @@ test('a scaled float32 train step equals the unscaled one bit for bit', () => {
   const plain = weights(false);
   const scaled = weights(true);
   assert.ok(plain.length > 10);
-  for (let i = 0; i < plain.length; i++) assert.deepEqual(scaled[i], plain[i], `${plain[i]![0]} differs`);
+  for (let i = 0; i < plain.length; i++) {
+    if (device === 'cpu') assert.deepEqual(scaled[i], plain[i], `${plain[i]![0]} differs`);
+    // cuDNN's backward kernels may add in a different order from run to run
+    else assertClose(scaled[i]![1], plain[i]![1], { rtol: 1e-4, atol: 1e-6, what: plain[i]![0] });
+  }
 });
 
 test('the scaler rejects nonsense options', () => {
