@@ -1,14 +1,15 @@
-// Training on a device: an explicit device 'cpu' is the default path (identical weights), fp16 is
-// refused off a GPU with one clear error, and on MEDSEG_TEST_DEVICE=cuda a run trains (float32 and
-// float16 with loss scaling) and resumes onto the GPU.
+// Training on a device: an explicit device 'cpu' is the default path (identical weights and
+// predictions), fp16 is refused off a GPU with one clear error, and on MEDSEG_TEST_DEVICE=cuda a run
+// trains (float32 and float16 with loss scaling) and resumes onto the GPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeSynthDataset, findTask } from '../../src/synth/index.js';
 import { trainModel, type TrainOptions } from '../../src/train/index.js';
 import { loadSafetensors } from '../../src/nn/index.js';
+import { predict } from '../../src/infer/predict.js';
 import { testDevice } from '../helpers/device.js';
 
 const device = testDevice();
@@ -57,6 +58,25 @@ test("training with device 'cpu' given explicitly equals the default path", asyn
   }
   assert.ok(compared > 20);
   assert.equal(wa.state.gradScaler, undefined, 'no loss scale without fp16');
+  // prediction: device 'cpu' given explicitly writes the same label maps as the default
+  const images = path.join(ds, 'imagesTr');
+  const outs = [undefined, 'cpu'].map((d) => path.join(root, `pred-${d ?? 'default'}`));
+  for (const [i, d] of [undefined, 'cpu'].entries())
+    await predict({
+      input: images,
+      output: outs[i]!,
+      modelDir: a,
+      checkpoint: 'latest',
+      device: d,
+      threads: 1,
+    });
+  const files = readdirSync(outs[0]!).filter((f) => f.endsWith('.nii.gz'));
+  assert.equal(files.length, 4);
+  for (const f of files)
+    assert.ok(
+      readFileSync(path.join(outs[0]!, f)).equals(readFileSync(path.join(outs[1]!, f))),
+      `${f} differs`,
+    );
   // fp16 needs a GPU: one clear error before any work
   await assert.rejects(
     trainModel({ ...base(ds, path.join(root, 'fp16')), fp16: true, device: 'cpu' }),
