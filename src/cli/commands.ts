@@ -26,6 +26,7 @@ export const commands: Record<string, Entry> = {
   },
   report: { summary: 'an HTML report of a model folder', load: () => import('./report.js') },
   synth: { summary: 'write the synthetic decathlon (nnU-Net v2)', load: () => import('./synth.js') },
+  info: { summary: 'libtorch build, GPUs, CPU features and threads', load: () => import('./info.js') },
   export: { summary: 'export a trained model as ONNX (+ export.json)', load: () => import('./export.js') },
   import: {
     summary: "import another tool's model (tfjs: brainchop's MeshNets)",

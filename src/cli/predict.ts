@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { parseInteger, FOLD_RANGE, THREADS_RANGE } from './args.js';
+import { deviceOption, parseDeviceOption, DEVICE_HELP } from './device.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
@@ -26,9 +27,9 @@ async function allFolds(model: string): Promise<number[]> {
 }
 
 const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config NAME] [--folds 0,1,2|all]
-                      [--checkpoint best|latest] [--mirror] [--bf16] [--save-probabilities]
+                      [--checkpoint best|latest] [--mirror] [--bf16 | --fp16] [--save-probabilities]
                       [--no-postprocess] [--output-format nifti|dicom-seg] [--threads N]
-                      [--engine libtorch|onnx]
+                      [--device auto|cpu|cuda|cuda:N] [--engine libtorch|onnx]
 
 IN is an image file (NIfTI, NRRD; 4D = channels), a DICOM series folder, or a folder of images
 (nnU-Net naming CASE_0000.nii.gz for channels). Label maps are written in each input's own
@@ -41,6 +42,9 @@ prior variant) runs 3d_lowres first.
 --output-format dicom-seg (DICOM series in): a DICOM Segmentation object per series (OUT.dcm or
 OUT/SERIES.dcm), one segment per label with the dataset's label names, each frame referring to its
 source image, for PACS viewers.
+${DEVICE_HELP}
+On a GPU the sliding window's Gaussian accumulation stays on the GPU when it fits in free memory,
+else it runs on the CPU; --bf16 also applies on a GPU, --fp16 (float16 autocast) only there.
 MODEL_DIR may also be an ONNX export folder (\`medseg export\`: it has export.json): it runs with
 onnxruntime-node, without libtorch. --engine onnx runs a model folder the same way, exporting it
 into MODEL_DIR/export/ first (reused while its checkpoints are unchanged).`;
@@ -61,9 +65,11 @@ export const command: Command = {
         'no-postprocess': { type: 'boolean', default: false },
         mirror: { type: 'boolean', default: false },
         bf16: { type: 'boolean', default: false },
+        fp16: { type: 'boolean', default: false },
         'save-probabilities': { type: 'boolean', default: false },
         'output-format': { type: 'string', default: 'nifti' },
         threads: { type: 'string' },
+        ...deviceOption,
         engine: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -103,7 +109,9 @@ export const command: Command = {
     if (isExport && values.engine === 'libtorch')
       throw new UsageError(`${values.model} is an ONNX export: it runs with --engine onnx only`);
     if (isExport || values.engine === 'onnx') {
-      if (values.bf16) throw new UsageError('--bf16 is for the libtorch engine');
+      if (values.bf16 || values.fp16) throw new UsageError('--bf16 and --fp16 are for the libtorch engine');
+      if (values.device !== undefined)
+        throw new UsageError('--device is for the libtorch engine (onnxruntime-node runs on the CPU)');
       if (outputFormat !== 'nifti')
         throw new UsageError('--output-format dicom-seg is for the libtorch engine');
       const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -135,6 +143,10 @@ export const command: Command = {
       console.log(`wrote ${r.cases.length} label map(s)`);
       return 0;
     }
+    if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
+    const device = await parseDeviceOption(values.device);
+    if (values.fp16 && device === 'cpu')
+      throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
     const { predict } = await import('../infer/predict.js');
     const r = await predict({
       input: values.input,
@@ -145,7 +157,8 @@ export const command: Command = {
       checkpoint: values.checkpoint as 'best' | 'latest' | undefined,
       postprocess: !values['no-postprocess'],
       mirror: values.mirror,
-      autocast: values.bf16 ? 'bfloat16' : null,
+      autocast: values.fp16 ? 'float16' : values.bf16 ? 'bfloat16' : null,
+      device,
       saveProbabilities: values['save-probabilities'],
       outputFormat,
       threads,
