@@ -27,7 +27,10 @@ export const LAYERS: Record<string, number> = {
   infer: 7,
   crossval: 8, // train + out-of-fold prediction
   postprocess: 8,
+  export: 8, // ONNX export of trained models (+ export.json)
   evaluate: 9,
+  deploy: 9, // prediction from an ONNX export with onnxruntime-node (no libtorch)
+  importers: 9, // other tools' models (TensorFlow.js MeshNets) as ONNX exports
   report: 10,
   bench: 10,
   demo: 11,
