@@ -110,7 +110,7 @@ export const command: Command = {
       throw new UsageError(`${values.model} is an ONNX export: it runs with --engine onnx only`);
     if (isExport || values.engine === 'onnx') {
       if (values.bf16 || values.fp16) throw new UsageError('--bf16 and --fp16 are for the libtorch engine');
-      if (values.device !== undefined)
+      if (values.device !== 'auto' && values.device !== 'cpu')
         throw new UsageError('--device is for the libtorch engine (onnxruntime-node runs on the CPU)');
       if (outputFormat !== 'nifti')
         throw new UsageError('--output-format dicom-seg is for the libtorch engine');
