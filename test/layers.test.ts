@@ -30,6 +30,7 @@ export const LAYERS: Record<string, number> = {
   evaluate: 9,
   report: 10,
   bench: 10,
+  web: 11, // medseg serve: the viewer's server (reads report/'s evaluation records)
   demo: 11,
   cli: 12,
 };

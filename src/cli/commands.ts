@@ -25,5 +25,9 @@ export const commands: Record<string, Entry> = {
     load: () => import('./evaluate.js'),
   },
   report: { summary: 'an HTML report of a model folder', load: () => import('./report.js') },
+  serve: {
+    summary: 'a web viewer of a model: cases, overlays, metrics, curves',
+    load: () => import('./serve.js'),
+  },
   synth: { summary: 'write the synthetic decathlon (nnU-Net v2)', load: () => import('./synth.js') },
 };
