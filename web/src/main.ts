@@ -205,6 +205,8 @@ async function main() {
     }
     applyOverlays();
     $('metrics').replaceChildren(metricsTable(c, cat.labels));
+    // Niivue sizes its canvas to its box on resize events: do it now so the tile below is final
+    nv.resizeListener();
     nv.drawScene();
     const tile = nv.screenSlices[0]?.leftTopWidthHeight;
     const canvas = $<HTMLCanvasElement>('gl');
