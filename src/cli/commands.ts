@@ -30,4 +30,5 @@ export const commands: Record<string, Entry> = {
     load: () => import('./serve.js'),
   },
   synth: { summary: 'write the synthetic decathlon (nnU-Net v2)', load: () => import('./synth.js') },
+  info: { summary: 'libtorch build, GPUs, CPU features and threads', load: () => import('./info.js') },
 };
