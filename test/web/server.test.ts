@@ -2,12 +2,12 @@
 // else. Requests are sent raw (node:http does not normalise '..' the way fetch and browsers do), so
 // every traversal form reaches the server as an attacker would send it.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { resolveInside, serveViewer, type RunningServer } from '../../src/web/index.js';
+import { defaultAssetsDir, resolveInside, serveViewer, type RunningServer } from '../../src/web/index.js';
 import { buildCatalog } from '../../src/web/catalog.js';
 
 let tmp: string;
@@ -159,5 +159,48 @@ test('a folder that is not a model is refused with its name', async () => {
   await assert.rejects(
     serveViewer({ modelDir: tmp, port: 0 }),
     /not a medseg model folder \(no plans\.json\)/,
+  );
+});
+
+test('the catalog puts a cascade stage 1 beside stage 2', () => {
+  const model = path.join(tmp, 'cascade');
+  for (const c of ['3d_lowres', '3d_cascade_crop'])
+    mkdirSync(path.join(model, c, 'fold_0', 'validation'), { recursive: true });
+  writeFileSync(path.join(model, 'plans.json'), JSON.stringify({ labelValues: [0, 1] }));
+  writeFileSync(path.join(model, '3d_lowres', 'fold_0', 'validation', 'c.nii.gz'), 'S1');
+  writeFileSync(path.join(model, '3d_cascade_crop', 'fold_0', 'validation', 'c.nii.gz'), 'S2');
+  const cat = buildCatalog(model);
+  assert.deepEqual(cat.cascade, { stage1: '3d_lowres', stage2: '3d_cascade_crop' });
+  assert.deepEqual(
+    cat.cases[0]!.predictions.map((p) => p.config),
+    ['3d_lowres', '3d_cascade_crop'],
+  );
+  assert.equal(cat.labels[0]!.name, 'label 1'); // no dataset.json: a generic name
+});
+
+test('medseg serve: a missing model folder, a bad port and a taken port get one clear message', async () => {
+  const { medseg } = await import('../cli/run.js');
+  const missing = medseg(['serve', path.join(tmp, 'nope')]);
+  assert.equal(missing.status, 1, missing.stderr);
+  assert.match(missing.stderr, /nope: not a medseg model folder \(no plans\.json\)/);
+  const badPort = medseg(['serve', path.join(tmp, 'model'), '--port', '70000']);
+  assert.notEqual(badPort.status, 0);
+  assert.match(badPort.stderr, /--port/);
+  // the built page is checked before the port: without it, that is the message
+  const built = existsSync(path.join(defaultAssetsDir(), 'index.html'));
+  const taken = medseg([
+    'serve',
+    path.join(tmp, 'model'),
+    '--port',
+    String(server.port),
+    '--data',
+    path.join(tmp, 'data'),
+  ]);
+  assert.notEqual(taken.status, 0);
+  assert.match(
+    taken.stderr,
+    built
+      ? new RegExp(`cannot listen on 127\\.0\\.0\\.1:${server.port}: EADDRINUSE`)
+      : /the viewer page is not built \(run npm run build:web\)/,
   );
 });
