@@ -98,6 +98,39 @@ test(
     // copies, not links: the server refuses links that lead out of its folders
     copyFileSync(path.join(realDataDir, IMAGE), path.join(data, 'imagesTr', 'spleen2_0000.nii.gz'));
     copyFileSync(path.join(realDataDir, LABEL), path.join(validation, 'spleen2.nii.gz'));
+    // a training log and a recorded evaluation, for the metrics table and the curves
+    const log = [0, 1, 2].map((epoch) => ({
+      epoch,
+      train_loss: 1 - epoch / 4,
+      val_dice: [0.5 + epoch / 10],
+      val_mean_dice: 0.5 + epoch / 10,
+      ema_dice: 0.5 + epoch / 20,
+      lr: 0.01 / (epoch + 1),
+      seconds: 10 + epoch,
+    }));
+    writeFileSync(
+      path.join(model, '3d_fullres', 'fold_0', 'log.jsonl'),
+      log.map((r) => JSON.stringify(r)).join('\n'),
+    );
+    mkdirSync(path.join(model, 'evaluations'));
+    const metrics = { '1': { dice: 0.913, hd95: 2.5, nsd: 0.97 } };
+    writeFileSync(
+      path.join(model, 'evaluations', 'val.json'),
+      JSON.stringify({
+        predDir: validation,
+        refDir: validation,
+        report: {
+          cases: [{ case: 'spleen2', metrics }],
+          keys: ['1'],
+          mean: metrics,
+          toleranceMm: 2,
+          unmatched: { pred: [], ref: [] },
+          warnings: [],
+        },
+      }),
+    );
+    // a case whose prediction file is not NIfTI: the page must say so, not hang or go blank silently
+    writeFileSync(path.join(validation, 'zbroken.nii.gz'), 'this is not a NIfTI file');
     const server = await serveViewer({ modelDir: model, dataDir: data, port: 0 });
     const context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
       executablePath: CHROMIUM,
@@ -199,6 +232,25 @@ test(
       );
       const hidden = await stats(await page.locator('#gl').screenshot());
       assert.ok(hidden.red < 0.01 * seen.red, `overlay hidden: ${hidden.red} red px left`);
+      // the recorded evaluation's metrics and the four training panels
+      assert.match((await page.locator('#metrics').textContent()) ?? '', /valspleen0\.9132\.5000\.970/);
+      assert.deepEqual(await page.locator('#training figcaption').allTextContents(), [
+        'training loss',
+        'validation pseudo-Dice',
+        'learning rate',
+        'epoch time (s)',
+      ]);
+      // the broken case: one clear message in the page
+      await page.goto(`${server.url}?case=zbroken`);
+      await page.waitForFunction(() => (globalThis as Page).medsegViewer?.ready === true, null, {
+        timeout: 60_000,
+      });
+      const broken = (await page.evaluate(() => (globalThis as Page).medsegViewer)) as { error?: string };
+      const shown = (await page.locator('#status').textContent()) ?? '';
+      t.diagnostic(`broken case: ${shown}`);
+      assert.ok(broken.error, 'the broken case reports an error');
+      assert.match(shown, /zbroken/);
+      assert.equal(await page.locator('#status').getAttribute('class'), 'error');
     } finally {
       await context.close();
       await server.close();

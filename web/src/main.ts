@@ -186,7 +186,11 @@ async function main() {
     if (c.reference) layers.reference = c.reference;
     if (p) layers.prediction = p.url;
     current = { c, layers };
-    await show(nv, layers, cat.labels, Number(opacity.value));
+    try {
+      await show(nv, layers, cat.labels, Number(opacity.value));
+    } catch (e) {
+      throw new Error(`case ${c.id}: ${e instanceof Error ? e.message : String(e)}`);
+    }
     $('mainCaption').textContent = p ? `${c.id}: ${p.config} fold ${p.fold}` : c.id;
     // a cascade's stage 2 gets its stage 1 beside it
     const stage1 =
