@@ -32,7 +32,7 @@ function curveSvg(title: string, series: { name: string; values: number[]; color
   if (!all.length) return '';
   const lo = Math.min(0, ...all);
   const hi = Math.max(...all, lo + 1e-6);
-  const digits = hi < 0.01 ? 5 : 2; // learning rates are small
+  const digits = hi < 0.1 ? 5 : 2; // learning rates are small
   const n = Math.max(...series.map((s) => s.values.length));
   const x = (i: number) => pad + (n > 1 ? (i / (n - 1)) * (W - 2 * pad) : 0);
   const y = (v: number) => H - pad - ((v - lo) / (hi - lo)) * (H - 2 * pad);
@@ -183,7 +183,7 @@ export function trainingCurves(rows: Partial<EpochLog>[]): string {
     curveSvg('training loss', [{ name: 'train loss', values: col('train_loss'), color: '#c33' }]) +
     curveSvg('validation pseudo-Dice', [
       ...(nLabels > 1 ? perLabel : []),
-      { name: 'mean', values: col('val_mean_dice'), color: '#36c' },
+      { name: 'mean', values: col('val_mean_dice'), color: '#222' },
       { name: 'EMA', values: col('ema_dice'), color: '#393' },
     ]) +
     curveSvg('learning rate', [{ name: 'lr', values: col('lr'), color: '#777' }]) +

@@ -27,7 +27,7 @@ function chart(title: string, series: Series[]): HTMLElement {
     const n = Math.max(...series.map((s) => s.values.length));
     const x = (i: number) => pad + (n > 1 ? (i / (n - 1)) * (W - 2 * pad) : 0);
     const y = (v: number) => H - pad - ((v - lo) / (hi - lo)) * (H - 2 * pad);
-    const digits = hi < 0.01 ? 5 : 2;
+    const digits = hi < 0.1 ? 5 : 2;
     svg.innerHTML =
       `<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="#999"/>` +
       `<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}" stroke="#999"/>` +
@@ -79,7 +79,7 @@ export function trainingCharts(rows: EpochRow[], labelNames: string[]): HTMLElem
     chart('training loss', [{ name: 'train loss', values: col((r) => r.train_loss), color: '#c33' }]),
     chart('validation pseudo-Dice', [
       ...perLabel,
-      { name: 'mean', values: col((r) => r.val_mean_dice), color: '#36c' },
+      { name: 'mean', values: col((r) => r.val_mean_dice), color: '#222' },
       { name: 'EMA', values: col((r) => r.ema_dice), color: '#393' },
     ]),
     chart('learning rate', [{ name: 'lr', values: col((r) => r.lr), color: '#777' }]),
