@@ -129,6 +129,14 @@ test(
         },
       }),
     );
+    // a cascade: stage 1 (3d_lowres) and stage 2 predictions of the same case
+    for (const c of ['3d_lowres', '3d_cascade_crop']) {
+      mkdirSync(path.join(model, c, 'fold_0', 'validation'), { recursive: true });
+      copyFileSync(
+        path.join(realDataDir, LABEL),
+        path.join(model, c, 'fold_0', 'validation', 'spleen2.nii.gz'),
+      );
+    }
     // a case whose prediction file is not NIfTI: the page must say so, not hang or go blank silently
     writeFileSync(path.join(validation, 'zbroken.nii.gz'), 'this is not a NIfTI file');
     const server = await serveViewer({ modelDir: model, dataDir: data, port: 0 });
@@ -240,6 +248,16 @@ test(
         'learning rate',
         'epoch time (s)',
       ]);
+      // stage 2 of the cascade gets stage 1 beside it, drawn with the overlay too
+      assert.equal(await page.locator('#stage1Figure').isHidden(), true);
+      await page.locator('#showPred').check();
+      await page.locator('#prediction').selectOption({ label: '3d_cascade_crop fold 0' });
+      await page.waitForFunction(() => (globalThis as Page).medsegViewer?.ready === true, null, {
+        timeout: 60_000,
+      });
+      assert.equal(await page.locator('#stage1Figure').isHidden(), false);
+      const stage1 = await stats(await page.locator('#gl1').screenshot());
+      assert.ok(Math.abs(stage1.red / expected.pixels - 1) < 0.1, `stage 1 overlay area ${stage1.red}`);
       // the broken case: one clear message in the page
       await page.goto(`${server.url}?case=zbroken`);
       await page.waitForFunction(() => (globalThis as Page).medsegViewer?.ready === true, null, {
