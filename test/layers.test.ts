@@ -28,6 +28,7 @@ export const LAYERS: Record<string, number> = {
   crossval: 8, // train + out-of-fold prediction
   postprocess: 8,
   evaluate: 9,
+  transfer: 9, // fine-tuning (over crossval's train) and model packages
   report: 10,
   bench: 10,
   demo: 11,

@@ -26,4 +26,9 @@ export const commands: Record<string, Entry> = {
   },
   report: { summary: 'an HTML report of a model folder', load: () => import('./report.js') },
   synth: { summary: 'write the synthetic decathlon (nnU-Net v2)', load: () => import('./synth.js') },
+  finetune: {
+    summary: 'train a dataset starting from another model (folder or package)',
+    load: () => import('./finetune.js'),
+  },
+  package: { summary: 'write a model folder as one .medseg file', load: () => import('./package.js') },
 };

@@ -25,7 +25,7 @@ async function allFolds(model: string): Promise<number[]> {
   return Array.from({ length: n }, (_, f) => f);
 }
 
-const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config NAME] [--folds 0,1,2|all]
+const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR|FILE.medseg [--config NAME] [--folds 0,1,2|all]
                       [--checkpoint best|latest] [--mirror] [--bf16] [--save-probabilities]
                       [--no-postprocess] [--threads N]
 
@@ -67,7 +67,10 @@ export const command: Command = {
       throw new UsageError(`-i, -o and -m are required\n${HELP}`);
     if (values.checkpoint !== undefined && values.checkpoint !== 'best' && values.checkpoint !== 'latest')
       throw new UsageError('--checkpoint must be best or latest');
-    const config = (values.config === '3d_cascade' ? await cascadeVariant(values.model) : values.config) as
+    // a .medseg package is unpacked (once, into the cache) and used as its model folder
+    const { resolveModel } = await import('../transfer/open.js');
+    const model = await resolveModel(values.model, { log: (s) => process.stderr.write(`${s}\n`) });
+    const config = (values.config === '3d_cascade' ? await cascadeVariant(model) : values.config) as
       ConfigurationName | undefined;
     if (config !== undefined && !CONFIGURATION_NAMES.includes(config))
       throw new UsageError(`unknown --config '${config}'`);
@@ -75,13 +78,13 @@ export const command: Command = {
       values.folds === undefined
         ? undefined
         : values.folds === 'all'
-          ? await allFolds(values.model)
+          ? await allFolds(model)
           : values.folds.split(',').map((f) => parsePositiveInt(f.trim(), 'folds', 0, true));
     const { predict } = await import('../infer/predict.js');
     const r = await predict({
       input: values.input,
       output: values.output,
-      modelDir: values.model,
+      modelDir: model,
       config,
       folds,
       checkpoint: values.checkpoint as 'best' | 'latest' | undefined,

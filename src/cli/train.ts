@@ -6,6 +6,7 @@ import { UsageError } from './command.js';
 import { parsePositiveInt } from './args.js';
 import { parseDuration } from './duration.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
+import type { TrainOptions } from '../train/types.js';
 
 const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d|3d_cascade_prior|3d_cascade_crop]
                     [--fold 0-4|all] [--model DIR]
@@ -25,68 +26,95 @@ The cascade (planned when 3d_lowres is): train 3d_lowres with --fold all, then 3
 (stage 1's prediction as extra input channels) and/or 3d_cascade_crop (stage 2 on boxes around
 stage 1's components); 3d_cascade means 3d_cascade_prior.`;
 
+/** train's options, as parseArgs reads them (finetune takes the same ones and adds its own). */
+export const TRAIN_ARGS = {
+  config: { type: 'string', short: 'c', default: '3d_fullres' },
+  fold: { type: 'string', short: 'f', default: '0' },
+  model: { type: 'string', short: 'm' },
+  epochs: { type: 'string' },
+  'iters-per-epoch': { type: 'string' },
+  budget: { type: 'string' },
+  optimizer: { type: 'string', default: 'sgd' },
+  lr: { type: 'string' },
+  bf16: { type: 'boolean', default: false },
+  resume: { type: 'boolean', default: false },
+  'no-validation': { type: 'boolean', default: false },
+  seed: { type: 'string' },
+  threads: { type: 'string' },
+  'memory-gb': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** The values parseArgs gives for TRAIN_ARGS. */
+export interface TrainArgValues {
+  config: string;
+  fold: string;
+  model?: string;
+  epochs?: string;
+  'iters-per-epoch'?: string;
+  budget?: string;
+  optimizer: string;
+  lr?: string;
+  bf16: boolean;
+  resume: boolean;
+  'no-validation': boolean;
+  seed?: string;
+  threads?: string;
+  'memory-gb'?: string;
+}
+
+/** train's options from the command line: the dataset's options (all but the fold) and the fold. */
+export function trainOptionsFromArgs(
+  values: TrainArgValues,
+  ds: string,
+  defaultModelDir = path.join('medseg_results', path.basename(path.resolve(ds))),
+): { options: Omit<TrainOptions, 'fold'>; fold: number | 'all' } {
+  const config = (values.config === '3d_cascade' ? '3d_cascade_prior' : values.config) as ConfigurationName;
+  if (!CONFIGURATION_NAMES.includes(config)) throw new UsageError(`unknown --config '${config}'`);
+  if (values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
+    throw new UsageError('--optimizer must be sgd or adamw');
+  const lr = values.lr === undefined ? undefined : Number(values.lr);
+  if (lr !== undefined && !(lr > 0)) throw new UsageError(`--lr must be a positive number, got '${values.lr}'`);
+  const options = {
+    dataset: ds,
+    modelDir: values.model ?? defaultModelDir,
+    config,
+    epochs: values.epochs === undefined ? undefined : parsePositiveInt(values.epochs, 'epochs', 1),
+    itersPerEpoch:
+      values['iters-per-epoch'] === undefined
+        ? undefined
+        : parsePositiveInt(values['iters-per-epoch'], 'iters-per-epoch', 1),
+    budgetSeconds: values.budget === undefined ? undefined : parseDuration(values.budget, 'budget'),
+    optimizer: values.optimizer as 'sgd' | 'adamw',
+    initialLr: lr,
+    bf16: values.bf16,
+    resume: values.resume,
+    validate: !values['no-validation'],
+    seed: values.seed === undefined ? undefined : parsePositiveInt(values.seed, 'seed', 0, true),
+    threads: values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1),
+    memoryGb: values['memory-gb'] === undefined ? undefined : Number(values['memory-gb']),
+    log: (s: string) => {
+      process.stderr.write(`${s}\n`);
+    },
+  };
+  const fold = values.fold === 'all' ? 'all' : parsePositiveInt(values.fold, 'fold', 0, true);
+  return { options, fold };
+}
+
 export const command: Command = {
   name: 'train',
   summary: 'train one fold of a configuration',
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c', default: '3d_fullres' },
-        fold: { type: 'string', short: 'f', default: '0' },
-        model: { type: 'string', short: 'm' },
-        epochs: { type: 'string' },
-        'iters-per-epoch': { type: 'string' },
-        budget: { type: 'string' },
-        optimizer: { type: 'string', default: 'sgd' },
-        lr: { type: 'string' },
-        bf16: { type: 'boolean', default: false },
-        resume: { type: 'boolean', default: false },
-        'no-validation': { type: 'boolean', default: false },
-        seed: { type: 'string' },
-        threads: { type: 'string' },
-        'memory-gb': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: TRAIN_ARGS });
     if (values.help) {
       console.log(HELP);
       return 0;
     }
     const ds = positionals[0];
     if (!ds) throw new UsageError(`a dataset folder is required\n${HELP}`);
-    const config = (values.config === '3d_cascade' ? '3d_cascade_prior' : values.config) as ConfigurationName;
-    if (!CONFIGURATION_NAMES.includes(config)) throw new UsageError(`unknown --config '${config}'`);
-    if (values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
-      throw new UsageError('--optimizer must be sgd or adamw');
+    const { options: opts, fold } = trainOptionsFromArgs(values, ds);
     const { train, trainFolds } = await import('../crossval/train.js');
-    const opts = {
-      dataset: ds,
-      modelDir: values.model ?? path.join('medseg_results', path.basename(path.resolve(ds))),
-      config,
-      epochs: values.epochs === undefined ? undefined : parsePositiveInt(values.epochs, 'epochs', 1),
-      itersPerEpoch:
-        values['iters-per-epoch'] === undefined
-          ? undefined
-          : parsePositiveInt(values['iters-per-epoch'], 'iters-per-epoch', 1),
-      budgetSeconds: values.budget === undefined ? undefined : parseDuration(values.budget, 'budget'),
-      optimizer: values.optimizer as 'sgd' | 'adamw',
-      initialLr: values.lr === undefined ? undefined : Number(values.lr),
-      bf16: values.bf16,
-      resume: values.resume,
-      validate: !values['no-validation'],
-      seed: values.seed === undefined ? undefined : parsePositiveInt(values.seed, 'seed', 0, true),
-      threads: values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1),
-      memoryGb: values['memory-gb'] === undefined ? undefined : Number(values['memory-gb']),
-      log: (s: string) => {
-        process.stderr.write(`${s}\n`);
-      },
-    };
-    const results =
-      values.fold === 'all'
-        ? await trainFolds(opts)
-        : [await train({ ...opts, fold: parsePositiveInt(values.fold, 'fold', 0, true) })];
+    const results = fold === 'all' ? await trainFolds(opts) : [await train({ ...opts, fold })];
     for (const r of results) {
       console.log(
         `trained ${r.epochs} epochs; best EMA pseudo-Dice ${r.bestEmaDice.toFixed(3)}; checkpoints in ${r.foldDir}`,
