@@ -117,7 +117,7 @@ export function formatWeightTable(rows: WeightRow[]): string {
   const width = Math.max(...rows.map((r) => r.name.length));
   const lines = rows.map(
     (r) =>
-      `  ${r.fate.padEnd(14)} ${r.name.padEnd(width)}  ${shape(r.source).padStart(18)} → ${shape(r.target).padEnd(18)}${r.why ? `  ${r.why}` : ''}`,
+      `  ${r.fate.padEnd(14)} ${r.name.padEnd(width)}  ${shape(r.source).padStart(18)} → ${r.why ? `${shape(r.target).padEnd(18)}  ${r.why}` : shape(r.target)}`,
   );
   const counts = (['loaded', 'adapted', 're-initialised', 'skipped'] as Fate[])
     .map((f) => `${rows.filter((r) => r.fate === f).length} ${f}`)
