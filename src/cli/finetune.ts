@@ -48,7 +48,8 @@ export const command: Command = {
     }
     const ds = positionals[0];
     if (!ds) throw new UsageError(`a dataset folder is required\n${HELP}`);
-    if (!values.from) throw new UsageError(`--from MODEL is required (a model folder or .medseg package)\n${HELP}`);
+    if (!values.from)
+      throw new UsageError(`--from MODEL is required (a model folder or .medseg package)\n${HELP}`);
     if (values.freeze !== undefined && values.freeze !== 'encoder' && values.freeze !== 'all-but-heads')
       throw new UsageError(`--freeze must be encoder or all-but-heads, got '${values.freeze}'`);
     if (values['unfreeze-after'] !== undefined && values.freeze === undefined)
@@ -72,10 +73,13 @@ export const command: Command = {
         values['unfreeze-after'] === undefined
           ? undefined
           : parsePositiveInt(values['unfreeze-after'], 'unfreeze-after', 0, true),
-      warmupSteps: values.warmup === undefined ? undefined : parsePositiveInt(values.warmup, 'warmup', 0, true),
+      warmupSteps:
+        values.warmup === undefined ? undefined : parsePositiveInt(values.warmup, 'warmup', 0, true),
       sourceConfig,
       sourceFold:
-        values['source-fold'] === undefined ? undefined : parsePositiveInt(values['source-fold'], 'source-fold', 0, true),
+        values['source-fold'] === undefined
+          ? undefined
+          : parsePositiveInt(values['source-fold'], 'source-fold', 0, true),
     });
     for (const r of results) {
       console.log(

@@ -43,7 +43,8 @@ export const command: Command = {
       console.log(JSON.stringify(await readManifest(values.show), null, 2));
       return 0;
     }
-    if (!positionals[0] || !values.output) throw new UsageError(`MODEL_DIR and -o FILE are required\n${HELP}`);
+    if (!positionals[0] || !values.output)
+      throw new UsageError(`MODEL_DIR and -o FILE are required\n${HELP}`);
     if (values.checkpoint !== undefined && values.checkpoint !== 'best' && values.checkpoint !== 'latest')
       throw new UsageError('--checkpoint must be best or latest');
     const configs = values.config?.split(',').map((c) => c.trim()) as ConfigurationName[] | undefined;
@@ -60,7 +61,9 @@ export const command: Command = {
       log: (s) => process.stderr.write(`${s}\n`),
     });
     const bytes = m.members.reduce((a, b) => a + b.bytes, 0);
-    console.log(`wrote ${values.output} (${m.members.length + 1} members, ${(bytes / 2 ** 20).toFixed(1)} MiB)`);
+    console.log(
+      `wrote ${values.output} (${m.members.length + 1} members, ${(bytes / 2 ** 20).toFixed(1)} MiB)`,
+    );
     return 0;
   },
 };

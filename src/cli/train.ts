@@ -74,7 +74,8 @@ export function trainOptionsFromArgs(
   if (values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
     throw new UsageError('--optimizer must be sgd or adamw');
   const lr = values.lr === undefined ? undefined : Number(values.lr);
-  if (lr !== undefined && !(lr > 0)) throw new UsageError(`--lr must be a positive number, got '${values.lr}'`);
+  if (lr !== undefined && !(lr > 0))
+    throw new UsageError(`--lr must be a positive number, got '${values.lr}'`);
   const options = {
     dataset: ds,
     modelDir: values.model ?? defaultModelDir,

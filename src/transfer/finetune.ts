@@ -47,7 +47,14 @@ export interface FinetuneOptions extends Omit<TrainOptions, 'fold'> {
 /** MODEL/transfer.json: where the weights came from and what became of each tensor. */
 export interface TransferRecord {
   version: 1;
-  source: { model: string; dir: string; config: ConfigurationName; fold: number; checkpoint: string; sha256: string };
+  source: {
+    model: string;
+    dir: string;
+    config: ConfigurationName;
+    fold: number;
+    checkpoint: string;
+    sha256: string;
+  };
   config: ConfigurationName;
   freeze: FreezeMode | null;
   unfreezeAfter: number | null;
@@ -105,7 +112,8 @@ export function chooseSource(
   const folds = trainedFolds(dir, config);
   const fold = o.sourceFold ?? folds[0]!;
   const file = checkpointOf(dir, config, fold);
-  if (!file) throw new Error(`${from}: ${config} fold ${fold} has no checkpoint (it has fold ${folds.join(', ')})`);
+  if (!file)
+    throw new Error(`${from}: ${config} fold ${fold} has no checkpoint (it has fold ${folds.join(', ')})`);
   return { config, fold, file };
 }
 
@@ -143,7 +151,9 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
   let record: TransferRecord;
   if (existsSync(plansFile)) {
     if (!existsSync(recordFile))
-      throw new Error(`${plansFile} exists and was not written by finetune: choose another model folder (-m)`);
+      throw new Error(
+        `${plansFile} exists and was not written by finetune: choose another model folder (-m)`,
+      );
     record = await readJson<TransferRecord>(recordFile);
     if (record.source.sha256 !== sha256)
       throw new Error(
@@ -160,7 +170,14 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
     await writePlans(o.modelDir, plans);
     record = {
       version: 1,
-      source: { model: o.from, dir: srcDir, config: src.config, fold: src.fold, checkpoint: src.file, sha256 },
+      source: {
+        model: o.from,
+        dir: srcDir,
+        config: src.config,
+        fold: src.fold,
+        checkpoint: src.file,
+        sha256,
+      },
       config: targetConfig,
       freeze: o.freeze ?? null,
       unfreezeAfter: o.unfreezeAfter ?? null,
@@ -195,7 +212,10 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const initialize = async (net: UNet) => {
     const { tensors } = await loadSafetensors(record.source.checkpoint);
     try {
-      rows = loadTransferred(net, weightsOf(tensors), { newLabels: t.newLabels, sourceName: record.source.checkpoint });
+      rows = loadTransferred(net, weightsOf(tensors), {
+        newLabels: t.newLabels,
+        sourceName: record.source.checkpoint,
+      });
     } finally {
       for (const x of tensors.values()) x.dispose();
     }
@@ -212,7 +232,11 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       const names = frozen ? frozenNames(rows, freeze) : new Set<string>();
       setFrozen(net, names);
       if (epoch === 0 || epoch === o.unfreezeAfter)
-        log(frozen ? `freeze ${freeze}: ${names.size} parameter tensors held fixed` : 'unfrozen: every parameter trains');
+        log(
+          frozen
+            ? `freeze ${freeze}: ${names.size} parameter tensors held fixed`
+            : 'unfrozen: every parameter trains',
+        );
     }
     o.beforeEpoch?.(epoch, net);
   };
@@ -227,9 +251,10 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   };
   log(
     `fine-tuning from ${o.from} (${record.source.config} fold ${record.source.fold}): lr ${t.initialLr} (${o.optimizer ?? 'sgd'}), warm-up ${t.warmupSteps} steps` +
-      (freeze ? `, freeze ${freeze}${o.unfreezeAfter === undefined ? '' : ` for ${o.unfreezeAfter} epoch(s)`}` : ''),
+      (freeze
+        ? `, freeze ${freeze}${o.unfreezeAfter === undefined ? '' : ` for ${o.unfreezeAfter} epoch(s)`}`
+        : ''),
   );
-  const results =
-    o.fold === 'all' ? await trainFolds(opts) : [await train({ ...opts, fold: o.fold ?? 0 })];
+  const results = o.fold === 'all' ? await trainFolds(opts) : [await train({ ...opts, fold: o.fold ?? 0 })];
   return { results, record };
 }

@@ -41,7 +41,8 @@ export async function readManifest(file: string): Promise<PackageManifest> {
   } catch {
     throw new PackageError(file, 'manifest.json is not valid JSON');
   }
-  if (m.format !== PACKAGE_FORMAT) throw new PackageError(file, `not a medseg package (format '${m.format}')`);
+  if (m.format !== PACKAGE_FORMAT)
+    throw new PackageError(file, `not a medseg package (format '${m.format}')`);
   if (!Number.isInteger(m.formatVersion) || m.formatVersion < 1)
     throw new PackageError(file, `bad format version '${m.formatVersion}'`);
   if (m.formatVersion > PACKAGE_FORMAT_VERSION)
@@ -56,7 +57,10 @@ export async function readManifest(file: string): Promise<PackageManifest> {
     const have = present.get(want.name);
     if (!have) throw new PackageError(file, `member '${want.name}' is missing (incomplete package)`);
     if (have.size !== want.bytes)
-      throw new PackageError(file, `member '${want.name}' has ${have.size} bytes, the manifest says ${want.bytes}`);
+      throw new PackageError(
+        file,
+        `member '${want.name}' has ${have.size} bytes, the manifest says ${want.bytes}`,
+      );
   }
   for (const need of ['plans.json', 'fingerprint.json'])
     if (!present.has(need)) throw new PackageError(file, `member '${need}' is missing (incomplete package)`);
@@ -84,9 +88,16 @@ export async function openPackage(
   try {
     const members = new Map((await listTar(file)).map((m) => [m.name, m]));
     for (const want of manifest.members) {
-      const sha = await extractMember(file, members.get(want.name)!, path.join(tmp, manifest.name, want.name));
+      const sha = await extractMember(
+        file,
+        members.get(want.name)!,
+        path.join(tmp, manifest.name, want.name),
+      );
       if (sha !== want.sha256)
-        throw new PackageError(file, `member '${want.name}' is corrupt (its SHA-256 differs from the manifest's)`);
+        throw new PackageError(
+          file,
+          `member '${want.name}' is corrupt (its SHA-256 differs from the manifest's)`,
+        );
     }
     await fs.writeFile(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2));
     try {
@@ -103,7 +114,10 @@ export async function openPackage(
 }
 
 /** A model argument as a folder: a folder as is, a package file unpacked (see openPackage). */
-export async function resolveModel(p: string, o: { cache?: string; log?: (s: string) => void } = {}): Promise<string> {
+export async function resolveModel(
+  p: string,
+  o: { cache?: string; log?: (s: string) => void } = {},
+): Promise<string> {
   if (!existsSync(p)) throw new Error(`${p}: no such model folder or package`);
   return isPackageFile(p) ? (await openPackage(p, o)).dir : p;
 }

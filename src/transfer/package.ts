@@ -95,7 +95,9 @@ async function chooseContent(
     if (prev && !configs.includes(prev)) configs = [prev, ...configs];
   }
   if (!configs.length)
-    throw new Error(`${o.modelDir}: no trained checkpoint_${checkpoint} in any configuration: nothing to package`);
+    throw new Error(
+      `${o.modelDir}: no trained checkpoint_${checkpoint} in any configuration: nothing to package`,
+    );
   const folds = (c: ConfigurationName) => {
     const have = foldsIn(o.modelDir, c, checkpoint);
     const want = o.folds ?? (o.configs ? have : (recipe?.folds ?? have));

@@ -42,7 +42,9 @@ export function transferPlans(
   targetConfig: ConfigurationName,
 ): Plans {
   if (targetConfig === '3d_cascade_prior' || targetConfig === '3d_cascade_crop')
-    throw new Error(`finetune: --config ${targetConfig} is a cascade stage; fine-tune 3d_fullres, 3d_lowres or 2d`);
+    throw new Error(
+      `finetune: --config ${targetConfig} is a cascade stage; fine-tune 3d_fullres, 3d_lowres or 2d`,
+    );
   const own = targetPlanned.configurations[targetConfig];
   if (!own)
     throw new Error(

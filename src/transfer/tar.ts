@@ -67,10 +67,7 @@ export function tarHeader(name: string, size: number, mtimeSeconds = 0): Buffer 
 const padding = (size: number) => (BLOCK - (size % BLOCK)) % BLOCK;
 
 /** Writes `members` (archive name → file on disk) in the given order to the open file `out`. */
-export async function writeTar(
-  out: fs.FileHandle,
-  members: { name: string; file: string }[],
-): Promise<void> {
+export async function writeTar(out: fs.FileHandle, members: { name: string; file: string }[]): Promise<void> {
   const buf = Buffer.alloc(CHUNK);
   for (const m of members) {
     const src = await fs.open(m.file, 'r');
@@ -124,7 +121,8 @@ export async function listTar(file: string): Promise<TarMember[]> {
       const name = prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100);
       const type = String.fromCharCode(h[156]!);
       const size = parseOctal(h, 124, 12);
-      if (type !== '0' && type !== '\0') throw new ArchiveError(file, `member '${name}' is not a regular file`);
+      if (type !== '0' && type !== '\0')
+        throw new ArchiveError(file, `member '${name}' is not a regular file`);
       if (!safeMemberName(name)) throw new ArchiveError(file, `unsafe member name '${name}'`);
       if (!Number.isFinite(size)) throw new ArchiveError(file, `member '${name}' has a bad size field`);
       const offset = at + BLOCK;
@@ -182,7 +180,7 @@ export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
   try {
     const buf = Buffer.alloc(CHUNK);
-    for (let at = 0; ; ) {
+    for (let at = 0; ;) {
       const { bytesRead } = await fh.read(buf, 0, CHUNK, at);
       if (!bytesRead) break;
       hash.update(buf.subarray(0, bytesRead));

@@ -41,7 +41,8 @@ export const isHead = (name: string) => name.startsWith('decoder.seg_layers.');
 export function adaptFirstConv(src: Tensor, cNew: number): Tensor {
   const [O, cSrc, ...k] = src.shape as number[];
   const per = k.reduce((a, b) => a * b, 1);
-  if (src.dtype !== 'float32') throw new Error(`first convolution: float32 weights expected, got ${src.dtype}`);
+  if (src.dtype !== 'float32')
+    throw new Error(`first convolution: float32 weights expected, got ${src.dtype}`);
   const w = src.toArray() as Float32Array; // a checkpoint's tensors: contiguous, on the CPU
   const out = new Float32Array(O! * cNew * per);
   const scale = cSrc! / cNew;
@@ -77,7 +78,13 @@ export function loadTransferred(
       }
       const shape = [...s.shape];
       if (isHead(name) && (o.newLabels || !same(shape, target))) {
-        rows.push({ name, fate: 're-initialised', source: shape, target, why: 'new segmentation head: the label set differs' });
+        rows.push({
+          name,
+          fate: 're-initialised',
+          source: shape,
+          target,
+          why: 'new segmentation head: the label set differs',
+        });
         continue;
       }
       if (same(shape, target)) {
@@ -85,7 +92,13 @@ export function loadTransferred(
         rows.push({ name, fate: 'loaded', source: shape, target, why: '' });
         continue;
       }
-      if (name === first && same(shape.filter((_, i) => i !== 1), target.filter((_, i) => i !== 1))) {
+      if (
+        name === first &&
+        same(
+          shape.filter((_, i) => i !== 1),
+          target.filter((_, i) => i !== 1),
+        )
+      ) {
         const w = adaptFirstConv(s, target[1]!);
         t.copy_(w);
         w.dispose();
@@ -105,9 +118,17 @@ export function loadTransferred(
   });
   for (const [name, s] of source)
     if (!own.has(name))
-      rows.push({ name, fate: 'skipped', source: [...s.shape], target: null, why: 'not in the target network' });
+      rows.push({
+        name,
+        fate: 'skipped',
+        source: [...s.shape],
+        target: null,
+        why: 'not in the target network',
+      });
   if (!rows.some((r) => r.fate === 'loaded' || r.fate === 'adapted'))
-    throw new Error(`${o.sourceName}: no tensor matches the target network by name and shape (not a medseg U-Net?)`);
+    throw new Error(
+      `${o.sourceName}: no tensor matches the target network by name and shape (not a medseg U-Net?)`,
+    );
   return rows;
 }
 

@@ -5,7 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, truncateSync, copyFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  truncateSync,
+  copyFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { tinyModel, tmp } from './fixtures.js';
@@ -54,7 +62,10 @@ test('ustar headers: checksum, long names through the prefix field, unsafe names
     ['first.txt', long],
   );
   // GNU tar reads what we write
-  assert.deepEqual(execFileSync('tar', ['-tf', file], { encoding: 'utf8' }).trim().split('\n'), ['first.txt', long]);
+  assert.deepEqual(execFileSync('tar', ['-tf', file], { encoding: 'utf8' }).trim().split('\n'), [
+    'first.txt',
+    long,
+  ]);
 });
 
 test('a package round trip: every weight bit for bit, predict from the package equals predict from the folder', async () => {
@@ -117,7 +128,17 @@ test('a package round trip: every weight bit for bit, predict from the package e
     const files = readdirSync(fromFolder).sort();
     assert.equal(files.filter((f) => f.endsWith('_probabilities.nii.gz')).length, 4);
     // the probabilities are a real network's output (not constant), so equal bytes mean equal weights
-    const p = Array.from((await readImage(path.join(fromFolder, files.find((f) => f.includes('_prob'))!))).data, Number);
+    const p = Array.from(
+      (
+        await readImage(
+          path.join(
+            fromFolder,
+            files.find((f) => f.includes('_prob'))!,
+          ),
+        )
+      ).data,
+      Number,
+    );
     assert.ok(Math.max(...p) - Math.min(...p) > 1e-3);
     assert.deepEqual(readdirSync(fromPackage).sort(), files);
     for (const f of files)
@@ -148,7 +169,10 @@ test('a package round trip: every weight bit for bit, predict from the package e
   buf[weights.offset + weights.size - 3]! ^= 0xff;
   writeFileSync(bad, buf);
   const badCache = tmp('badcache');
-  await assert.rejects(openPackage(bad, { cache: badCache }), /bad\.medseg: member '3d_fullres\/fold_0\/checkpoint_best\.safetensors' is corrupt/);
+  await assert.rejects(
+    openPackage(bad, { cache: badCache }),
+    /bad\.medseg: member '3d_fullres\/fold_0\/checkpoint_best\.safetensors' is corrupt/,
+  );
   assert.deepEqual(readdirSync(path.join(badCache, 'packages')), []);
 });
 
@@ -171,14 +195,27 @@ test('a newer format, a missing member, a file that is no package: one clear lin
   ]);
   await assert.rejects(
     readManifest(newer),
-    new RegExp(`newer\\.medseg: package format ${PACKAGE_FORMAT_VERSION + 1} is newer than this medseg .*9\\.0\\.0.*update medseg$`),
+    new RegExp(
+      `newer\\.medseg: package format ${PACKAGE_FORMAT_VERSION + 1} is newer than this medseg .*9\\.0\\.0.*update medseg$`,
+    ),
   );
   const missing = path.join(dir, 'missing.medseg');
   await tarOf(missing, [
-    ['manifest.json', manifest({ members: [{ name: 'plans.json', bytes: 2, sha256: '' }, { name: 'a/w.safetensors', bytes: 8, sha256: '' }] })],
+    [
+      'manifest.json',
+      manifest({
+        members: [
+          { name: 'plans.json', bytes: 2, sha256: '' },
+          { name: 'a/w.safetensors', bytes: 8, sha256: '' },
+        ],
+      }),
+    ],
     ['plans.json', '{}'],
   ]);
-  await assert.rejects(readManifest(missing), /missing\.medseg: member 'a\/w\.safetensors' is missing \(incomplete package\)/);
+  await assert.rejects(
+    readManifest(missing),
+    /missing\.medseg: member 'a\/w\.safetensors' is missing \(incomplete package\)/,
+  );
   const notFirst = path.join(dir, 'order.medseg');
   await tarOf(notFirst, [
     ['plans.json', '{}'],
