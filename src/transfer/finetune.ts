@@ -146,8 +146,10 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
   const plansFile = path.join(o.modelDir, 'plans.json');
   const recordFile = path.join(o.modelDir, 'transfer.json');
   const opt = o.optimizer ?? 'sgd';
-  const initialLr = o.initialLr ?? FINETUNE_LR[opt];
-  const warmupSteps = o.warmupSteps ?? defaultWarmup(o.epochs, o.itersPerEpoch);
+  let initialLr = o.initialLr ?? FINETUNE_LR[opt];
+  let warmupSteps = o.warmupSteps ?? defaultWarmup(o.epochs, o.itersPerEpoch);
+  let freeze = o.freeze ?? null;
+  let unfreezeAfter = o.unfreezeAfter ?? null;
   let record: TransferRecord;
   if (existsSync(plansFile)) {
     if (!existsSync(recordFile))
@@ -159,6 +161,12 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
       throw new Error(
         `${o.modelDir} was fine-tuned from another source (${record.source.model}, ${record.source.config} fold ${record.source.fold}): choose another model folder (-m)`,
       );
+    // a resumed run (or another fold of the same folder) keeps the settings it started with unless
+    // they are given again: the schedule's lr0 and warm-up are not in the checkpoint
+    initialLr = o.initialLr ?? record.initialLr;
+    warmupSteps = o.warmupSteps ?? record.warmupSteps;
+    freeze = o.freeze ?? record.freeze;
+    unfreezeAfter = o.unfreezeAfter ?? (o.freeze ? null : record.unfreezeAfter);
   } else {
     const planned = planDataset(fp, { memoryGb: o.memoryGb });
     const plans = transferPlans(
@@ -179,8 +187,8 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
         sha256,
       },
       config: targetConfig,
-      freeze: o.freeze ?? null,
-      unfreezeAfter: o.unfreezeAfter ?? null,
+      freeze,
+      unfreezeAfter,
       initialLr,
       warmupSteps,
       weights: null,
@@ -193,7 +201,16 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
     );
   }
   const newLabels = labelKey(srcFp.labels) !== labelKey(fp.labels);
-  return { record, recordFile, newLabels, initialLr, warmupSteps, targetConfig };
+  return {
+    record,
+    recordFile,
+    newLabels,
+    initialLr,
+    warmupSteps,
+    targetConfig,
+    freeze,
+    unfreezeAfter: unfreezeAfter ?? undefined,
+  };
 }
 
 export interface FinetuneResult {
@@ -224,14 +241,14 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     await writeFileAtomic(recordFile, JSON.stringify(record, null, 2));
     await o.initialize?.(net);
   };
-  const freeze = o.freeze;
+  const { freeze, unfreezeAfter } = t;
   const beforeEpoch = (epoch: number, net: UNet) => {
     if (freeze) {
       if (!rows) throw new Error(`${recordFile}: no weight table (the run was not started by finetune)`);
-      const frozen = o.unfreezeAfter === undefined || epoch < o.unfreezeAfter;
+      const frozen = unfreezeAfter === undefined || epoch < unfreezeAfter;
       const names = frozen ? frozenNames(rows, freeze) : new Set<string>();
       setFrozen(net, names);
-      if (epoch === 0 || epoch === o.unfreezeAfter)
+      if (epoch === 0 || epoch === unfreezeAfter)
         log(
           frozen
             ? `freeze ${freeze}: ${names.size} parameter tensors held fixed`
@@ -252,7 +269,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   log(
     `fine-tuning from ${o.from} (${record.source.config} fold ${record.source.fold}): lr ${t.initialLr} (${o.optimizer ?? 'sgd'}), warm-up ${t.warmupSteps} steps` +
       (freeze
-        ? `, freeze ${freeze}${o.unfreezeAfter === undefined ? '' : ` for ${o.unfreezeAfter} epoch(s)`}`
+        ? `, freeze ${freeze}${unfreezeAfter === undefined ? '' : ` for ${unfreezeAfter} epoch(s)`}`
         : ''),
   );
   const results = o.fold === 'all' ? await trainFolds(opts) : [await train({ ...opts, fold: o.fold ?? 0 })];

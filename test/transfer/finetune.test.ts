@@ -185,6 +185,32 @@ test('finetune into another label set and channel count: plans, table, frozen en
   ])
     assert.notDeepEqual(values(end.tensors.get(n)!), atStart!.get(n), `${n} should have trained`);
 
+  // resumed for one more epoch without naming --freeze: the recorded settings hold, still frozen
+  await finetune({
+    dataset: ds,
+    modelDir: out,
+    from: model,
+    epochs: 3,
+    itersPerEpoch: 2,
+    memoryGb: 1,
+    threads: 1,
+    valPatches: 1,
+    validate: false,
+    resume: true,
+  });
+  const resumed = await loadSafetensors(path.join(results[0]!.foldDir, 'checkpoint_latest.safetensors'));
+  assert.equal(JSON.parse(resumed.metadata.state!).epoch, 3);
+  for (const n of by('loaded').filter((x) => x.startsWith('encoder.')))
+    assert.deepEqual(
+      values(resumed.tensors.get(n)!),
+      values(source.tensors.get(n)!),
+      `${n} frozen after resume`,
+    );
+  assert.notDeepEqual(
+    values(resumed.tensors.get('decoder.stages.0.convs.0.conv.weight')!),
+    values(end.tensors.get('decoder.stages.0.convs.0.conv.weight')!),
+  );
+
   // the same folder again: refused (a run is there); another source into it: refused
   await assert.rejects(
     finetune({ dataset: ds, modelDir: out, from: model, epochs: 1, itersPerEpoch: 1, memoryGb: 1 }),
