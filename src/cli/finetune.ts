@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parsePositiveInt } from './args.js';
+import { parseInteger, FOLD_RANGE } from './args.js';
+import { assertWritableModelFolder } from '../train/preflight.js';
 import { TRAIN_ARGS, trainOptionsFromArgs } from './train.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 
@@ -24,6 +25,9 @@ the pre-trained features rather than overwrite them; a linear warm-up of 50 step
 shorter run). --freeze holds the loaded encoder (or everything but the segmentation heads) fixed,
 for the whole run or the first N epochs (--unfreeze-after N); new or adapted tensors always train.
 OUT defaults to medseg_results/<DATASET>_from_<MODEL>.`;
+
+/** Epoch and step counts that may be 0 (no warm-up; unfrozen from the start). */
+const STEPS = { min: 0, max: 100_000_000 };
 
 export const command: Command = {
   name: 'finetune',
@@ -63,23 +67,18 @@ export const command: Command = {
       ds,
       path.join('medseg_results', `${path.basename(path.resolve(ds))}_from_${name}`),
     );
+    // before libtorch loads and the dataset is read: a folder training cannot write to fails now
+    await assertWritableModelFolder(options.modelDir);
     const { finetune } = await import('../transfer/finetune.js');
     const { results } = await finetune({
       ...options,
       fold,
       from: values.from,
       freeze: values.freeze as 'encoder' | 'all-but-heads' | undefined,
-      unfreezeAfter:
-        values['unfreeze-after'] === undefined
-          ? undefined
-          : parsePositiveInt(values['unfreeze-after'], 'unfreeze-after', 0, true),
-      warmupSteps:
-        values.warmup === undefined ? undefined : parsePositiveInt(values.warmup, 'warmup', 0, true),
+      unfreezeAfter: parseInteger(values['unfreeze-after'], 'unfreeze-after', STEPS),
+      warmupSteps: parseInteger(values.warmup, 'warmup', STEPS),
       sourceConfig,
-      sourceFold:
-        values['source-fold'] === undefined
-          ? undefined
-          : parsePositiveInt(values['source-fold'], 'source-fold', 0, true),
+      sourceFold: parseInteger(values['source-fold'], 'source-fold', FOLD_RANGE),
     });
     for (const r of results) {
       console.log(

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parsePositiveInt } from './args.js';
+import { parseInteger, FOLD_RANGE } from './args.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 
 const HELP = `usage: medseg package MODEL_DIR -o FILE.medseg [--dataset DIR] [--config NAME[,NAME]]
@@ -56,7 +56,7 @@ export const command: Command = {
       output: values.output,
       dataset: values.dataset,
       configs,
-      folds: values.folds?.split(',').map((f) => parsePositiveInt(f.trim(), 'folds', 0, true)),
+      folds: values.folds?.split(',').map((f) => parseInteger(f, 'folds', FOLD_RANGE)!),
       checkpoint: values.checkpoint as 'best' | 'latest' | undefined,
       log: (s) => process.stderr.write(`${s}\n`),
     });

@@ -15,6 +15,7 @@ import {
   type ConfigurationName,
   type Plans,
 } from '../plan/planner.js';
+import { readFingerprint, readPlans } from '../plan/schema.js';
 import { loadSafetensors, weightsOf } from '../nn/index.js';
 import type { UNet } from '../nn/unet.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -128,8 +129,8 @@ async function readJson<T>(file: string): Promise<T> {
 /** Sets up the target model folder (fingerprint, transferred plans, transfer.json) and returns the record. */
 async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
   const srcDir = await resolveModel(o.from, { cache: o.cache, log });
-  const srcPlans = await readJson<Plans>(path.join(srcDir, 'plans.json'));
-  const srcFp = await readJson<Fingerprint>(path.join(srcDir, 'fingerprint.json'));
+  const srcPlans = await readPlans(path.join(srcDir, 'plans.json'));
+  const srcFp = await readFingerprint(path.join(srcDir, 'fingerprint.json'));
   const targetConfig = o.config ?? '3d_fullres';
   const src = chooseSource(srcDir, o.from, srcPlans, targetConfig, o);
   const sha256 = await sha256File(src.file);
@@ -137,7 +138,7 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
   await mkdir(o.modelDir, { recursive: true });
   const fpFile = path.join(o.modelDir, 'fingerprint.json');
   let fp: Fingerprint;
-  if (existsSync(fpFile)) fp = await readJson<Fingerprint>(fpFile);
+  if (existsSync(fpFile)) fp = await readFingerprint(fpFile);
   else {
     log('fingerprint: reading every case once');
     fp = await computeFingerprint(dataset, (i, n, id) => log(`fingerprint ${i + 1}/${n} ${id}`));

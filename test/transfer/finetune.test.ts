@@ -13,6 +13,7 @@ import type { Fingerprint } from '../../src/plan/fingerprint.js';
 import { finetune, FINETUNE_LR, type TransferRecord } from '../../src/transfer/finetune.js';
 import { loadTransferred, firstConvName } from '../../src/transfer/weights.js';
 import { packageModel } from '../../src/transfer/package.js';
+import { sourceProblem } from '../../src/transfer/plans.js';
 import { command as finetuneCommand } from '../../src/cli/finetune.js';
 import { synthDataset, tinyModel, tmp } from './fixtures.js';
 
@@ -336,7 +337,13 @@ test('bad sources: 2D into 3D, an unknown architecture, a folder planned by some
       epochs: 1,
       memoryGb: 1,
     }),
-    /\(2d\): unknown architecture 'transformer' \(medseg builds plain, residual\)$/,
+    /odd\/plans\.json: configurations\.2d\.network\.architecture: expected "plain" or "residual", got "transformer"$/,
+  );
+  // the same check on plans held in memory (a multi-task or meta-learned model's own plans)
+  const net2d = plans.configurations['2d']!;
+  assert.equal(
+    sourceProblem(net2d, 'M (2d)', '2d', 2),
+    "M (2d): unknown architecture 'transformer' (medseg builds plain, residual)",
   );
   // a model folder whose plans.json the user made with `medseg plan` is not overwritten
   const planned = path.join(tmp('planned'), 'm');
