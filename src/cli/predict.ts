@@ -74,9 +74,13 @@ export const command: Command = {
     const outputFormat = values['output-format'];
     if (outputFormat !== 'nifti' && outputFormat !== 'dicom-seg')
       throw new UsageError(`--output-format must be nifti or dicom-seg, not '${outputFormat}'`);
-    // a .medseg package is unpacked (once, into the cache) and used as its model folder
-    const { resolveModel } = await import('../transfer/open.js');
-    const model = await resolveModel(values.model, { log: (s) => process.stderr.write(`${s}\n`) });
+    const threads = parseInteger(values.threads, 'threads', THREADS_RANGE);
+    // a .medseg package is unpacked (once, into the cache) and used as its model folder; a folder
+    // (or a missing path) goes on as before
+    const { isPackageFile, resolveModel } = await import('../transfer/open.js');
+    const model = isPackageFile(values.model)
+      ? await resolveModel(values.model, { log: (s) => process.stderr.write(`${s}\n`) })
+      : values.model;
     const config = (values.config === '3d_cascade' ? await cascadeVariant(model) : values.config) as
       ConfigurationName | undefined;
     if (config !== undefined && !CONFIGURATION_NAMES.includes(config))
@@ -87,7 +91,6 @@ export const command: Command = {
         : values.folds === 'all'
           ? await allFolds(model)
           : values.folds.split(',').map((f) => parseInteger(f, 'folds', FOLD_RANGE)!);
-    const threads = parseInteger(values.threads, 'threads', THREADS_RANGE);
     // refused before libtorch loads: predictions never land among the inputs or in a dataset
     const { findInputCases } = await import('../infer/inputs.js');
     const { assertOutputOutsideInputs, isSingleFileOutput } = await import('../infer/outputLocation.js');

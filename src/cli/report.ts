@@ -29,7 +29,7 @@ export const command: Command = {
     const model = positionals[0];
     const out =
       values.out ?? (isPackageFile(model) ? `${model.replace(/\.medseg$/, '')}.report.html` : undefined);
-    console.log(`wrote ${await writeReport(await resolveModel(model), out)}`);
+    console.log(`wrote ${await writeReport(isPackageFile(model) ? await resolveModel(model) : model, out)}`);
     return 0;
   },
 };
