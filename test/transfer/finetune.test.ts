@@ -105,7 +105,16 @@ test('weights by name and shape: loaded, adapted first conv, new heads, skipped 
     () => loadTransferred(wide, new Map(src.stateDict()), { newLabels: false, sourceName: 'SRC' }),
     /^Error: SRC: encoder\.stages\.2\.0\.convs\.0\.conv\.weight has shape \[16,8,3,3,3\] but the network its plans\.json describes needs \[24,8,3,3,3\]/,
   );
-  for (const n of [src, dst, same, wide]) n.dispose();
+  // the residual encoder's first convolution is its stem's; it adapts the same way
+  const resSrc = new UNet({ ...spec(1, 3), architecture: 'residual' });
+  const resDst = new UNet({ ...spec(2, 3), architecture: 'residual' });
+  assert.equal(firstConvName(resDst), 'encoder.stem.convs.0.conv.weight');
+  const resRows = loadTransferred(resDst, new Map(resSrc.stateDict()), { newLabels: false, sourceName: 'r' });
+  assert.deepEqual(
+    resRows.filter((r) => r.fate !== 'loaded').map((r) => [r.name, r.fate]),
+    [['encoder.stem.convs.0.conv.weight', 'adapted']],
+  );
+  for (const n of [src, dst, same, wide, resSrc, resDst]) n.dispose();
   extra.dispose();
 });
 
