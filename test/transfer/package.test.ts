@@ -151,6 +151,31 @@ test('a package round trip: every weight bit for bit, predict from the package e
     else process.env.MEDSEG_CACHE = prev;
   }
 
+  // with find-best's recipe: its configurations, folds and checkpoint are what travels
+  writeFileSync(
+    path.join(model, 'inference.json'),
+    JSON.stringify({
+      version: 1,
+      configurations: ['3d_fullres'],
+      folds: [0],
+      checkpoint: 'latest',
+      postprocessing: null,
+      candidates: [],
+      cases: 0,
+    }),
+  );
+  const withRecipe = path.join(tmp('pkg'), 'recipe.medseg');
+  const mr = await packageModel({ modelDir: model, output: withRecipe });
+  assert.deepEqual(mr.configurations, { '3d_fullres': { folds: [0], checkpoint: 'latest' } });
+  const listed = (await listTar(withRecipe)).map((x) => x.name);
+  assert.ok(listed.includes('inference.json'));
+  assert.ok(listed.includes('3d_fullres/fold_0/checkpoint_latest.safetensors'));
+  assert.ok(!listed.includes('3d_fullres/fold_0/checkpoint_best.safetensors'));
+  await assert.rejects(
+    packageModel({ modelDir: model, output: withRecipe, folds: [3] }),
+    /3d_fullres: no checkpoint_latest for fold\(s\) 3/,
+  );
+
   // truncated anywhere: one line naming the file and the problem
   for (const keep of [100, 600, Math.floor(statSync(out).size / 2)]) {
     const cut = path.join(tmp('cut'), 'cut.medseg');
