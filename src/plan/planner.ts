@@ -46,6 +46,11 @@ export interface Configuration {
   labelInterpolation: 'nearest' | 'linear';
   /** Set on the cascade's second stage. */
   cascade?: CascadeStage;
+  /**
+   * Soft Dice over the whole batch instead of per sample (nnU-Net: true for the 3D configurations,
+   * false for 2d, whose batch mixes slices of many cases). Absent in plans written before it: false.
+   */
+  batchDice?: boolean;
 }
 
 export interface Plans {
@@ -222,6 +227,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
       patch: full.patch,
       batchSize: full.batch,
       network: full.spec,
+      batchDice: true,
       ...base,
     },
   };
@@ -234,6 +240,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
     patch: twoD.patch,
     batchSize: twoD.batch,
     network: twoD.spec,
+    batchDice: false,
     ...base,
   };
   // A low-resolution stage when the full-resolution patch covers < 25% of the median image.
@@ -254,6 +261,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
           patch: p.patch,
           batchSize: p.batch,
           network: withArchitecture(p.spec),
+          batchDice: true,
           ...base,
         };
         break;
