@@ -3,6 +3,7 @@
 // uniformly from those the case has, then one of its voxels); the other samples sit uniformly at
 // random. The store holds three synthetic cases: two small cubes of classes 1 and 2 far apart, one
 // cube of class 1, and a case with no foreground that is also thinner than the patch (padding).
+// Each case's image is the constant k + 1 (intensity augmentation off), so a sample tells its case.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -39,14 +40,14 @@ after(() => rmSync(root, { recursive: true, force: true }));
 let stored: Promise<StoredCase[]> | undefined;
 function store(): Promise<StoredCase[]> {
   stored ??= Promise.all(
-    CASES.map(async (c) => {
+    CASES.map(async (c, k) => {
       const [D, H, W] = c.shape as [number, number, number];
       const lab = new BigInt64Array(D * H * W);
       for (const q of c.cubes)
         for (let z = q.lo[0]!; z < q.lo[0]! + q.size; z++)
           for (let y = q.lo[1]!; y < q.lo[1]! + q.size; y++)
             for (let x = q.lo[2]!; x < q.lo[2]! + q.size; x++) lab[(z * H + y) * W + x] = BigInt(q.cls);
-      const image = Tensor.fromArray(new Float32Array(D * H * W).fill(1), [1, D, H, W]);
+      const image = Tensor.fromArray(new Float32Array(D * H * W).fill(k + 1), [1, D, H, W]);
       const labels = Tensor.fromArray(lab, [D, H, W], 'int64');
       const record = {
         originalShape: c.shape,
@@ -126,10 +127,16 @@ for (const [batchSize, batches] of [
     const class2 = new Array<number>(batchSize).fill(0);
     for (let step = 0; step < batches; step++) {
       const b = tidy(() =>
-        makeBatch({ dir: root, cases, patch: PATCH, batchSize, seed: 5, augment: { rotation: false } }, step),
+        makeBatch({ dir: root, cases, patch: PATCH, batchSize, seed: 8, augment: { rotation: false } }, step),
       );
       assert.deepEqual(b.yShape, [batchSize, ...PATCH]);
+      const per = b.x.length / batchSize;
       classesPerSample(b.y, batchSize).forEach((s, i) => {
+        const k = Math.max(...b.x.subarray(i * per, (i + 1) * per)) - 1;
+        assert.ok(k >= 0 && k < CASES.length, `sample ${i}: image value ${k + 1} is no case's`);
+        // forced on a case with foreground: always some (nnU-Net's guarantee), whatever the stream
+        if (i >= forcedFrom && CASES[k]!.cubes.length)
+          assert.ok(s.size > 0, `step ${step} sample ${i}: forced, no foreground`);
         if (s.size) fg[i]!++;
         if (s.has(2)) class2[i]!++;
       });
