@@ -127,7 +127,18 @@ for (const [batchSize, batches] of [
     const class2 = new Array<number>(batchSize).fill(0);
     for (let step = 0; step < batches; step++) {
       const b = tidy(() =>
-        makeBatch({ dir: root, cases, patch: PATCH, batchSize, seed: 8, augment: { rotation: false } }, step),
+        makeBatch(
+          {
+            dir: root,
+            cases,
+            patch: PATCH,
+            batchSize,
+            seed: 7,
+            augment: { rotation: false },
+            imageChannels: 0,
+          },
+          step,
+        ),
       );
       assert.deepEqual(b.yShape, [batchSize, ...PATCH]);
       const per = b.x.length / batchSize;
