@@ -3,6 +3,7 @@
 // ImagePositionPatient (so a gantry tilt stays exact), and LPS becomes RAS.
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import dicomParser, { type DataSet } from 'dicom-parser';
 import { flipXY, spacingOf, type Mat4 } from './affine.js';
 import { allocate, bytesOf, swapBytes } from './datatype.js';
@@ -104,7 +105,7 @@ async function readSlice(file: string): Promise<Slice | undefined> {
     return undefined;
   let ds: DataSet;
   try {
-    ds = dicomParser.parseDicom(bytes);
+    ds = dicomParser.parseDicom(bytes, { inflater });
   } catch (e) {
     throw new ImageFormatError(file, `cannot parse DICOM (${parserMessage(e)}; truncated or corrupt file?)`);
   }
@@ -150,6 +151,19 @@ async function readSlice(file: string): Promise<Slice | undefined> {
     slope: Number.isFinite(slope) && slope !== 0 ? slope : 1,
     inter: Number.isFinite(inter) ? inter : 0,
   };
+}
+
+/**
+ * Deflated explicit VR little endian (1.2.840.10008.1.2.1.99): the data set after the file meta
+ * information is raw deflate. dicom-parser's built-in path needs a Node Buffer; this works on the
+ * Uint8Array we pass and returns the whole file with the data set inflated.
+ */
+function inflater(bytes: Uint8Array, position: number): Uint8Array {
+  const inflated = zlib.inflateRawSync(bytes.subarray(position));
+  const full = new Uint8Array(position + inflated.length);
+  full.set(bytes.subarray(0, position));
+  full.set(inflated, position);
+  return full;
 }
 
 /** dicom-parser throws Errors, strings, or { exception, dataSet } objects. */

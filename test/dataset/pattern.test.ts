@@ -88,8 +88,8 @@ test('without a label pattern every case is a test case', () => {
   assert.equal(ds.training.length, 0);
 });
 
-test('real data: the BIDS-like spleen crop', async () => {
-  const root = realData('msd-spleen-crop');
+test('real data: the BIDS-like spleen crop', async (t) => {
+  const root = realData(t, 'msd-spleen-crop');
   if (!root) return;
   const ds = await datasetFromPattern({
     root,
@@ -109,8 +109,8 @@ test('real data: the BIDS-like spleen crop', async () => {
   assert.deepEqual(r.cases[0]!.labelCounts, { '0': 611152, '1': 96672 });
 });
 
-test('real data: DeepMedic BRATS cases with two channels, labels inferred', async () => {
-  const root = realData('brats2013-deepmedic');
+test('real data: DeepMedic BRATS cases with two channels, labels inferred', async (t) => {
+  const root = realData(t, 'brats2013-deepmedic');
   if (!root) return;
   const ds = await datasetFromPattern({
     root,

@@ -170,6 +170,91 @@ def transcode(folder, out, syntax, mode, count):
     return [{'files': len(files)}]
 
 
+def synth_series(out, kind, count):
+    """Writes a small single-frame series from scratch (no source files): 'ct' int16 with rescale,
+    'mr' uint16 with 12 bits stored, 'u8' 8-bit. Oblique orientation, unequal pixel spacing, slices
+    2.5 mm apart along the normal, uncompressed explicit VR little endian (transcode the rest)."""
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    os.makedirs(out, exist_ok=True)
+    count = int(count)
+    rows, cols = 12, 13
+    a = 0.2
+    row = np.array([np.cos(a), np.sin(a), 0.0])
+    col = np.array([-np.sin(a) * np.cos(0.1), np.cos(a) * np.cos(0.1), np.sin(0.1)])
+    normal = np.cross(row, col)
+    origin = np.array([-12.5, 30.25, 7.0])
+    study, series = generate_uid(prefix='1.2.826.0.1.3680043.8.498.'), generate_uid(prefix='1.2.826.0.1.3680043.8.498.')
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    for k in range(count):
+        if kind == 'ct':
+            arr = ((xx * 37 + yy * 101 + k * 613) % 2000 - 1000).astype(np.int16)
+            bits, stored, signed = 16, 16, 1
+        elif kind == 'mr':
+            arr = ((xx * 53 + yy * 211 + k * 977) % 4096).astype(np.uint16)
+            bits, stored, signed = 16, 12, 0
+        else:
+            arr = ((xx * 7 + yy * 19 + k * 41) % 256).astype(np.uint8)
+            bits, stored, signed = 8, 8, 0
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = '1.2.840.10008.5.1.4.1.1.2' if kind == 'ct' else '1.2.840.10008.5.1.4.1.1.4'
+        meta.MediaStorageSOPInstanceUID = generate_uid(prefix='1.2.826.0.1.3680043.8.498.')
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        meta.ImplementationClassUID = '1.2.826.0.1.3680043.8.498.1'
+        d = Dataset()
+        d.file_meta = meta
+        d.preamble = b'\0' * 128
+        d.is_little_endian, d.is_implicit_VR = True, False
+        d.SOPClassUID = meta.MediaStorageSOPClassUID
+        d.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        d.StudyInstanceUID, d.SeriesInstanceUID = study, series
+        d.Modality = 'CT' if kind == 'ct' else 'MR'
+        d.SeriesDescription = 'medseg synthetic ' + kind
+        d.InstanceNumber = k + 1
+        d.ImagePositionPatient = [float(v) for v in origin + 2.5 * k * normal]
+        d.ImageOrientationPatient = [float(v) for v in np.concatenate([row, col])]
+        d.PixelSpacing = [0.8, 0.7]
+        d.SliceThickness = 2.5
+        d.Rows, d.Columns = rows, cols
+        d.SamplesPerPixel = 1
+        d.PhotometricInterpretation = 'MONOCHROME2'
+        d.BitsAllocated, d.BitsStored, d.HighBit, d.PixelRepresentation = bits, stored, stored - 1, signed
+        if kind == 'ct':
+            d.RescaleSlope, d.RescaleIntercept = 1, -1024
+        d.PixelData = arr.astype(arr.dtype.newbyteorder('<')).tobytes()
+        d['PixelData'].VR = 'OW' if bits > 8 else 'OB'
+        d.save_as(os.path.join(out, f'{k:03d}.dcm'), write_like_original=False)
+    return [{'files': count}]
+
+
+def encode_jpeg(folder, out, syntax):
+    """Re-encodes an 8-bit series as JPEG baseline (1.2.840.10008.1.2.4.50) with Pillow, writing
+    the decoded pixels Pillow itself reads back next to each file (<name>.raw): the values a
+    lossy codec must reproduce."""
+    import io
+    import pydicom
+    from PIL import Image
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import UID
+    os.makedirs(out, exist_ok=True)
+    for f in sorted(os.listdir(folder)):
+        d = pydicom.dcmread(os.path.join(folder, f))
+        arr = d.pixel_array
+        buf = io.BytesIO()
+        Image.fromarray(arr.astype(np.uint8), mode='L').save(buf, format='JPEG', quality=90)
+        data = buf.getvalue()
+        back = np.asarray(Image.open(io.BytesIO(data)))
+        back.astype(np.uint8).tofile(os.path.join(out, f + '.raw'))
+        d.PixelData = encapsulate([data])
+        d['PixelData'].is_undefined_length = True
+        d['PixelData'].VR = 'OB'
+        d.file_meta.TransferSyntaxUID = UID(syntax)
+        d.is_little_endian, d.is_implicit_VR = True, False
+        d.save_as(os.path.join(out, f), write_like_original=False)
+    return [{'files': len(os.listdir(folder))}]
+
+
 COMMANDS = {
     'info': lambda a: info(a),
     'write': lambda a: write(a[0]),
@@ -177,6 +262,8 @@ COMMANDS = {
     'nrrd': lambda a: nrrd(a[0]),
     'dicom': lambda a: dicom_stack(a[0], a[1]),
     'transcode': lambda a: transcode(a[0], a[1], a[2], a[3], a[4]),
+    'synth-series': lambda a: synth_series(a[0], a[1], a[2]),
+    'encode-jpeg': lambda a: encode_jpeg(a[0], a[1], a[2]),
 }
 
 if __name__ == '__main__':
