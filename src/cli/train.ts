@@ -60,7 +60,7 @@ export const command: Command = {
     if (!CONFIGURATION_NAMES.includes(config)) throw new UsageError(`unknown --config '${config}'`);
     if (values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
       throw new UsageError('--optimizer must be sgd or adamw');
-    const { train, trainFolds } = await import('../train/trainer.js');
+    const { train, trainFolds } = await import('../crossval/train.js');
     const opts = {
       dataset: ds,
       modelDir: values.model ?? path.join('medseg_results', path.basename(path.resolve(ds))),

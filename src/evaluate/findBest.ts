@@ -9,14 +9,14 @@ import { tidy } from '../engine/index.js';
 import { readImage } from '../io/image.js';
 import { readDataset } from '../dataset/read.js';
 import { CONFIGURATION_NAMES, type ConfigurationName, type Plans } from '../plan/planner.js';
-import { labelsToTensor, labelsToVolume } from '../preprocess/volumeTensor.js';
+import { labelsToTensor, labelsToVolume } from '../grid/volumeTensor.js';
 import {
   decidePostprocessing,
   dicePerLabel,
   postprocessingDice,
   type LabelArray,
 } from '../postprocess/index.js';
-import { nanMean } from '../postprocess/choose.js';
+import { nanMean } from '../common/stats.js';
 import type { Split } from '../train/splits.js';
 import {
   foldOfCase,

@@ -22,6 +22,7 @@
 // Distances are exact Euclidean distance transforms (edt.ts) computed only inside the bounding box
 // of P∪R: every surface voxel lies in that box, so no margin is needed for the distances, and a
 // box face is treated as outside, which is exact for the surfaces since P and R lie inside the box.
+import { percentile } from '../common/stats.js';
 import { distancesAt, type Dims, type Spacing } from './edt.js';
 import {
   EvaluationInputError,
@@ -90,24 +91,6 @@ export interface EvaluateOptions {
 
 /** Metrics by key: a label's value as a string ("1") or a region's name. */
 export type CaseMetrics = Record<string, Metrics>;
-
-/**
- * The q-th percentile (0 ≤ q ≤ 100) of ascending values, with linear interpolation (numpy's default
- * method): h = (n−1)·q/100, a[⌊h⌋] + (h − ⌊h⌋)·(a[⌊h⌋+1] − a[⌊h⌋]). NaN for no values.
- */
-export function percentile(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const h = (n - 1) * (q / 100);
-  const lo = Math.floor(h);
-  const a = sorted[lo]!;
-  if (lo >= n - 1) return sorted[n - 1]!;
-  const b = sorted[lo + 1]!;
-  const t = h - lo;
-  if (a === b) return a;
-  // numpy's lerp: from the nearer end, so that t = 1 gives b exactly.
-  return t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t;
-}
 
 /** The surface voxels (1) of a mask in a box: mask voxels with a 6-neighbour outside the mask or box. */
 export function surfaceOf(mask: Uint8Array, dims: Dims): Uint8Array {

@@ -10,13 +10,8 @@ import { readImage, writeImage } from '../io/image.js';
 import type { Volume } from '../io/volume.js';
 import { channelOf } from '../dataset/volumes.js';
 import type { Plans, ConfigurationName } from '../plan/planner.js';
-import {
-  argmaxLabelValues,
-  arraySpacing,
-  channelsToTensor,
-  labelsToVolume,
-} from '../preprocess/volumeTensor.js';
-import { applyPostprocessing, type PostprocessingRecipe } from '../postprocess/choose.js';
+import { argmaxLabelValues, arraySpacing, channelsToTensor, labelsToVolume } from '../grid/volumeTensor.js';
+import { applyPostprocessing, type PostprocessingRecipe } from '../labelmap/postprocessing.js';
 import { findInputCases, type InputCase } from './inputs.js';
 import {
   loadConfigModel,

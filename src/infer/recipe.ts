@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
-import type { PostprocessingRecipe } from '../postprocess/choose.js';
+import type { PostprocessingRecipe } from '../labelmap/postprocessing.js';
 
 export interface CandidateScore {
   /** Configurations averaged (one: a single configuration). */

@@ -7,11 +7,10 @@ import path from 'node:path';
 import { Tensor, tidy, noGrad, maskedSelect, sort } from '../engine/index.js';
 import { readCaseVolumes } from '../dataset/volumes.js';
 import type { Dataset } from '../dataset/types.js';
-import { arraySpacing, channelsToTensor, labelsToTensor } from '../preprocess/volumeTensor.js';
-import { nonzeroBBox } from '../preprocess/crop.js';
-import { labelComponents } from '../postprocess/components.js';
-import { percentile } from '../evaluate/metrics.js';
-import { median } from '../dataset/geometry.js';
+import { arraySpacing, channelsToTensor, labelsToTensor } from '../grid/volumeTensor.js';
+import { nonzeroBBox } from '../grid/crop.js';
+import { labelComponents } from '../labelmap/components.js';
+import { percentile, median } from '../common/stats.js';
 
 export interface IntensityStats {
   mean: number;

@@ -5,9 +5,9 @@ import path from 'node:path';
 import os from 'node:os';
 import type { Fingerprint } from './fingerprint.js';
 import { planTopology } from './topology.js';
-import { percentile } from '../evaluate/metrics.js';
+import { percentile } from '../common/stats.js';
 import type { UNetSpec } from '../nn/unet.js';
-import type { NormalizationPlan } from '../preprocess/normalize.js';
+import type { NormalizationPlan } from './normalization.js';
 
 export type ConfigurationName = '3d_fullres' | '3d_lowres' | '2d' | '3d_cascade_prior' | '3d_cascade_crop';
 

@@ -16,18 +16,13 @@ import {
   type ConfigurationName,
   type Configuration,
 } from '../plan/planner.js';
-import {
-  arraySpacing,
-  channelsToTensor,
-  labelsToTensor,
-  toClassIndices,
-} from '../preprocess/volumeTensor.js';
+import { arraySpacing, channelsToTensor, labelsToTensor, toClassIndices } from '../grid/volumeTensor.js';
 import { preprocessCase } from '../preprocess/preprocessCase.js';
 import { storeCase, loadStoredCase, type StoredCase } from '../preprocess/store.js';
 import { withPrior } from '../preprocess/prior.js';
-import { cropTo } from '../preprocess/crop.js';
+import { cropTo } from '../grid/crop.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { cropBoxes } from '../infer/model.js';
+import { cropBoxes } from '../preprocess/cascadeBoxes.js';
 import { loadOrCreateSplits } from './splits.js';
 import {
   foldOfCase,
@@ -38,6 +33,7 @@ import {
 } from './outOfFold.js';
 
 export interface Prepared {
+  configName: ConfigurationName;
   dataset: Dataset;
   fingerprint: Fingerprint;
   plans: Plans;
@@ -183,7 +179,7 @@ export async function prepare(
   }
   if (!cases.length)
     throw new Error(`${configName}: nothing to train on (no stage-1 foreground in any case)`);
-  return { dataset, fingerprint, plans, config, preprocessedDir, cases };
+  return { configName, dataset, fingerprint, plans, config, preprocessedDir, cases };
 }
 
 const cropIndexFile = (dir: string, id: string) => path.join(dir, `${id}.crops.json`);

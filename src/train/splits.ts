@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic.js';
 import path from 'node:path';
-import { Rng } from '../synth/prng.js';
+import { Rng } from '../common/random.js';
 
 export interface Split {
   train: string[];
