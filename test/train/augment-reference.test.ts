@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tensor, tidy } from '../../src/engine/index.js';
-import { NormalTable, Rng } from '../../src/synth/prng.js';
+import { NormalTable, Rng } from '../../src/common/random.js';
 import { augmentBatch } from '../../src/train/augment.js';
 import { assertClose, seededValues } from '../helpers/numeric.js';
 import { torchAvailable, torchRef } from '../helpers/torchRef.js';
