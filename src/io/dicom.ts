@@ -9,6 +9,7 @@ import { flipXY, spacingOf, type Mat4 } from './affine.js';
 import { allocate, bytesOf, swapBytes } from './datatype.js';
 import { ImageFormatError, formatBytes } from './errors.js';
 import { decodeJ2K } from './j2k.js';
+import { jpegDecoderFor } from './jpeg.js';
 import { MAX_VOXELS } from './nifti.js';
 import type { Volume, VoxelType } from './volume.js';
 
@@ -292,6 +293,29 @@ async function pixelBytes(s: Slice, bytes: number): Promise<Uint8Array> {
       throw new ImageFormatError(
         file,
         `JPEG 2000 frame is ${d.width}×${d.height}×${d.componentCount}, the header says ${s.cols}×${s.rows}`,
+      );
+    }
+    return d.bytes;
+  }
+  const jpeg = jpegDecoderFor(s.syntax);
+  if (jpeg) {
+    const name = `${s.syntax} (${NAMES[s.syntax]})`;
+    if (s.syntax === '1.2.840.10008.1.2.4.51' && s.bitsAllocated > 8) {
+      throw new ImageFormatError(
+        file,
+        `${name} with ${s.bitsStored}-bit samples is not supported (no 12-bit JPEG codec); decompress the series first (e.g. gdcmconv --raw or dcmdjpeg)`,
+      );
+    }
+    let d;
+    try {
+      d = await jpeg(frame);
+    } catch (e) {
+      throw new ImageFormatError(file, `cannot decode ${name} pixel data (${(e as Error).message})`);
+    }
+    if (d.width !== s.cols || d.height !== s.rows || d.componentCount !== 1 || d.bytes.length !== bytes) {
+      throw new ImageFormatError(
+        file,
+        `${name} frame is ${d.width}×${d.height}×${d.componentCount} at ${d.bitsPerSample} bits, the header says ${s.cols}×${s.rows} at ${s.bitsAllocated} bits allocated`,
       );
     }
     return d.bytes;

@@ -228,32 +228,15 @@ def synth_series(out, kind, count):
     return [{'files': count}]
 
 
-def encode_jpeg(folder, out, syntax):
-    """Re-encodes an 8-bit series as JPEG baseline (1.2.840.10008.1.2.4.50) with Pillow, writing
-    the decoded pixels Pillow itself reads back next to each file (<name>.raw): the values a
-    lossy codec must reproduce."""
-    import io
-    import pydicom
-    from PIL import Image
-    from pydicom.encaps import encapsulate
-    from pydicom.uid import UID
-    os.makedirs(out, exist_ok=True)
-    for f in sorted(os.listdir(folder)):
-        d = pydicom.dcmread(os.path.join(folder, f))
-        arr = d.pixel_array
-        buf = io.BytesIO()
-        Image.fromarray(arr.astype(np.uint8), mode='L').save(buf, format='JPEG', quality=90)
-        data = buf.getvalue()
-        back = np.asarray(Image.open(io.BytesIO(data)))
-        back.astype(np.uint8).tofile(os.path.join(out, f + '.raw'))
-        d.PixelData = encapsulate([data])
-        d['PixelData'].is_undefined_length = True
-        d['PixelData'].VR = 'OB'
-        d.file_meta.TransferSyntaxUID = UID(syntax)
-        d.is_little_endian, d.is_implicit_VR = True, False
-        d.save_as(os.path.join(out, f), write_like_original=False)
-    return [{'files': len(os.listdir(folder))}]
 
+def dcmtk(tool, folder, out, *args):
+    """Runs a DCMTK codec tool (dcmcjpeg, dcmcjpls, dcmdjpeg, dcmdjpls) on every file of a folder."""
+    import subprocess
+    os.makedirs(out, exist_ok=True)
+    files = sorted(os.listdir(folder))
+    for f in files:
+        subprocess.run([tool, *args, os.path.join(folder, f), os.path.join(out, f)], check=True)
+    return [{'files': len(files)}]
 
 COMMANDS = {
     'info': lambda a: info(a),
@@ -263,7 +246,7 @@ COMMANDS = {
     'dicom': lambda a: dicom_stack(a[0], a[1]),
     'transcode': lambda a: transcode(a[0], a[1], a[2], a[3], a[4]),
     'synth-series': lambda a: synth_series(a[0], a[1], a[2]),
-    'encode-jpeg': lambda a: encode_jpeg(a[0], a[1], a[2]),
+    'dcmtk': lambda a: dcmtk(*a),
 }
 
 if __name__ == '__main__':
