@@ -238,6 +238,42 @@ def dcmtk(tool, folder, out, *args):
         subprocess.run([tool, *args, os.path.join(folder, f), os.path.join(out, f)], check=True)
     return [{'files': len(files)}]
 
+def write_nrrd(out, kind, encoding, detached):
+    """Writes an NRRD the way ITK/pyradiomics files look (LPS space, oblique space directions, a
+    comment and key:=value lines), from numpy, and answers with the ground truth: shape, RAS affine,
+    sha of the values. kind: short | float | uchar | ushort; encoding: raw | gzip; detached: 0 | 1
+    (a .nhdr with its data in a separate file)."""
+    types = {'short': '<i2', 'float': '<f4', 'uchar': 'u1', 'ushort': '<u2'}
+    sizes = [7, 5, 4]
+    rng = np.random.default_rng(11)
+    data = (rng.standard_normal(sizes) * 300).astype(types[kind]) if kind != 'uchar' else rng.integers(0, 255, sizes).astype('u1')
+    if kind == 'ushort':
+        data = np.abs(rng.standard_normal(sizes) * 900).astype('<u2')
+    c, s_ = np.cos(0.3), np.sin(0.3)
+    dirs = np.array([[0.9 * c, 0.9 * s_, 0.0], [-1.1 * s_, 1.1 * c, 0.0], [0.0, 0.0, 2.5]])  # rows: axis vectors (LPS)
+    origin = np.array([-101.5, 87.25, -33.0])
+    fmt = lambda v: '(' + ','.join(repr(float(x)) for x in v) + ')'
+    body = data.tobytes(order='F')
+    if encoding == 'gzip':
+        body = gzip.compress(body)
+    lines = ['NRRD0004', '# Complete NRRD file format specification at:', '# http://teem.sourceforge.net/nrrd/format.html',
+             'type: ' + kind, 'dimension: 3', 'space: left-posterior-superior', 'sizes: ' + ' '.join(map(str, sizes)),
+             'space directions: ' + ' '.join(fmt(d) for d in dirs), 'kinds: domain domain domain',
+             'endian: little', 'encoding: ' + encoding, 'space origin: ' + fmt(origin), 'modality:=CT']
+    if detached == '1':
+        data_name = os.path.basename(out) + ('.raw.gz' if encoding == 'gzip' else '.raw')
+        lines.append('data file: ' + data_name)
+        open(out, 'w').write('\n'.join(lines) + '\n')
+        open(os.path.join(os.path.dirname(out), data_name), 'wb').write(body)
+    else:
+        open(out, 'wb').write(('\n'.join(lines) + '\n\n').encode() + body)
+    aff = np.eye(4)
+    aff[:3, :3] = dirs.T
+    aff[:3, 3] = origin
+    aff[:2] *= -1  # LPS -> RAS
+    return [{'shape': sizes, 'affine': aff.tolist(), 'sha': sha(data), 'dtype': data.dtype.name,
+             'min': float(data.min()), 'max': float(data.max()), 'mean': float(data.mean())}]
+
 COMMANDS = {
     'info': lambda a: info(a),
     'write': lambda a: write(a[0]),
@@ -247,6 +283,7 @@ COMMANDS = {
     'transcode': lambda a: transcode(a[0], a[1], a[2], a[3], a[4]),
     'synth-series': lambda a: synth_series(a[0], a[1], a[2]),
     'dcmtk': lambda a: dcmtk(*a),
+    'write-nrrd': lambda a: write_nrrd(*a),
 }
 
 if __name__ == '__main__':
