@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { readDicomSeries } from '../../src/io/dicom.js';
 import { ImageFormatError } from '../../src/io/errors.js';
-import { affineDiff, haveReference, reference, sha, tempDir } from './helpers.js';
+import { affineDiff, haveReference, referenceBatch, sha, tempDir } from './helpers.js';
 
 interface Stack {
   shape: number[];
@@ -19,17 +19,9 @@ interface Stack {
   inter: number;
 }
 
-async function pydicomStack(dir: string, tmp: string): Promise<Stack & { sha: string }> {
-  const bin = path.join(tmp, `${path.basename(dir)}.bin`);
-  const [ref] = await reference<Stack>('dicom', dir, bin);
-  return { ...ref!, sha: sha(new Uint8Array(fs.readFileSync(bin))) };
-}
-
-/** A generated series of `kind` in a fresh folder under tmp. */
-async function series(tmp: string, kind: 'ct' | 'mr' | 'u8', count = 4): Promise<string> {
-  const dir = path.join(tmp, `src-${kind}-${count}`);
-  if (!fs.existsSync(dir)) await reference('synth-series', dir, kind, String(count));
-  return dir;
+/** pydicom's reading of a folder (written by a 'dicom' command of the batch) with the sha of its values. */
+function stackOf(answer: unknown[], bin: string): Stack & { sha: string } {
+  return { ...(answer[0] as Stack), sha: sha(new Uint8Array(fs.readFileSync(bin))) };
 }
 
 const SYNTAXES: [string, string][] = [
@@ -44,18 +36,26 @@ for (const kind of ['ct', 'mr', 'u8'] as const) {
   test(`generated ${kind} series in ${SYNTAXES.length} transfer syntaxes read as pydicom reads them`, async (t: TestContext) => {
     if (!haveReference(t)) return;
     const tmp = tempDir(t);
-    const src = await series(tmp, kind);
-    // the generated source itself, then transcodes (names reversed; every other one tilted more)
+    const src = path.join(tmp, 'src');
+    // one Python process: the source, its transcodes (names reversed; every other one tilted more),
+    // and pydicom's reading of each
+    const dirs = SYNTAXES.map(([syntax]) => path.join(tmp, syntax));
+    const answers = await referenceBatch(
+      ['synth-series', src, kind, '4'],
+      ['dicom', src, `${src}.bin`],
+      ...SYNTAXES.flatMap(([syntax], i) => [
+        ['transcode', src, dirs[i]!, syntax, i % 2 ? 'oblique' : 'shuffle', '4'],
+        ['dicom', dirs[i]!, `${dirs[i]}.bin`],
+      ]),
+    );
     const original = await readDicomSeries(src);
-    const ref0 = await pydicomStack(src, tmp);
+    const ref0 = stackOf(answers[1]!, `${src}.bin`);
     assert.deepEqual(original.shape, [13, 12, 4]);
     assert.equal(sha(original.data), ref0.sha);
-    for (const [i, [syntax, name]] of SYNTAXES.entries()) {
-      const mode = i % 2 ? 'oblique' : 'shuffle';
-      const dir = path.join(tmp, `${kind}-${syntax}`);
-      await reference('transcode', src, dir, syntax, mode, '4');
-      const [vol, ref] = await Promise.all([readDicomSeries(dir), pydicomStack(dir, tmp)]);
-      const what = `${kind} ${name} (${mode})`;
+    for (const [i, [, name]] of SYNTAXES.entries()) {
+      const what = `${kind} ${name} (${i % 2 ? 'oblique' : 'shuffle'})`;
+      const vol = await readDicomSeries(dirs[i]!);
+      const ref = stackOf(answers[3 + 2 * i]!, `${dirs[i]}.bin`);
       assert.deepEqual(vol.shape, ref.shape, what);
       assert.equal(vol.datatype, ref.dtype, what);
       assert.equal(sha(vol.data), ref.sha, what);
@@ -79,24 +79,27 @@ for (const kind of ['ct', 'mr', 'u8'] as const) {
 test('generated DICOM folders that cannot be one volume give ImageFormatError', async (t) => {
   if (!haveReference(t)) return;
   const tmp = tempDir(t);
-  const src = await series(tmp, 'ct', 5);
-
-  // compressed data relabelled as JPEG-LS: a syntax without a decoder here
-  const rle = path.join(tmp, 'rle');
-  await reference('transcode', src, rle, '1.2.840.10008.1.2.5', 'shuffle', '2');
-  const fake = path.join(tmp, 'jpegls');
-  await reference('transcode', rle, fake, '-', 'fakejpegls', '2');
+  const src = path.join(tmp, 'src');
+  const [rle, fake, gap, two, other] = ['rle', 'jpegls', 'gap', 'two', 'other'].map((d) => path.join(tmp, d));
+  await referenceBatch(
+    ['synth-series', src, 'ct', '5'],
+    // compressed data relabelled as JPEG-LS: CharLS cannot decode RLE
+    ['transcode', src, rle!, '1.2.840.10008.1.2.5', 'shuffle', '2'],
+    ['transcode', rle!, fake!, '-', 'fakejpegls', '2'],
+    ['transcode', src, gap!, '1.2.840.10008.1.2.1', 'shuffle', '5'],
+    ['transcode', src, two!, '1.2.840.10008.1.2.1', 'shuffle', '3'],
+    ['transcode', src, other!, '1.2.840.10008.1.2.1', 'series2', '2'],
+  );
   await assert.rejects(
-    readDicomSeries(fake),
-    (e: unknown) => e instanceof ImageFormatError && /1\.2\.840\.10008\.1\.2\.4\.80/.test(e.message),
+    readDicomSeries(fake!),
+    (e: unknown) =>
+      e instanceof ImageFormatError && /\.dcm: cannot decode 1\.2\.840\.10008\.1\.2\.4\.80/.test(e.message),
   );
 
-  const gap = path.join(tmp, 'gap');
-  await reference('transcode', src, gap, '1.2.840.10008.1.2.1', 'shuffle', '5');
-  fs.writeFileSync(path.join(gap, 'README.txt'), 'not DICOM: ignored');
-  fs.rmSync(path.join(gap, '003.dcm'));
+  fs.writeFileSync(path.join(gap!, 'README.txt'), 'not DICOM: ignored');
+  fs.rmSync(path.join(gap!, '003.dcm'));
   await assert.rejects(
-    readDicomSeries(gap),
+    readDicomSeries(gap!),
     (e: unknown) => e instanceof ImageFormatError && /not evenly spaced/.test(e.message),
   );
 
@@ -111,15 +114,12 @@ test('generated DICOM folders that cannot be one volume give ImageFormatError', 
   fs.writeFileSync(path.join(empty, 'x.txt'), 'nothing');
   await assert.rejects(readDicomSeries(empty), /no DICOM images/);
 
-  const two = path.join(tmp, 'two');
-  await reference('transcode', src, two, '1.2.840.10008.1.2.1', 'shuffle', '3');
-  const other = path.join(tmp, 'other');
-  await reference('transcode', src, other, '1.2.840.10008.1.2.1', 'series2', '2');
-  for (const f of fs.readdirSync(other)) fs.copyFileSync(path.join(other, f), path.join(two, `b-${f}`));
+  // two series in one folder: refused unless one is chosen
+  for (const f of fs.readdirSync(other!)) fs.copyFileSync(path.join(other!, f), path.join(two!, `b-${f}`));
   await assert.rejects(
-    readDicomSeries(two),
+    readDicomSeries(two!),
     /holds 2 series: .*\(3 images\).*\(2 images\)|holds 2 series: .*\(2 images\).*\(3 images\)/,
   );
-  const chosen = await readDicomSeries(two, { seriesUid: '1.2.826.0.1.3680043.8.498.4242' });
+  const chosen = await readDicomSeries(two!, { seriesUid: '1.2.826.0.1.3680043.8.498.4242' });
   assert.deepEqual(chosen.shape, [13, 12, 2]);
 });

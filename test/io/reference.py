@@ -286,5 +286,7 @@ COMMANDS = {
     'write-nrrd': lambda a: write_nrrd(*a),
 }
 
+COMMANDS['batch'] = lambda a: [COMMANDS[c[0]](c[1:]) for c in json.loads(a[0])]  # one process, many commands
+
 if __name__ == '__main__':
     print(json.dumps(COMMANDS[sys.argv[1]](sys.argv[2:])))
