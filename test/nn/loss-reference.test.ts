@@ -108,12 +108,15 @@ test('batch Dice changes the loss when a class is absent from one sample (the te
 });
 
 test("deep-supervision weights are nnU-Net's: 1/2^i, lowest output 0, normalised", { skip }, () => {
-  for (const n of [1, 2, 3, 5, 6]) {
-    const r = torchRef(`${NNUNET_LOSS}\nout['w'] = torch.from_numpy(ds_weights(${n}))`, {});
-    // nnU-Net with a single output would divide 0 by 0; one output simply has weight 1.
-    if (n === 1) assert.deepEqual(deepSupervisionWeights(1), [1]);
-    else assertClose(deepSupervisionWeights(n), r.w!.data, { rtol: 1e-12, what: `weights of ${n}` });
-  }
+  const ns = [2, 3, 5, 6];
+  const r = torchRef(
+    `${NNUNET_LOSS}\nfor n in ${JSON.stringify(ns)}:\n    out['w%d' % n] = torch.from_numpy(ds_weights(n))`,
+    {},
+  );
+  for (const n of ns)
+    assertClose(deepSupervisionWeights(n), r[`w${n}`]!.data, { rtol: 1e-12, what: `weights of ${n}` });
+  // nnU-Net with a single output would divide 0 by 0; one output simply has weight 1.
+  assert.deepEqual(deepSupervisionWeights(1), [1]);
 });
 
 for (const batchDice of [false, true]) {

@@ -9,7 +9,7 @@ import { Tensor, tidy } from '../../src/engine/index.js';
 import { NormalTable, Rng } from '../../src/common/random.js';
 import { augmentBatch } from '../../src/train/augment.js';
 import { assertClose, seededValues } from '../helpers/numeric.js';
-import { torchAvailable, torchRef } from '../helpers/torchRef.js';
+import { torchAvailable, torchRef, type RefArray } from '../helpers/torchRef.js';
 
 const skip = torchAvailable() ? false : 'reference PyTorch/scipy (/usr/bin/python3) is not installed';
 
@@ -49,37 +49,47 @@ for (const spatial of [
       // seeds whose rotation gate fires (first draw < 0.2)
       const seeds: number[] = [];
       for (let s = 1; seeds.length < 3; s++) if (new Rng(s).next() < 0.2) seeds.push(s);
-      for (const seed of seeds) {
+      const n = spatial.reduce((a, b) => a * b, 1);
+      const runs = seeds.map((seed) => {
+        const img = Float32Array.from(seededValues(n, seed + 100));
+        const lab = Array.from(seededValues(n, seed + 200), (v) => Math.floor((v + 1) * 2) % 4);
+        const replay = new Rng(seed);
+        replay.next();
+        return { seed, img, lab, theta: replayTheta(nd, replay) };
+      });
+      // scipy for every seed in one Python process
+      const inputs: Record<string, RefArray> = {};
+      runs.forEach((run, k) => {
+        inputs[`img${k}`] = { data: Float64Array.from(run.img), shape: [1, 1, ...spatial] };
+        inputs[`lab${k}`] = {
+          data: BigInt64Array.from(run.lab.map((v) => BigInt(v))),
+          shape: [1, ...spatial],
+        };
+      });
+      const ref = torchRef(
+        `
+from scipy.ndimage import affine_transform
+S = np.array(${JSON.stringify([...spatial].reverse())}, dtype=float)
+for k, M in enumerate(${JSON.stringify(runs.map((run) => run.theta))}):
+    M = np.array(M)                                 # rows/cols in (x, y, z) = reversed array axes
+    # align_corners=False: u = (2i + 1)/S - 1 (output), j = ((v + 1) S - 1)/2 (input), v = M u
+    A = M * S[:, None] / S[None, :]
+    c = ((M @ (1 / S - 1)) + 1) * S / 2 - 0.5
+    P = list(reversed(range(len(S))))               # back to array axis order
+    A, c = A[np.ix_(P, P)], c[P]
+    img = T['img%d' % k].numpy()[0, 0]; lab = T['lab%d' % k].numpy()[0].astype(float)
+    out['img%d' % k] = torch.from_numpy(affine_transform(img, A, c, order=1, mode='grid-constant', cval=0.0))
+    out['lab%d' % k] = torch.from_numpy(affine_transform(lab, A, c, order=0, mode='grid-constant', cval=0.0))
+`,
+        inputs,
+      );
+      runs.forEach(({ seed, img, lab }, k) => {
         tidy(() => {
-          const n = spatial.reduce((a, b) => a * b, 1);
-          const img = Float32Array.from(seededValues(n, seed + 100));
-          const lab = Array.from(seededValues(n, seed + 200), (v) => Math.floor((v + 1) * 2) % 4);
           const x = Tensor.fromArray(img, [1, 1, ...spatial]);
           const y = int64(lab, [1, ...spatial]);
           // mirroring off, no intensity channel: the spatial transform alone
           const out = augmentBatch(x, y, new Rng(seed), { mirrorAxes: [], imageChannels: 0 });
-          const replay = new Rng(seed);
-          replay.next();
-          const theta = replayTheta(nd, replay);
-          const r = torchRef(
-            `
-from scipy.ndimage import affine_transform
-M = np.array(${JSON.stringify(theta)})           # rows/cols in (x, y, z) = reversed array axes
-S = np.array(${JSON.stringify([...spatial].reverse())}, dtype=float)
-# align_corners=False: u = (2i + 1)/S - 1 (output), j = ((v + 1) S - 1)/2 (input), v = M u
-A = M * S[:, None] / S[None, :]
-c = ((M @ (1 / S - 1)) + 1) * S / 2 - 0.5
-P = list(reversed(range(len(S))))              # back to array axis order
-A, c = A[np.ix_(P, P)], c[P]
-img = T['img'].numpy()[0, 0]; lab = T['lab'].numpy()[0].astype(float)
-out['img'] = torch.from_numpy(affine_transform(img, A, c, order=1, mode='grid-constant', cval=0.0))
-out['lab'] = torch.from_numpy(affine_transform(lab, A, c, order=0, mode='grid-constant', cval=0.0))
-`,
-            {
-              img: { data: Float64Array.from(img), shape: [1, 1, ...spatial] },
-              lab: { data: BigInt64Array.from(lab.map((v) => BigInt(v))), shape: [1, ...spatial] },
-            },
-          );
+          const r = { img: ref[`img${k}`], lab: ref[`lab${k}`] };
           assertClose(out.x, r.img!.data, { rtol: 1e-4, atol: 1e-4, what: `image, seed ${seed}` });
           // nearest neighbour: float32 vs float64 coordinates may round a voxel at an exact half
           // differently; allow 0.5% of the voxels
@@ -95,7 +105,7 @@ out['lab'] = torch.from_numpy(affine_transform(lab, A, c, order=0, mode='grid-co
           );
           assert.ok(moved.length > n / 4, `seed ${seed}: the image barely changed`);
         });
-      }
+      });
     },
   );
 }
