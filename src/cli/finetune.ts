@@ -11,8 +11,8 @@ import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js'
 const HELP = `usage: medseg finetune DATASET --from MODEL [--model OUT] [--freeze encoder|all-but-heads]
                        [--unfreeze-after N] [--lr X] [--warmup N] [--source-config NAME] [--source-fold F]
                        and train's options: [--config NAME] [--fold F|all] [--epochs N] [--iters-per-epoch N]
-                       [--budget 30m] [--optimizer sgd|adamw] [--bf16] [--resume] [--seed N] [--threads N]
-                       [--memory-gb N] [--no-validation]
+                       [--budget 30m] [--optimizer sgd|adamw] [--bf16 | --fp16] [--resume] [--seed N]
+                       [--threads N] [--memory-gb N] [--no-validation] [--device auto|cpu|cuda|cuda:N]
 
 Trains DATASET starting from MODEL (a model folder or a .medseg package). The target's plans keep the
 source's network and patch and take the target's spacing, normalisation, channels and labels
@@ -62,7 +62,7 @@ export const command: Command = {
     if (sourceConfig !== undefined && !CONFIGURATION_NAMES.includes(sourceConfig))
       throw new UsageError(`unknown --source-config '${sourceConfig}'`);
     const name = path.basename(path.resolve(values.from)).replace(/\.medseg$/, '');
-    const { options, fold } = trainOptionsFromArgs(
+    const { options, fold } = await trainOptionsFromArgs(
       values,
       ds,
       path.join('medseg_results', `${path.basename(path.resolve(ds))}_from_${name}`),
