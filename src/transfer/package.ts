@@ -11,7 +11,7 @@ import path from 'node:path';
 import { atomicWrite } from '../io/atomic.js';
 import { readRecipe } from '../infer/recipe.js';
 import { CONFIGURATION_NAMES, type ConfigurationName, type Plans } from '../plan/planner.js';
-import type { Fingerprint } from '../plan/fingerprint.js';
+import { readFingerprint, readPlans } from '../plan/schema.js';
 import { writeWeightsOnly } from './weightsOnly.js';
 import { sha256File, writeTar } from './tar.js';
 
@@ -136,8 +136,8 @@ export async function packageModel(o: PackageOptions): Promise<PackageManifest> 
   const fpFile = path.join(o.modelDir, 'fingerprint.json');
   for (const f of [plansFile, fpFile])
     if (!existsSync(f)) throw new Error(`${f}: missing (is ${o.modelDir} a medseg model folder?)`);
-  const plans = JSON.parse(await fs.readFile(plansFile, 'utf8')) as Plans;
-  const fp = JSON.parse(await fs.readFile(fpFile, 'utf8')) as Fingerprint;
+  const plans = await readPlans(plansFile);
+  const fp = await readFingerprint(fpFile);
   const { configs, checkpoint, folds } = await chooseContent(o, plans);
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'medseg-package-'));
   try {
