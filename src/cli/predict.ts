@@ -99,15 +99,15 @@ export const command: Command = {
           ? await allFolds(model)
           : values.folds.split(',').map((f) => parseInteger(f, 'folds', FOLD_RANGE)!);
     // refused before libtorch loads: predictions never land among the inputs or in a dataset
+    if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
+    const device = await parseDeviceOption(values.device);
+    if (values.fp16 && device === 'cpu')
+      throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
     const { findInputCases } = await import('../infer/inputs.js');
     const { assertOutputOutsideInputs, isSingleFileOutput } = await import('../infer/outputLocation.js');
     const cases = findInputCases(values.input);
     const single = isSingleFileOutput(cases, values.output, outputFormat === 'dicom-seg');
     assertOutputOutsideInputs(values.input, values.output, cases, single);
-    if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
-    const device = await parseDeviceOption(values.device);
-    if (values.fp16 && device === 'cpu')
-      throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
     const { predict } = await import('../infer/predict.js');
     const r = await predict({
       input: values.input,
