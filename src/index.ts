@@ -17,3 +17,4 @@ export { evaluateFolders as evaluate } from './evaluate/folders.js';
 export { findBest, type FindBestOptions, type FindBestResult } from './evaluate/findBest.js';
 export { writeReport } from './report/report.js';
 export { runDemo } from './demo/pipeline.js';
+export * as search from './search/index.js';
