@@ -26,7 +26,13 @@ export const commands: Record<string, Entry> = {
   },
   report: { summary: 'an HTML report of a model folder', load: () => import('./report.js') },
   synth: { summary: 'write the synthetic decathlon (nnU-Net v2)', load: () => import('./synth.js') },
-  search: { summary: 'hyper-parameter search (TPE, ASHA) over plan and trainer options', load: () => import('./search.js') },
-  worker: { summary: 'take jobs (trials, folds, predict shards) from a store', load: () => import('./worker.js') },
+  search: {
+    summary: 'hyper-parameter search (TPE, ASHA) over plan and trainer options',
+    load: () => import('./search.js'),
+  },
+  worker: {
+    summary: 'take jobs (trials, folds, predict shards) from a store',
+    load: () => import('./worker.js'),
+  },
   queue: { summary: 'queue folds or predict shards for medseg worker', load: () => import('./queue.js') },
 };

@@ -53,7 +53,10 @@ export const command: Command = {
     if (!values.model) throw new UsageError(`-m DIR is required\n${HELP}`);
     const config = values.config as ConfigurationName | undefined;
     if (config && !CONFIGURATION_NAMES.includes(config)) throw new UsageError(`unknown --config '${config}'`);
-    const folds = values.folds === undefined ? undefined : values.folds.split(',').map((f) => parsePositiveInt(f.trim(), 'folds', 0, true));
+    const folds =
+      values.folds === undefined
+        ? undefined
+        : values.folds.split(',').map((f) => parsePositiveInt(f.trim(), 'folds', 0, true));
     const { queueFolds, queuePredict } = await import('../search/index.js');
     if (sub === 'folds') {
       if (!ds) throw new UsageError(`a dataset folder is required\n${HELP}`);

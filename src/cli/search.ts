@@ -74,7 +74,9 @@ export const command: Command = {
       if (sub === 'best') {
         if (values['write-plans']) {
           const r = await lib.writeBestPlans(o);
-          console.log(`best: trial ${r.best.number}, value ${num(r.best.value)}, ${JSON.stringify(r.best.params)}`);
+          console.log(
+            `best: trial ${r.best.number}, value ${num(r.best.value)}, ${JSON.stringify(r.best.params)}`,
+          );
           console.log(`plans written to ${r.plansFile}; train with:\n  ${r.command}`);
         } else {
           const r = await lib.searchStatus(o);
@@ -124,7 +126,8 @@ export const command: Command = {
     if (values.trials === undefined) throw new UsageError('--trials N is required');
     const config = values.config as ConfigurationName;
     if (!CONFIGURATION_NAMES.includes(config)) throw new UsageError(`unknown --config '${config}'`);
-    if (values.sampler !== 'tpe' && values.sampler !== 'random') throw new UsageError('--sampler must be tpe or random');
+    if (values.sampler !== 'tpe' && values.sampler !== 'random')
+      throw new UsageError('--sampler must be tpe or random');
     const space = values.space ? await lib.readSpace(values.space) : undefined;
     const r = await lib.search({
       dataset: ds,
@@ -155,7 +158,10 @@ export const command: Command = {
     const counts = new Map<string, number>();
     for (const t of r.trials) counts.set(t.state, (counts.get(t.state) ?? 0) + 1);
     console.log(`study '${r.study}': ${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')}`);
-    if (r.best) console.log(`best: trial ${r.best.number}, value ${num(r.best.value)}, ${JSON.stringify(r.best.params)}`);
+    if (r.best)
+      console.log(
+        `best: trial ${r.best.number}, value ${num(r.best.value)}, ${JSON.stringify(r.best.params)}`,
+      );
     return 0;
   },
 };

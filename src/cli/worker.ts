@@ -50,7 +50,9 @@ export const command: Command = {
           process.stderr.write(`${s}\n`);
         },
       });
-      console.log(`worker ${r.workerId}: ${r.jobs.length} job(s): ${r.jobs.map((j) => `${j.kind} ${j.id} ${j.state}`).join(', ')}`);
+      console.log(
+        `worker ${r.workerId}: ${r.jobs.length} job(s): ${r.jobs.map((j) => `${j.kind} ${j.id} ${j.state}`).join(', ')}`,
+      );
     } finally {
       await storage.close();
     }

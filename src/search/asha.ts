@@ -24,10 +24,17 @@ export function rungOf(epoch: number, o: AshaOptions = {}): number {
  * Whether a trial should stop after `epoch` with `value` there (larger is better), given the values
  * other trials recorded at the same epoch (their intermediate values, any state).
  */
-export function ashaShouldStop(epoch: number, value: number, others: readonly number[], o: AshaOptions = {}): boolean {
+export function ashaShouldStop(
+  epoch: number,
+  value: number,
+  others: readonly number[],
+  o: AshaOptions = {},
+): boolean {
   if (rungOf(epoch, o) < 0) return false;
   const eta = o.eta ?? 3;
-  const all = [...others.filter(Number.isFinite), Number.isFinite(value) ? value : -Infinity].sort((a, b) => b - a);
+  const all = [...others.filter(Number.isFinite), Number.isFinite(value) ? value : -Infinity].sort(
+    (a, b) => b - a,
+  );
   const keep = Math.max(1, Math.floor(all.length / eta));
   return value < all[keep - 1]! || !Number.isFinite(value);
 }

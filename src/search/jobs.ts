@@ -32,7 +32,11 @@ export interface PredictShardJob {
   mirror?: boolean;
 }
 
-export async function runFoldJob(j: FoldJob, threads: number | undefined, log: (s: string) => void): Promise<unknown> {
+export async function runFoldJob(
+  j: FoldJob,
+  threads: number | undefined,
+  log: (s: string) => void,
+): Promise<unknown> {
   const { train } = await import('../train/trainer.js');
   const r = await train({ ...j, threads, resume: true, log });
   return { foldDir: r.foldDir, epochs: r.epochs, bestEmaDice: r.bestEmaDice };

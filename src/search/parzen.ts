@@ -11,7 +11,10 @@ export function erf(x: number): number {
   const a = Math.abs(x);
   const t = 1 / (1 + 0.3275911 * a);
   const y =
-    1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-a * a);
   return s * y;
 }
 
@@ -67,7 +70,12 @@ export class TruncatedMixture {
     let max = -Infinity;
     const terms = this.mus.map((m, i) => {
       const z = (x - m) / this.sigmas[i]!;
-      const t = Math.log(this.weights[i]!) - 0.5 * z * z - LOG_SQRT_2PI - Math.log(this.sigmas[i]!) - this.logMass[i]!;
+      const t =
+        Math.log(this.weights[i]!) -
+        0.5 * z * z -
+        LOG_SQRT_2PI -
+        Math.log(this.sigmas[i]!) -
+        this.logMass[i]!;
       if (t > max) max = t;
       return t;
     });

@@ -15,7 +15,8 @@ export interface QueueFoldsOptions extends Omit<FoldJob, 'fold' | 'config'> {
 }
 
 function sharedUrl(url: string): string {
-  if (!isShared(url)) throw new Error(`queued jobs need a store other processes can read (sqlite: or postgresql:), not ${url}`);
+  if (!isShared(url))
+    throw new Error(`queued jobs need a store other processes can read (sqlite: or postgresql:), not ${url}`);
   return url;
 }
 
@@ -33,7 +34,8 @@ export async function queueFolds(o: QueueFoldsOptions): Promise<JobRecord[]> {
     );
     const folds = o.folds ?? splits.map((_, f) => f);
     const bad = folds.filter((f) => !splits[f]);
-    if (bad.length) throw new Error(`fold(s) ${bad.join(', ')} do not exist: the dataset has ${splits.length} fold(s)`);
+    if (bad.length)
+      throw new Error(`fold(s) ${bad.join(', ')} do not exist: the dataset has ${splits.length} fold(s)`);
     const { storage: _s, log: _l, folds: _f, ...rest } = o;
     const jobs: JobRecord[] = [];
     for (const fold of folds) {
@@ -57,7 +59,8 @@ export interface QueuePredictOptions extends Omit<PredictShardJob, 'shard'> {
 }
 
 export async function queuePredict(o: QueuePredictOptions): Promise<JobRecord[]> {
-  if (!Number.isInteger(o.shards) || o.shards < 1) throw new Error(`--shards must be a positive integer, got ${o.shards}`);
+  if (!Number.isInteger(o.shards) || o.shards < 1)
+    throw new Error(`--shards must be a positive integer, got ${o.shards}`);
   const { findInputCases } = await import('../infer/inputs.js');
   const n = findInputCases(o.input).length;
   const storage = await openStorage(sharedUrl(o.storage));

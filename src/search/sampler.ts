@@ -26,7 +26,8 @@ export class RandomSampler implements Sampler {
 export function randomParams(space: Space, rng: Rng): Params {
   const out: Params = {};
   for (const [name, d] of Object.entries(space)) {
-    out[name] = d.type === 'choice' ? d.values[Math.floor(rng.next() * d.values.length)]! : fromUnit(d, rng.next());
+    out[name] =
+      d.type === 'choice' ? d.values[Math.floor(rng.next() * d.values.length)]! : fromUnit(d, rng.next());
   }
   return out;
 }

@@ -130,14 +130,18 @@ export function validateSpace(
       if (rule?.values) {
         const bad = d.values.filter((v) => !rule.values!.includes(v));
         if (bad.length)
-          problems.push(`${name}: ${bad.map((v) => JSON.stringify(v)).join(', ')} not among ${rule.values.map((v) => JSON.stringify(v)).join(', ')}`);
+          problems.push(
+            `${name}: ${bad.map((v) => JSON.stringify(v)).join(', ')} not among ${rule.values.map((v) => JSON.stringify(v)).join(', ')}`,
+          );
       }
       if (rule?.kind === 'int' && d.values.some((v) => !Number.isInteger(v)))
         problems.push(`${name}: the choices must be integers`);
       continue;
     }
     if (rule?.kind === 'choice') {
-      problems.push(`${name}: is a choice (${rule.values!.map((v) => JSON.stringify(v)).join(', ')}), not a range`);
+      problems.push(
+        `${name}: is a choice (${rule.values!.map((v) => JSON.stringify(v)).join(', ')}), not a range`,
+      );
       continue;
     }
     if (rule?.kind === 'float' && d.type === 'int') problems.push(`${name}: is a float option, not int`);
@@ -147,7 +151,8 @@ export function validateSpace(
       problems.push(`${name}: an int range needs integer bounds`);
     if (d.log && d.low <= 0) problems.push(`${name}: a log range needs low > 0 (got ${d.low})`);
     if (rule?.min !== undefined && d.low < rule.min) problems.push(`${name}: low ${d.low} below ${rule.min}`);
-    if (rule?.max !== undefined && d.high > rule.max) problems.push(`${name}: high ${d.high} above ${rule.max}`);
+    if (rule?.max !== undefined && d.high > rule.max)
+      problems.push(`${name}: high ${d.high} above ${rule.max}`);
   }
   if (problems.length) throw new SpaceError(source, problems.join('; '));
   return space;

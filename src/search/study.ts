@@ -97,7 +97,13 @@ async function spawnWorkers(
   log: (s: string) => void,
 ): Promise<void> {
   const runs = Array.from({ length: n }, (_, i) => {
-    const args = JSON.stringify({ storage: url, studies: [study], threads, graceMs, workerId: `${os.hostname()}:w${i}` });
+    const args = JSON.stringify({
+      storage: url,
+      studies: [study],
+      threads,
+      graceMs,
+      workerId: `${os.hostname()}:w${i}`,
+    });
     return new Promise<void>((resolve, reject) => {
       const child = spawn(process.execPath, [workerScript, args], { stdio: ['ignore', 'inherit', 'pipe'] });
       let tail = '';
@@ -107,7 +113,11 @@ async function spawnWorkers(
         for (const line of text.split('\n').filter(Boolean)) log(`[w${i}] ${line}`);
       });
       child.on('exit', (code, sig) =>
-        code === 0 ? resolve() : reject(new Error(`worker ${i} exited with ${sig ?? code}: ${tail.trim().split('\n').at(-1) ?? ''}`)),
+        code === 0
+          ? resolve()
+          : reject(
+              new Error(`worker ${i} exited with ${sig ?? code}: ${tail.trim().split('\n').at(-1) ?? ''}`),
+            ),
       );
     });
   });
@@ -122,12 +132,14 @@ export async function search(o: SearchOptions): Promise<SearchResult> {
   const log = o.log ?? (() => {});
   const space = o.space ?? DEFAULT_SPACE;
   validateSpace(space, 'search space');
-  if (!Number.isInteger(o.trials) || o.trials < 1) throw new Error(`--trials must be a positive integer, got ${o.trials}`);
+  if (!Number.isInteger(o.trials) || o.trials < 1)
+    throw new Error(`--trials must be a positive integer, got ${o.trials}`);
   const workers = o.workers ?? 1;
   const url = o.storage ?? defaultStorageUrl(o.modelDir);
   const { mkdir } = await import('node:fs/promises');
   await mkdir(o.modelDir, { recursive: true });
-  if (workers > 1 && !isShared(url)) throw new Error(`--workers ${workers} needs a shared store (sqlite: or postgresql:), not ${url}`);
+  if (workers > 1 && !isShared(url))
+    throw new Error(`--workers ${workers} needs a shared store (sqlite: or postgresql:), not ${url}`);
   const storage = await openStorage(url);
   try {
     const configName = o.config ?? '3d_fullres';
@@ -141,7 +153,8 @@ export async function search(o: SearchOptions): Promise<SearchResult> {
       p.dataset.training.map((c) => c.id),
     );
     const fold = o.fold ?? 0;
-    if (!splits[fold]) throw new Error(`fold ${fold} does not exist: the dataset has ${splits.length} fold(s)`);
+    if (!splits[fold])
+      throw new Error(`fold ${fold} does not exist: the dataset has ${splits.length} fold(s)`);
     const config: StudyConfig = {
       objective: 'train',
       space,
@@ -171,7 +184,12 @@ export async function search(o: SearchOptions): Promise<SearchResult> {
 }
 
 /** Creates the study, or continues an existing one with the same space and settings. */
-export async function openStudy(storage: Storage, name: string, trials: number, config: StudyConfig): Promise<StudyRecord> {
+export async function openStudy(
+  storage: Storage,
+  name: string,
+  trials: number,
+  config: StudyConfig,
+): Promise<StudyRecord> {
   const study = await storage.createStudy(name, trials, config);
   const was = JSON.stringify(study.config);
   if (was !== JSON.stringify(config))
@@ -208,12 +226,15 @@ export async function searchStatus(o: StatusOptions): Promise<SearchResult> {
  * The best trial's plans as the model folder's plans.json (the previous one kept as
  * plans.before-search.json), and search_best.json with its parameters and the train command.
  */
-export async function writeBestPlans(o: StatusOptions): Promise<{ best: TrialSummary; plansFile: string; command: string }> {
+export async function writeBestPlans(
+  o: StatusOptions,
+): Promise<{ best: TrialSummary; plansFile: string; command: string }> {
   const status = await searchStatus(o);
   const best = status.best;
   if (!best) throw new Error(`study '${status.study}' has no complete trial yet`);
   const trialPlans = path.join(trialDirOf(o.modelDir, best.number), 'plans.json');
-  if (!existsSync(trialPlans)) throw new Error(`${trialPlans} is missing (was the trial run on another file system?)`);
+  if (!existsSync(trialPlans))
+    throw new Error(`${trialPlans} is missing (was the trial run on another file system?)`);
   const plans = JSON.parse(await readFile(trialPlans, 'utf8')) as Plans;
   const current = path.join(o.modelDir, 'plans.json');
   const backup = path.join(o.modelDir, 'plans.before-search.json');

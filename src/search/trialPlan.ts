@@ -37,7 +37,8 @@ export function applyParams(plans: Plans, configName: ConfigurationName, p: Para
   let spec: UNetSpec = conf.network;
   if (scale !== undefined || depth !== undefined || width !== undefined) {
     const spacing = conf.spacing.slice(-conf.patch.length);
-    const patchIn = scale === undefined ? conf.patch : conf.patch.map((v) => Math.max(4, Math.round(v * scale)));
+    const patchIn =
+      scale === undefined ? conf.patch : conf.patch.map((v) => Math.max(4, Math.round(v * scale)));
     const stages = depth ?? spec.features.length;
     const topo = planTopology(patchIn, spacing, stages);
     if (topo.strides.length < stages)
@@ -78,7 +79,8 @@ export function applyParams(plans: Plans, configName: ConfigurationName, p: Para
   if (batch !== undefined) conf.batchSize = batch;
   const problems = validateSpec(spec);
   if (problems.length) throw new TrialPlanError(`the network is invalid: ${problems.join('; ')}`);
-  const bytes = trainingBytesPerSample(conf.patch, spec.features, spec.strides, spec.inputChannels) * conf.batchSize;
+  const bytes =
+    trainingBytesPerSample(conf.patch, spec.features, spec.strides, spec.inputChannels) * conf.batchSize;
   if (bytes > plans.memoryGb * 2 ** 30)
     throw new TrialPlanError(
       `batch ${conf.batchSize} × patch [${conf.patch.join(', ')}] with width ${spec.features[0]} needs ~${(bytes / 2 ** 30).toFixed(1)} GB per step, over the plan's ${plans.memoryGb.toFixed(1)} GB`,

@@ -41,7 +41,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** What samplers see: finished trials with a value (failed ones carry no information). */
 export function observations(trials: TrialRecord[]): Observation[] {
   return trials
-    .filter((t) => (t.state === 'complete' || t.state === 'pruned') && t.value !== null && Number.isFinite(t.value))
+    .filter(
+      (t) => (t.state === 'complete' || t.state === 'pruned') && t.value !== null && Number.isFinite(t.value),
+    )
     .map((t) => ({ params: t.params, value: t.value!, state: t.state as 'complete' | 'pruned' }));
 }
 
@@ -94,7 +96,11 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
           error = (e as Error).message;
           log(`job ${job.id} (${job.kind}) failed: ${error}`);
         }
-        const ok = await s.finish(job.id, workerId, error ? { state: 'failed', error } : { state: 'complete', result });
+        const ok = await s.finish(
+          job.id,
+          workerId,
+          error ? { state: 'failed', error } : { state: 'complete', result },
+        );
         state = ok ? (error ? 'failed' : 'done') : 'lost';
       }
     } finally {
@@ -108,7 +114,9 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     if (!study) throw new Error(`job ${job.id}: its study ${job.studyId} is gone`);
     const config = study.config as StudyConfig;
     const trial = (await s.trials(study.id)).find((t) => t.number === job.trialNumber)!;
-    log(`${study.name} trial ${trial.number}${trial.requeuedFrom !== null ? ` (re-run of ${trial.requeuedFrom})` : ''}: ${JSON.stringify(trial.params)}`);
+    log(
+      `${study.name} trial ${trial.number}${trial.requeuedFrom !== null ? ` (re-run of ${trial.requeuedFrom})` : ''}: ${JSON.stringify(trial.params)}`,
+    );
     let best = -Infinity;
     let pruned = false;
     try {
@@ -122,7 +130,14 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
           if (isLost() || !(await s.report(job.id, workerId, epoch, value))) return 'stop';
           if (config.pruning && !final) {
             const others = (await s.valuesAt(study.id, epoch)).filter((v) => v.number !== trial.number);
-            if (ashaShouldStop(epoch, value, others.map((v) => v.value), config.pruning)) {
+            if (
+              ashaShouldStop(
+                epoch,
+                value,
+                others.map((v) => v.value),
+                config.pruning,
+              )
+            ) {
               pruned = true;
               return 'stop';
             }
@@ -131,8 +146,14 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
       });
       if (isLost()) return 'lost';
       const state = pruned ? 'pruned' : 'complete';
-      const ok = await s.finish(job.id, workerId, { state, value: pruned ? best : out.value, result: out.result });
-      log(`${study.name} trial ${trial.number} ${ok ? state : 'lost (taken over)'}: ${(pruned ? best : out.value).toFixed(4)}`);
+      const ok = await s.finish(job.id, workerId, {
+        state,
+        value: pruned ? best : out.value,
+        result: out.result,
+      });
+      log(
+        `${study.name} trial ${trial.number} ${ok ? state : 'lost (taken over)'}: ${(pruned ? best : out.value).toFixed(4)}`,
+      );
       return ok ? state : 'lost';
     } catch (e) {
       const error = (e as Error).message;
@@ -150,7 +171,11 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
         const config = st.config as StudyConfig;
         const sampler = makeSampler(config.sampler);
         const started = await s.startTrial(st.id, workerId, (trials) =>
-          sampler.sample(config.space, observations(trials), new Rng(hashSeed('trial', config.seed, trials.length))),
+          sampler.sample(
+            config.space,
+            observations(trials),
+            new Rng(hashSeed('trial', config.seed, trials.length)),
+          ),
         );
         if (started) {
           job = started.job;

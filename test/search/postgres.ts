@@ -16,13 +16,15 @@ function binDir(): string | null {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return null;
   const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
-  for (const v of versions) if (existsSync(path.join(root, v, 'bin', 'initdb'))) return path.join(root, v, 'bin');
+  for (const v of versions)
+    if (existsSync(path.join(root, v, 'bin', 'initdb'))) return path.join(root, v, 'bin');
   return null;
 }
 
 /** Why the PostgreSQL tests cannot run here, or null when they can. */
 export function pgSkipReason(): string | null {
-  if (!binDir()) return 'PostgreSQL is not installed (Debian: apt-get install postgresql; scripts/setup.sh --dev)';
+  if (!binDir())
+    return 'PostgreSQL is not installed (Debian: apt-get install postgresql; scripts/setup.sh --dev)';
   if (process.getuid?.() === 0) {
     try {
       execFileSync('id', ['postgres'], { stdio: 'ignore' });

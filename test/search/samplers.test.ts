@@ -26,7 +26,9 @@ for (const [name, trials] of [
     assert.ok(Math.abs(fn.f(at) - fn.minimum) < 1e-4);
     const random = medianRegret(fn, new RandomSampler(), trials, 20);
     const tpe = medianRegret(fn, new TpeSampler(), trials, 20);
-    console.log(`${name} ${trials} trials, median regret over 20 seeds: random ${random.median.toFixed(4)}, TPE ${tpe.median.toFixed(4)}`);
+    console.log(
+      `${name} ${trials} trials, median regret over 20 seeds: random ${random.median.toFixed(4)}, TPE ${tpe.median.toFixed(4)}`,
+    );
     assert.ok(random.regrets.every((r) => r >= 0) && tpe.regrets.every((r) => r >= 0));
     assert.ok(tpe.median < random.median, `TPE ${tpe.median} vs random ${random.median}`);
   });
@@ -49,7 +51,8 @@ test('erf matches reference values; the truncated mixture is a density on [0, 1]
   assert.ok(xs.every((x) => x >= 0 && x <= 1));
   const near = xs.filter((x) => x > 0.2 && x < 0.4).length / xs.length;
   let expected = 0;
-  for (let i = 0; i < 2000; i++) expected += Math.exp(m.logPdf(0.2 + (0.2 * (i + 0.5)) / 2000)) * (0.2 / 2000);
+  for (let i = 0; i < 2000; i++)
+    expected += Math.exp(m.logPdf(0.2 + (0.2 * (i + 0.5)) / 2000)) * (0.2 / 2000);
   assert.ok(Math.abs(near - expected) < 0.03, `sampled ${near} vs density ${expected}`);
   const c = new SmoothedCategorical([0, 0, 2], 3, 1);
   assert.deepEqual(

@@ -21,7 +21,8 @@ const run = promisify(execFile);
 
 test('search: 3 trials × 2 epochs, an impossible trial fails with its reason, status and best through the CLI', async () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'medseg-search-'));
-  const ds = (await writeSynthDataset(findTask('hippocampus'), root, { seed: 1, size: 'tiny', cases: 5 })).dir;
+  const ds = (await writeSynthDataset(findTask('hippocampus'), root, { seed: 1, size: 'tiny', cases: 5 }))
+    .dir;
   const model = path.join(root, 'model');
   const lines: string[] = [];
   const r = await search({
@@ -52,14 +53,19 @@ test('search: 3 trials × 2 epochs, an impossible trial fails with its reason, s
   assert.ok(ok!.value! >= 0 && ok!.value! <= 1);
   assert.deepEqual(Object.keys(ok!.intermediate), ['1', '2']);
   // the value is the best per-epoch validation pseudo-Dice the trainer logged
-  const log = readFileSync(path.join(model, 'trials', 'trial_0001', '3d_fullres', 'fold_0', 'log.jsonl'), 'utf8')
+  const log = readFileSync(
+    path.join(model, 'trials', 'trial_0001', '3d_fullres', 'fold_0', 'log.jsonl'),
+    'utf8',
+  )
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { val_mean_dice: number });
   assert.equal(log.length, 2);
   assert.equal(ok!.value, Math.max(...log.map((e) => e.val_mean_dice)));
   // the trial trained the network its parameters describe
-  const trialPlans = JSON.parse(readFileSync(path.join(model, 'trials', 'trial_0001', 'plans.json'), 'utf8')) as Plans;
+  const trialPlans = JSON.parse(
+    readFileSync(path.join(model, 'trials', 'trial_0001', 'plans.json'), 'utf8'),
+  ) as Plans;
   assert.equal(trialPlans.configurations['3d_fullres']!.network.features.length, 2);
   assert.equal(trialPlans.configurations['3d_fullres']!.network.features[0], 4);
   assert.ok(['complete', 'pruned', 'failed'].includes(r.trials[2]!.state));
@@ -96,7 +102,10 @@ test('the CLI with a PostgreSQL URL that does not answer: exit 1 and one line na
       run(process.execPath, [cli, 'worker', '--storage', `postgresql://u@127.0.0.1:${port}/db`]),
       (e: { code: number; stderr: string }) => {
         assert.equal(e.code, 1);
-        assert.match(e.stderr, new RegExp(`^medseg worker: PostgreSQL at 127\\.0\\.0\\.1:${port} .*no answer within 5 s\\n$`));
+        assert.match(
+          e.stderr,
+          new RegExp(`^medseg worker: PostgreSQL at 127\\.0\\.0\\.1:${port} .*no answer within 5 s\\n$`),
+        );
         return true;
       },
     );

@@ -23,11 +23,17 @@ test('bad spaces: one error naming the file and every bad option', async () => {
     [{ lrr: { type: 'float', low: 1, high: 2 } }, /unknown option 'lrr' \(known: lr, optimizer/],
     [{ lr: { type: 'float', low: 0.1, high: 0.01 } }, /lr: empty range \(low 0.1 > high 0.01\)/],
     [{ optimizer: { type: 'choice', values: [] } }, /optimizer: empty choice/],
-    [{ optimizer: { type: 'choice', values: ['sgd', 'adam'] } }, /optimizer: "adam" not among "sgd", "adamw"/],
+    [
+      { optimizer: { type: 'choice', values: ['sgd', 'adam'] } },
+      /optimizer: "adam" not among "sgd", "adamw"/,
+    ],
     [{ lr: { type: 'float', low: 0, high: 0.1, log: true } }, /lr: a log range needs low > 0/],
     [{ depth: { type: 'float', low: 2, high: 4 } }, /depth: is an int option, not float/],
     [{ depth: { type: 'int', low: 2, high: 40 } }, /depth: high 40 above 8/],
-    [{ diceWeight: { type: 'float', low: 0, high: 1 } }, /'diceWeight' cannot be searched: the loss is fixed/],
+    [
+      { diceWeight: { type: 'float', low: 0, high: 1 } },
+      /'diceWeight' cannot be searched: the loss is fixed/,
+    ],
     [{ lr: { type: 'float', low: 0.1 } }, /lr\.high/],
     [{ lr: { type: 'uniform', low: 0.1, high: 1 } }, /lr\.type/],
     [{}, /the space has no option/],
@@ -41,11 +47,17 @@ test('bad spaces: one error naming the file and every bad option', async () => {
     });
   }
   // several problems at once are all named
-  writeFileSync(file, JSON.stringify({ a: { type: 'int', low: 1, high: 2 }, batch: { type: 'int', low: 4, high: 2 } }));
+  writeFileSync(
+    file,
+    JSON.stringify({ a: { type: 'int', low: 1, high: 2 }, batch: { type: 'int', low: 4, high: 2 } }),
+  );
   await assert.rejects(readSpace(file), /unknown option 'a'.*batch: empty range/);
   writeFileSync(file, '{ "lr": ');
   await assert.rejects(readSpace(file), /not valid JSON/);
-  await assert.rejects(readSpace(path.join(dir, 'none.json')), /none\.json: cannot read the search space \(ENOENT\)/);
+  await assert.rejects(
+    readSpace(path.join(dir, 'none.json')),
+    /none\.json: cannot read the search space \(ENOENT\)/,
+  );
 });
 
 test('unit mapping: log ranges in log space, int ranges widened by half a step', () => {
@@ -75,12 +87,22 @@ function fingerprint(): Fingerprint {
 test('trial parameters become a plan the planner could have made; impossible ones fail with the reason', () => {
   const plans = planDataset(fingerprint(), { memoryGb: 4, maxPatchVoxels: 64 ** 3 });
   const base = plans.configurations['3d_fullres']!;
-  const out = applyParams(plans, '3d_fullres', { width: 8, depth: 3, patchScale: 0.5, batch: 3, residual: true, se: true });
+  const out = applyParams(plans, '3d_fullres', {
+    width: 8,
+    depth: 3,
+    patchScale: 0.5,
+    batch: 3,
+    residual: true,
+    se: true,
+  });
   const c = out.configurations['3d_fullres']!;
   assert.deepEqual(validateSpec(c.network), []);
   assert.deepEqual(c.network.features, [8, 16, 32]);
   assert.equal(c.network.strides.length, 3);
-  assert.deepEqual(c.patch, base.patch.map((p) => Math.round(p / 2 / 4) * 4));
+  assert.deepEqual(
+    c.patch,
+    base.patch.map((p) => Math.round(p / 2 / 4) * 4),
+  );
   assert.equal(c.batchSize, 3);
   assert.equal(c.network.architecture, 'residual');
   assert.deepEqual(c.network.encoderBlocks, [1, 3, 4]);
@@ -91,13 +113,23 @@ test('trial parameters become a plan the planner could have made; impossible one
   // a patch of 16 can pool 16 → 8 → 4: 3 stages, not 6
   assert.throws(
     () => applyParams(plans, '3d_fullres', { patchScale: 16 / base.patch[0]!, depth: 6 }),
-    (e: Error) => e instanceof TrialPlanError && /depth 6: a patch of \[16, 16, 16\] can be pooled to at most 3 stages/.test(e.message),
+    (e: Error) =>
+      e instanceof TrialPlanError &&
+      /depth 6: a patch of \[16, 16, 16\] can be pooled to at most 3 stages/.test(e.message),
   );
   // over the memory budget
   const big = applyParams(plans, '3d_fullres', { width: 32 });
-  const perSample = trainingBytesPerSample(big.configurations['3d_fullres']!.patch, big.configurations['3d_fullres']!.network.features, big.configurations['3d_fullres']!.network.strides, 1);
+  const perSample = trainingBytesPerSample(
+    big.configurations['3d_fullres']!.patch,
+    big.configurations['3d_fullres']!.network.features,
+    big.configurations['3d_fullres']!.network.strides,
+    1,
+  );
   const tooMany = Math.ceil((4 * 2 ** 30) / perSample) + 1;
-  assert.throws(() => applyParams(plans, '3d_fullres', { width: 32, batch: tooMany }), /over the plan's 4\.0 GB/);
+  assert.throws(
+    () => applyParams(plans, '3d_fullres', { width: 32, batch: tooMany }),
+    /over the plan's 4\.0 GB/,
+  );
   assert.throws(() => applyParams(plans, '3d_lowres', {}), /no configuration '3d_lowres'/);
   assert.deepEqual(trainOptionsOf({ lr: 0.003, optimizer: 'adamw', width: 8, epochs: 5 }), {
     initialLr: 0.003,

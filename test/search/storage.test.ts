@@ -27,7 +27,8 @@ const backends: { name: string; skip: string | false; url: () => Promise<string>
   {
     name: 'sqlite',
     skip: false,
-    url: () => Promise.resolve(`sqlite:${path.join(mkdtempSync(path.join(os.tmpdir(), 'medseg-st-')), 's.sqlite')}`),
+    url: () =>
+      Promise.resolve(`sqlite:${path.join(mkdtempSync(path.join(os.tmpdir(), 'medseg-st-')), 's.sqlite')}`),
   },
   { name: 'postgresql', skip: pgSkip ?? false, url: () => freshDatabase(server!) },
 ];
@@ -117,7 +118,11 @@ for (const b of backends) {
         assert.equal(await s.report(t.job.id, 'w2', 1, 0.3), false);
         assert.equal(await s.report(t.job.id, 'w1', 1, 0.3), true);
         assert.equal(await s.report(t.job.id, 'w1', 2, 0.5), true);
-        assert.equal(await s.report(t.job.id, 'w1', 2, 0.6), true, 'an epoch reported again replaces its value');
+        assert.equal(
+          await s.report(t.job.id, 'w1', 2, 0.6),
+          true,
+          'an epoch reported again replaces its value',
+        );
         const u = (await s.startTrial(st.id, 'w2', () => ({ lr: 0.1 })))!;
         assert.equal(await s.report(u.job.id, 'w2', 1, 0.1), true);
         assert.deepEqual(await s.valuesAt(st.id, 1), [
@@ -259,9 +264,15 @@ test('a PostgreSQL server that does not answer: one error naming host and port, 
     silent.close();
   }
   // nothing listening at all: refused at once, also named
-  await assert.rejects(openStorage(`postgresql://u@127.0.0.1:${port}/db`), new RegExp(`127\\.0\\.0\\.1:${port}.*ECONNREFUSED`));
+  await assert.rejects(
+    openStorage(`postgresql://u@127.0.0.1:${port}/db`),
+    new RegExp(`127\\.0\\.0\\.1:${port}.*ECONNREFUSED`),
+  );
 });
 
 test('a SQLite store in a folder that does not exist: one error naming the folder', async () => {
-  await assert.rejects(openStorage('sqlite:/nonexistent/medseg/s.sqlite'), /folder \/nonexistent\/medseg does not exist/);
+  await assert.rejects(
+    openStorage('sqlite:/nonexistent/medseg/s.sqlite'),
+    /folder \/nonexistent\/medseg does not exist/,
+  );
 });

@@ -25,10 +25,17 @@ before(async () => {
 });
 after(() => server?.stop());
 
-function startWorker(url: string, id: string, graceMs: number): { child: ChildProcess; done: Promise<number | string> } {
+function startWorker(
+  url: string,
+  id: string,
+  graceMs: number,
+): { child: ChildProcess; done: Promise<number | string> } {
   const child = spawn(
     process.execPath,
-    [workerScript, JSON.stringify({ storage: url, studies: ['fn'], workerId: id, graceMs, heartbeatMs: 100, pollMs: 100 })],
+    [
+      workerScript,
+      JSON.stringify({ storage: url, studies: ['fn'], workerId: id, graceMs, heartbeatMs: 100, pollMs: 100 }),
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';
@@ -57,7 +64,8 @@ const stores: { name: string; skip: string | false; url: () => Promise<string> }
   {
     name: 'sqlite',
     skip: false,
-    url: () => Promise.resolve(`sqlite:${path.join(mkdtempSync(path.join(os.tmpdir(), 'medseg-w-')), 's.sqlite')}`),
+    url: () =>
+      Promise.resolve(`sqlite:${path.join(mkdtempSync(path.join(os.tmpdir(), 'medseg-w-')), 's.sqlite')}`),
   },
   { name: 'postgresql', skip: pgSkip ?? false, url: () => freshDatabase(server!) },
 ];

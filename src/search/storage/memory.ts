@@ -150,7 +150,13 @@ export class MemoryStorage implements Storage {
         const t = this.trialOf(j)!;
         t.state = 'failed';
         t.error = why;
-        if (again) this.insertTrial(t.studyId, t.params, { from: t.number, attempt: j.attempt + 1, fromJob: j.id }, null);
+        if (again)
+          this.insertTrial(
+            t.studyId,
+            t.params,
+            { from: t.number, attempt: j.attempt + 1, fromJob: j.id },
+            null,
+          );
       } else if (again) {
         this.jobRows.push({
           ...clone(j),

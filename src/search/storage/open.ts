@@ -13,11 +13,13 @@ export interface OpenOptions {
 }
 
 /** The default store of a search in model folder DIR. */
-export const defaultStorageUrl = (modelDir: string): string => `sqlite:${path.join(modelDir, 'search.sqlite')}`;
+export const defaultStorageUrl = (modelDir: string): string =>
+  `sqlite:${path.join(modelDir, 'search.sqlite')}`;
 
 export async function openStorage(url: string, o: OpenOptions = {}): Promise<Storage> {
   if (url === 'memory:' || url === 'memory') return new MemoryStorage();
-  if (/^postgres(ql)?:\/\//i.test(url)) return SqlStorage.open(await openPostgresDriver(url, o.connectTimeoutMs));
+  if (/^postgres(ql)?:\/\//i.test(url))
+    return SqlStorage.open(await openPostgresDriver(url, o.connectTimeoutMs));
   const file = url.replace(/^sqlite:(\/\/)?/i, '');
   return SqlStorage.open(openSqliteDriver(file));
 }

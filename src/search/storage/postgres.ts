@@ -40,7 +40,9 @@ export async function openPostgresDriver(url: string, connectTimeoutMs = 5000): 
   pool.on('error', () => undefined);
   const fail = (e: unknown): never => {
     const err = e as Error & { code?: string };
-    const reason = /timeout/i.test(err.message) ? `no answer within ${connectTimeoutMs / 1000} s` : err.message;
+    const reason = /timeout/i.test(err.message)
+      ? `no answer within ${connectTimeoutMs / 1000} s`
+      : err.message;
     throw new StorageError(`PostgreSQL at ${where} (${maskUrl(url)}): ${reason}`);
   };
   // connect once now: a wrong URL is reported before any work starts

@@ -107,7 +107,8 @@ export class SqlStorage implements Storage {
       const was = await q.all(`SELECT * FROM medseg_studies WHERE name = ?${this.lock}`, [name]);
       if (was.length) {
         const s = toStudy(was[0]!);
-        if (target > s.target) await q.all('UPDATE medseg_studies SET target = ? WHERE id = ?', [target, s.id]);
+        if (target > s.target)
+          await q.all('UPDATE medseg_studies SET target = ? WHERE id = ?', [target, s.id]);
         return { ...s, target: Math.max(target, s.target) };
       }
       const rows = await q.all(
@@ -171,9 +172,10 @@ export class SqlStorage implements Storage {
     requeue: { from: number; attempt: number; fromJob: number } | null,
     workerId: string | null,
   ): Promise<{ trial: TrialRecord; job: JobRecord }> {
-    const next = await q.all('SELECT COALESCE(MAX(number), -1) + 1 AS n FROM medseg_trials WHERE study_id = ?', [
-      studyId,
-    ]);
+    const next = await q.all(
+      'SELECT COALESCE(MAX(number), -1) + 1 AS n FROM medseg_trials WHERE study_id = ?',
+      [studyId],
+    );
     const number = Number(next[0]!.n);
     const now = Date.now();
     const jobRows = await q.all(
@@ -194,7 +196,14 @@ export class SqlStorage implements Storage {
     const job = toJob(jobRows[0]!);
     await q.all(
       `INSERT INTO medseg_trials (study_id, number, state, params, requeued_from, job_id) VALUES (?, ?, ?, ?, ?, ?)`,
-      [studyId, number, workerId ? 'running' : 'waiting', JSON.stringify(params), requeue?.from ?? null, job.id],
+      [
+        studyId,
+        number,
+        workerId ? 'running' : 'waiting',
+        JSON.stringify(params),
+        requeue?.from ?? null,
+        job.id,
+      ],
     );
     const trial: TrialRecord = {
       studyId,
@@ -268,17 +277,16 @@ export class SqlStorage implements Storage {
     for (const j of stale) {
       const why = `worker ${j.workerId} sent no heartbeat for ${((now - j.heartbeatMs!) / 1000).toFixed(1)} s (grace ${(o.graceMs / 1000).toFixed(1)} s): presumed dead`;
       const again = j.attempt < (o.maxAttempts ?? 3);
-      await q.all(`UPDATE medseg_jobs SET state = 'failed', error = ? WHERE id = ? AND state = 'running' RETURNING id`, [
-        again ? `${why}; re-queued` : `${why}; not re-queued after ${j.attempt} attempts`,
-        j.id,
-      ]);
+      await q.all(
+        `UPDATE medseg_jobs SET state = 'failed', error = ? WHERE id = ? AND state = 'running' RETURNING id`,
+        [again ? `${why}; re-queued` : `${why}; not re-queued after ${j.attempt} attempts`, j.id],
+      );
       if (j.kind === 'trial') {
         await q.all(`SELECT id FROM medseg_studies WHERE id = ?${this.lock}`, [j.studyId]);
-        await q.all(`UPDATE medseg_trials SET state = 'failed', error = ? WHERE study_id = ? AND number = ?`, [
-          why,
-          j.studyId,
-          j.trialNumber,
-        ]);
+        await q.all(
+          `UPDATE medseg_trials SET state = 'failed', error = ? WHERE study_id = ? AND number = ?`,
+          [why, j.studyId, j.trialNumber],
+        );
         if (again) {
           const t = await q.all('SELECT params FROM medseg_trials WHERE study_id = ? AND number = ?', [
             j.studyId,
@@ -327,11 +335,10 @@ export class SqlStorage implements Storage {
       if (!rows.length) return null;
       const job = toJob(rows[0]!);
       const now = Date.now();
-      await q.all(`UPDATE medseg_jobs SET state = 'running', worker = ?, heartbeat_ms = ? WHERE id = ? RETURNING id`, [
-        workerId,
-        now,
-        job.id,
-      ]);
+      await q.all(
+        `UPDATE medseg_jobs SET state = 'running', worker = ?, heartbeat_ms = ? WHERE id = ? RETURNING id`,
+        [workerId, now, job.id],
+      );
       if (job.kind === 'trial')
         await q.all(`UPDATE medseg_trials SET state = 'running' WHERE study_id = ? AND number = ?`, [
           job.studyId,
@@ -381,10 +388,10 @@ export class SqlStorage implements Storage {
   async valuesAt(studyId: number, epoch: number): Promise<{ number: number; value: number }[]> {
     const rows = await this.db.tx(
       (q) =>
-        q.all('SELECT number, value FROM medseg_trial_values WHERE study_id = ? AND epoch = ? ORDER BY number', [
-          studyId,
-          epoch,
-        ]),
+        q.all(
+          'SELECT number, value FROM medseg_trial_values WHERE study_id = ? AND epoch = ? ORDER BY number',
+          [studyId, epoch],
+        ),
       false,
     );
     return rows.map((r) => ({ number: Number(r.number), value: Number(r.value) }));
@@ -407,13 +414,10 @@ export class SqlStorage implements Storage {
       if (!rows.length) return false;
       const r = rows[0]!;
       if (r.study_id !== null)
-        await q.all('UPDATE medseg_trials SET state = ?, value = ?, error = ? WHERE study_id = ? AND number = ?', [
-          outcome.state,
-          outcome.value ?? null,
-          outcome.error ?? null,
-          r.study_id,
-          r.trial_number,
-        ]);
+        await q.all(
+          'UPDATE medseg_trials SET state = ?, value = ?, error = ? WHERE study_id = ? AND number = ?',
+          [outcome.state, outcome.value ?? null, outcome.error ?? null, r.study_id, r.trial_number],
+        );
       return true;
     }, true);
   }
