@@ -41,6 +41,7 @@ export const command: Command = {
     try {
       const r = await runWorker({
         storage,
+        storageUrl: values.storage,
         studies: values.study,
         forever: values.forever,
         workerId: values.id,

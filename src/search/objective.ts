@@ -40,6 +40,8 @@ export interface FunctionStudyConfig extends StudyCommon {
   epochs: number;
   /** Sleep per fake epoch (lets tests kill a worker mid-trial). */
   epochMs: number;
+  /** Busy (synchronous) time per fake epoch, as libtorch work blocks the main thread. */
+  blockMs?: number;
 }
 
 export type StudyConfig = TrainStudyConfig | FunctionStudyConfig;
@@ -73,6 +75,8 @@ async function runFunction(c: FunctionStudyConfig, ctx: TrialContext): Promise<T
   let best = -Infinity;
   for (let e = 1; e <= c.epochs; e++) {
     await sleep(c.epochMs);
+    const until = performance.now() + (c.blockMs ?? 0);
+    while (performance.now() < until);
     // a learning curve rising to the final value: trials keep their order at every epoch
     const v = final - (c.epochs - e);
     best = Math.max(best, v);

@@ -174,7 +174,8 @@ export async function search(o: SearchOptions): Promise<SearchResult> {
     for (const params of o.enqueue ?? []) await storage.enqueueTrial(study.id, params);
     const threads = o.threads ?? Math.max(1, Math.floor(os.availableParallelism() / workers));
     log(`study '${name}' in ${storage.url}: ${o.trials} trials, ${workers} worker(s), ${config.sampler}`);
-    if (workers === 1) await runWorker({ storage, studies: [name], threads, graceMs: o.graceMs, log });
+    if (workers === 1)
+      await runWorker({ storage, storageUrl: url, studies: [name], threads, graceMs: o.graceMs, log });
     else await spawnWorkers(url, name, workers, threads, o.graceMs, log);
     const trials = (await storage.trials(study.id)).map(summarize);
     return { study: name, storage: storage.url, trials, best: bestOf(trials) };

@@ -5,16 +5,22 @@
 // refused (the job was taken from it after a silence longer than the grace period), the trial stops
 // at its next epoch and its result is discarded, so a job never counts twice.
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker as Thread } from 'node:worker_threads';
 import { Rng, hashSeed } from '../synth/prng.js';
 import { ashaShouldStop } from './asha.js';
 import { runFoldJob, runPredictShardJob, type FoldJob, type PredictShardJob } from './jobs.js';
 import { runObjective, type StudyConfig } from './objective.js';
 import type { Observation } from './sampler.js';
 import { makeSampler } from './tpe.js';
+import { isShared } from './storage/open.js';
 import type { ClaimOptions, JobRecord, Storage, StudyRecord, TrialRecord } from './storage/types.js';
 
 export interface WorkerOptions {
   storage: Storage;
+  /** The store's URL (with its password): heartbeats then come from a thread with its own
+   * connection, so that long synchronous work cannot silence a live worker. */
+  storageUrl?: string;
   /** Default: host:pid. */
   workerId?: string;
   /** A running job silent this long is taken from its worker (default 120 s). */
@@ -36,6 +42,7 @@ export interface WorkerResult {
   jobs: { id: number; kind: JobRecord['kind']; state: string; trial?: number }[];
 }
 
+const heartbeatScript = fileURLToPath(new URL('./heartbeatThread.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What samplers see: finished trials with a value (failed ones carry no information). */
@@ -66,6 +73,47 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     const missing = o.studies.filter((n) => !studies.some((st) => st.name === n));
     if (missing.length) throw new Error(`${s.url}: no study named ${missing.join(', ')}`);
   }
+  // heartbeats from a thread on its own connection when the store is shared (see heartbeatThread.ts)
+  const startHeartbeats = async (jobId: number, onLost: () => void): Promise<() => Promise<void>> => {
+    // beats from this thread: all there is for an in-memory store, and the cover while the thread starts
+    const timer = setInterval(() => {
+      s.heartbeat(jobId, workerId).then(
+        (mine) => {
+          if (!mine) onLost();
+        },
+        (e: Error) => log(`heartbeat of job ${jobId} failed: ${e.message}`),
+      );
+    }, heartbeatMs);
+    if (!o.storageUrl || !isShared(o.storageUrl))
+      return () => {
+        clearInterval(timer);
+        return Promise.resolve();
+      };
+    const t = new Thread(heartbeatScript, {
+      workerData: { url: o.storageUrl, jobId, workerId, intervalMs: heartbeatMs },
+    });
+    let ready: () => void = () => undefined;
+    const isReady = new Promise<void>((r) => (ready = r));
+    t.on('message', (m: string) => {
+      if (m === 'ready') ready();
+      else if (m === 'lost') onLost();
+      else log(`heartbeat of job ${jobId}: ${m}`);
+    });
+    t.on('error', (e) => {
+      log(`heartbeat thread of job ${jobId}: ${e.message}`);
+      ready();
+    });
+    // the job's work may block this thread: it starts once the thread's heartbeats are in place
+    await Promise.race([isReady, sleep(30000)]);
+    return async () => {
+      clearInterval(timer);
+      const exited = new Promise((r) => t.once('exit', r));
+      t.postMessage('stop');
+      await Promise.race([exited, sleep(1000)]);
+      await t.terminate();
+    };
+  };
+
   const claimOptions = (): ClaimOptions => ({
     graceMs,
     studyIds: o.studies ? studies.map((st) => st.id) : undefined,
@@ -73,14 +121,9 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
 
   const runJob = async (job: JobRecord): Promise<void> => {
     let lost = false;
-    const timer = setInterval(() => {
-      s.heartbeat(job.id, workerId).then(
-        (mine) => {
-          if (!mine) lost = true;
-        },
-        (e: Error) => log(`heartbeat of job ${job.id} failed: ${e.message}`),
-      );
-    }, heartbeatMs);
+    const stopBeating = await startHeartbeats(job.id, () => {
+      lost = true;
+    });
     let state = 'failed';
     try {
       if (job.kind === 'trial') state = await runTrialJob(job, () => lost);
@@ -104,7 +147,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
         state = ok ? (error ? 'failed' : 'done') : 'lost';
       }
     } finally {
-      clearInterval(timer);
+      await stopBeating();
     }
     done.push({ id: job.id, kind: job.kind, state, trial: job.trialNumber ?? undefined });
   };

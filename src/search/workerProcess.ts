@@ -16,7 +16,7 @@ interface Args {
 const a = JSON.parse(process.argv[2] ?? '{}') as Args;
 const storage = await openStorage(a.storage);
 try {
-  await runWorker({ ...a, storage, log: (s) => process.stderr.write(`${s}\n`) });
+  await runWorker({ ...a, storage, storageUrl: a.storage, log: (s) => process.stderr.write(`${s}\n`) });
 } finally {
   await storage.close();
 }

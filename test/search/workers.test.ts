@@ -49,7 +49,7 @@ function startWorker(
   return { child, done };
 }
 
-const studyConfig = (epochMs: number): FunctionStudyConfig => ({
+const studyConfig = (epochMs: number, blockMs = 0): FunctionStudyConfig => ({
   objective: 'function',
   function: 'branin',
   space: TEST_FUNCTIONS.branin!.space,
@@ -58,6 +58,7 @@ const studyConfig = (epochMs: number): FunctionStudyConfig => ({
   pruning: null,
   epochs: 3,
   epochMs,
+  blockMs,
 });
 
 const stores: { name: string; skip: string | false; url: () => Promise<string> }[] = [
@@ -96,6 +97,33 @@ for (const st of stores) {
         assert.ok(jobs.every((j) => j.state === 'done'));
         // the work was shared
         assert.ok(new Set(trials.map((t) => t.workerId)).size >= 2, 'more than one worker ran trials');
+      } finally {
+        await s.close();
+      }
+    });
+
+    test('a worker whose main thread is busy for longer than the grace period keeps its trial', async () => {
+      const url = await st.url();
+      const s = await openStorage(url);
+      try {
+        // each fake epoch blocks the worker's main thread 2 s, the grace is 1 s: only heartbeats
+        // from its own thread keep the trial its own while this process reaps every 50 ms
+        const study = await s.createStudy('fn', 1, studyConfig(0, 2000));
+        const w = startWorker(url, 'a', 1000);
+        let exited = false;
+        void w.done.then(() => (exited = true));
+        let reaped = 0;
+        while (!exited) {
+          reaped += await s.reap({ graceMs: 1000 });
+          await sleep(50);
+        }
+        assert.equal(await w.done, 0);
+        assert.equal(reaped, 0);
+        const trials = await s.trials(study.id);
+        assert.deepEqual(
+          trials.map((t) => [t.number, t.state, t.requeuedFrom]),
+          [[0, 'complete', null]],
+        );
       } finally {
         await s.close();
       }
