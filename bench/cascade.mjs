@@ -15,7 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeSynthDataset, findTask } from '../dist/src/synth/index.js';
 import { plan } from '../dist/src/plan/run.js';
-import { trainFolds } from '../dist/src/train/trainer.js';
+import { trainFolds } from '../dist/src/crossval/train.js';
 import { findBest } from '../dist/src/evaluate/findBest.js';
 import { predict } from '../dist/src/infer/predict.js';
 import { readImage } from '../dist/src/io/image.js';

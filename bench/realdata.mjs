@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { datasetFromPattern } from '../dist/src/dataset/from-pattern.js';
 import { writeNnunetDataset } from '../dist/src/dataset/export.js';
 import { plan } from '../dist/src/plan/run.js';
-import { train } from '../dist/src/train/trainer.js';
+import { train } from '../dist/src/crossval/train.js';
 import { evaluateFolders } from '../dist/src/evaluate/folders.js';
 import { validationDir } from '../dist/src/train/outOfFold.js';
 

@@ -53,6 +53,8 @@ if [ "$dev" = 1 ]; then
 fi
 
 # node packages; the package's install script builds the native addon (skipped when up to date)
+# onnxruntime-node: its CPU binaries ship in the package; its install step would download more (refused here)
+export ONNXRUNTIME_NODE_INSTALL=skip
 npm install --no-audit --no-fund --loglevel=error
 npm run --silent build
 echo "setup.sh: ready ($(node -e "import('./dist/src/engine/index.js').then(m => { const i = m.engineInfo(); console.log('libtorch ' + i.torchVersion + (i.cudaAvailable ? ', CUDA' : ', CPU')) })"))"

@@ -10,9 +10,3 @@ export function peakRssMb(): number {
   }
   return process.memoryUsage().rss / 2 ** 20;
 }
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}

@@ -1,18 +1,11 @@
-// The train-step benchmark: nnU-Net's 3d_fullres PlainConvUNet, Dice+CE with deep supervision,
+// The train-step benchmark (the trainer's own step function, src/train/step.ts): nnU-Net's 3d_fullres PlainConvUNet, Dice+CE with deep supervision,
 // SGD (lr 0.01, Nesterov 0.99, wd 3e-5), random input and labels from a fixed seed.
-import {
-  autocast,
-  manualSeed,
-  randint,
-  randn,
-  setThreads,
-  tidy,
-  engineInfo,
-  synchronize,
-} from '../engine/index.js';
+import { manualSeed, randint, randn, setThreads, engineInfo, synchronize } from '../engine/index.js';
 import { UNet, defaultPlainSpec, deepSupervisionLoss } from '../nn/index.js';
 import { SGD } from '../optim/index.js';
-import { median, peakRssMb } from './memory.js';
+import { trainOnBatch, type StepParts } from '../train/step.js';
+import { peakRssMb } from './memory.js';
+import { median } from '../common/stats.js';
 
 export interface TrainStepBenchOptions {
   patch: number[];
@@ -50,20 +43,20 @@ export function benchTrainStep(o: TrainStepBenchOptions): TrainStepBenchResult {
   const net = new UNet(defaultPlainSpec(o.patch, o.inChannels, o.classes));
   if (device !== 'cpu') net.to(device);
   const opt = new SGD(net.parameters(), { lr: 0.01, momentum: 0.99, nesterov: true, weightDecay: 3e-5 });
+  const parts: StepParts = {
+    forward: (input) => net.forwardAll(input),
+    loss: deepSupervisionLoss,
+    opt,
+    precision: o.bf16 ? 'bfloat16' : null,
+    lrAt: () => 0.01,
+  };
   const x = randn([o.batch, o.inChannels, ...o.patch], { device });
   const y = randint(0, o.classes, [o.batch, ...o.patch], { device });
   const times: number[] = [];
   const losses: number[] = [];
   for (let i = 0; i < o.warmup + o.steps; i++) {
     const t0 = performance.now();
-    const loss = tidy(() => {
-      const outs = autocast(o.bf16 ? 'bfloat16' : null, () => net.forwardAll(x));
-      const l = deepSupervisionLoss(outs, y);
-      opt.zeroGrad();
-      l.backward();
-      opt.step();
-      return l.item();
-    });
+    const loss = trainOnBatch(parts, i, { x, y });
     synchronize();
     const ms = performance.now() - t0;
     if (i >= o.warmup) times.push(ms);

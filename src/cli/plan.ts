@@ -3,14 +3,15 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
+import { parseNumber, MEMORY_GB_RANGE } from './args.js';
 
 const HELP = `usage: medseg plan DATASET [--model DIR] [--memory-gb N] [--residual] [--se] [--json]
 
 Checks the dataset, computes its fingerprint and writes fingerprint.json and plans.json (target
 spacing, patch size, network topology, batch size, normalisation per configuration) into the
 model folder (default: medseg_results/<dataset folder name>). plans.json is meant to be read and
-edited: training uses it as it is. --residual plans residual-encoder U-Nets, --se adds
-squeeze-and-excitation to their blocks.`;
+edited: training uses it as it is (and checks it first). --residual plans residual-encoder U-Nets,
+--se adds squeeze-and-excitation to their blocks (and so implies --residual, as in nnU-Net).`;
 
 export const command: Command = {
   name: 'plan',
@@ -34,9 +35,12 @@ export const command: Command = {
     }
     const ds = positionals[0];
     if (!ds) throw new UsageError(`a dataset folder is required\n${HELP}`);
-    const memoryGb = values['memory-gb'] === undefined ? undefined : Number(values['memory-gb']);
-    if (memoryGb !== undefined && !(memoryGb > 0))
-      throw new UsageError('--memory-gb must be a positive number');
+    const memoryGb = parseNumber(values['memory-gb'], 'memory-gb', MEMORY_GB_RANGE);
+    // nnU-Net's squeeze-and-excitation sits in the residual encoder's blocks: --se plans those
+    if (values.se && !values.residual)
+      console.error(
+        'medseg plan: note: --se plans residual-encoder U-Nets (as --residual) with squeeze-and-excitation in their blocks',
+      );
     const model = values.model ?? path.join('medseg_results', path.basename(path.resolve(ds)));
     const { plan } = await import('../plan/run.js');
     const r = await plan(ds, model, {

@@ -1,6 +1,7 @@
 // Geometry comparisons for the dataset check. Two files of one case must put every voxel at the same
 // place: same grid size, and affines that agree up to rounding in the headers (float32 storage,
 // different converters), which is what the tolerances allow.
+import { median } from '../common/stats.js';
 
 export interface GeometryTolerance {
   /** On the 3×3 part, relative to the voxel size along that column. */
@@ -42,12 +43,6 @@ function fmt(x: number): string {
 /** Largest over smallest voxel size. */
 export function anisotropy(spacing: readonly number[]): number {
   return Math.max(...spacing) / Math.min(...spacing);
-}
-
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Per-axis median spacing of a set of cases. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { findTask, writeSynthDataset } from '../synth/index.js';
 import { plan } from '../plan/run.js';
 import { writePlans } from '../plan/planner.js';
-import { train } from '../train/trainer.js';
+import { train } from '../crossval/train.js';
 import { predict } from '../infer/predict.js';
 import { evaluateFolders } from '../evaluate/folders.js';
 import { writeEvaluationRecord, writeReport } from '../report/report.js';

@@ -15,7 +15,6 @@ export {
   evaluateCase,
   evaluationTargets,
   maskMetrics,
-  percentile,
   surfaceOf,
   type CaseMetrics,
   type CaseNames,

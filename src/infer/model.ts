@@ -5,14 +5,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Tensor, tidy, noGrad, F, stack, zeros, type AutocastDType } from '../engine/index.js';
-import { UNet } from '../nn/index.js';
+import { UNet, loadCheckpoint } from '../nn/index.js';
 import type { Plans, Configuration, ConfigurationName } from '../plan/planner.js';
 import { preprocessCase, revertProbabilities } from '../preprocess/preprocessCase.js';
 import { withPrior } from '../preprocess/prior.js';
-import { cropTo, type BBox } from '../preprocess/crop.js';
-import { loadCheckpoint } from '../train/trainer.js';
+import { cropTo } from '../grid/crop.js';
 import { slidingWindowLogits } from './slidingWindow.js';
-import { cascadeBoxes, minimumBoxSize } from './cascadeBoxes.js';
+import { cropBoxes } from '../preprocess/cascadeBoxes.js';
 
 export interface ConfigModel {
   name: ConfigurationName;
@@ -129,16 +128,6 @@ function slices2d(net: UNet, image: Tensor, patch: number[], classes: number, o:
       );
     }
     return stack(outs, 1);
-  });
-}
-
-/** The crop variant's boxes for one image: around stage 1's foreground (class indices [z, y, x]). */
-export function cropBoxes(config: Configuration, stage1: Tensor, spacing: number[]): BBox[] {
-  const fg = tidy(() => stage1.ne(0).to('uint8').contiguous().toArray() as Uint8Array);
-  return cascadeBoxes(fg, [...stage1.shape], {
-    spacing,
-    marginMm: config.cascade?.marginMm ?? 0,
-    minSize: minimumBoxSize(config.patch, config.spacing, spacing),
   });
 }
 

@@ -6,3 +6,4 @@ export * from './unet.js';
 export * from './init.js';
 export * from './safetensors.js';
 export * from './loss.js';
+export * from './checkpoint.js';

@@ -16,12 +16,14 @@
 // Equal means (nothing changed, or a change that neither helps nor hurts) keep the step off.
 import {
   checkConnectivity,
-  checkLabelArray,
   type Connectivity,
   type LabelArray,
   volumeShape,
-} from './components.js';
-import { keepLargestForeground, keepLargestPerLabel } from './largestComponent.js';
+} from '../labelmap/components.js';
+import { keepLargestForeground, keepLargestPerLabel } from '../labelmap/largestComponent.js';
+import { dicePerLabel } from '../labelmap/dice.js';
+import { type MeanDice, type PostprocessingRecipe } from '../labelmap/postprocessing.js';
+import { nanMean } from '../common/stats.js';
 
 /** One out-of-fold case: the prediction and its reference label maps, same shape. */
 export interface CvCase {
@@ -32,25 +34,6 @@ export interface CvCase {
 
 /** Dice of one label in one case. */
 export type DiceFn = (prediction: LabelArray, reference: LabelArray, label: number) => number;
-
-export interface MeanDice {
-  before: number;
-  after: number;
-}
-
-/** What to apply; JSON-serialisable (JSON.stringify / JSON.parse round-trip it). */
-export interface PostprocessingRecipe {
-  /** keep only the largest component of all foreground together */
-  foreground: boolean;
-  /** per label (as a string key): keep only the largest component of that label */
-  perLabel: Record<string, boolean>;
-  /** foreground mean Dice on the raw predictions and with the whole recipe applied */
-  dice: MeanDice;
-  /** mean Dice per label, raw and with the whole recipe applied */
-  diceByLabel: Record<string, MeanDice>;
-  /** the connectivity the components were taken with (default 26) */
-  connectivity: Connectivity;
-}
 
 export interface ChooseOptions {
   /** labels to evaluate and decide for (default: every nonzero value found in the references or predictions) */
@@ -64,96 +47,6 @@ export interface ChooseOptions {
   dice?: DiceFn;
   /** reject the foreground step when any label's mean Dice gets worse (default true, as nnU-Net) */
   requireNoLabelWorse?: boolean;
-}
-
-/**
- * Exact Dice of `label`: 2|P∩R| / (|P| + |R|) from integer voxel counts. When the label is in neither
- * map, `empty` (default NaN, so means skip the case).
- */
-export function dice(prediction: LabelArray, reference: LabelArray, label: number, empty = NaN): number {
-  if (prediction.length !== reference.length)
-    throw new RangeError('prediction and reference differ in length');
-  let p = 0;
-  let r = 0;
-  let both = 0;
-  for (let i = 0; i < prediction.length; i++) {
-    const a = prediction[i] === label;
-    const b = reference[i] === label;
-    if (a) p++;
-    if (b) r++;
-    if (a && b) both++;
-  }
-  return p + r === 0 ? empty : (2 * both) / (p + r);
-}
-
-/** Dice of each label in `labels` (all >= 0) in one pass over the maps; empty as for dice(). */
-export function dicePerLabel(
-  prediction: LabelArray,
-  reference: LabelArray,
-  labels: readonly number[],
-  empty = NaN,
-): Float64Array {
-  checkLabelArray(prediction, 'prediction');
-  checkLabelArray(reference, 'reference');
-  if (prediction.length !== reference.length)
-    throw new RangeError('prediction and reference differ in length');
-  let max = 0;
-  for (const l of labels) {
-    if (!Number.isInteger(l) || l < 0) throw new RangeError(`labels must be non-negative integers, got ${l}`);
-    if (l > max) max = l;
-  }
-  // counts per value 0..max, with slot max + 1 for every other value
-  const other = max + 1;
-  const p = new Float64Array(max + 2);
-  const r = new Float64Array(max + 2);
-  const both = new Float64Array(max + 2);
-  for (let i = 0; i < prediction.length; i++) {
-    let a = prediction[i]!;
-    let b = reference[i]!;
-    if (a < 0 || a > max) a = other;
-    if (b < 0 || b > max) b = other;
-    p[a]++;
-    r[b]++;
-    if (prediction[i] === reference[i]) both[a]++;
-  }
-  const out = new Float64Array(labels.length);
-  labels.forEach((l, k) => {
-    const s = p[l]! + r[l]!;
-    out[k] = s === 0 ? empty : (2 * both[l]!) / s;
-  });
-  return out;
-}
-
-/** Mean skipping NaN; NaN when every value is NaN. */
-export function nanMean(values: ArrayLike<number>): number {
-  let s = 0;
-  let n = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (!Number.isNaN(v)) {
-      s += v;
-      n++;
-    }
-  }
-  return n === 0 ? NaN : s / n;
-}
-
-/** Applies a recipe: the foreground step, then the per-label steps marked true. Returns a new array. */
-export function applyPostprocessing<T extends LabelArray>(
-  labels: T,
-  shape: readonly number[],
-  recipe: Pick<PostprocessingRecipe, 'foreground' | 'perLabel'> & { connectivity?: Connectivity },
-): T {
-  const connectivity = checkConnectivity(recipe.connectivity);
-  let out = recipe.foreground
-    ? keepLargestForeground(labels, shape, { connectivity })
-    : (labels.slice() as T);
-  const chosen = Object.entries(recipe.perLabel)
-    .filter(([, on]) => on)
-    .map(([l]) => Number(l));
-  if (chosen.length > 0)
-    out = keepLargestPerLabel(out, shape, { connectivity, labels: chosen, inPlace: true });
-  return out;
 }
 
 /** The nonzero values present in the predictions or references of the cases, sorted. */

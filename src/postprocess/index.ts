@@ -1,5 +1,6 @@
-// Post-processing of predicted label maps: connected components, keeping the largest component, and
-// choosing that from cross-validation results.
+// Post-processing of predicted label maps: the operations (connected components, keeping the
+// largest component, applying a recipe: src/labelmap/, shared with inference) and choosing the
+// recipe from cross-validation results (here).
 export {
   labelComponents,
   countComponents,
@@ -10,24 +11,21 @@ export {
   type Connectivity,
   type LabelArray,
   type LabelOptions,
-} from './components.js';
+} from '../labelmap/components.js';
 export {
   keepLargestForeground,
   keepLargestPerLabel,
   type LargestComponentOptions,
   type PerLabelOptions,
-} from './largestComponent.js';
+} from '../labelmap/largestComponent.js';
+export { dice, dicePerLabel } from '../labelmap/dice.js';
+export { applyPostprocessing, type MeanDice, type PostprocessingRecipe } from '../labelmap/postprocessing.js';
 export {
   choosePostprocessing,
   postprocessingDice,
   decidePostprocessing,
   type CaseDiceRows,
-  applyPostprocessing,
-  dice,
-  dicePerLabel,
   type CvCase,
   type DiceFn,
-  type MeanDice,
-  type PostprocessingRecipe,
   type ChooseOptions,
 } from './choose.js';

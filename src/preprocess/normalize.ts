@@ -4,23 +4,9 @@
 //   zscore (MRI and the rest): per image, inside the non-zero mask when cropping removed much;
 //   rescale: to [0, 1] per image; none.
 import { tidy, noGrad, type Tensor } from '../engine/index.js';
+import type { NormalizationPlan } from '../plan/normalization.js';
 
-export type NormalizationScheme = 'ct' | 'zscore' | 'rescale' | 'none';
-
-export interface CTStats {
-  mean: number;
-  std: number;
-  p005: number;
-  p995: number;
-}
-
-export interface NormalizationPlan {
-  scheme: NormalizationScheme;
-  /** Dataset foreground statistics (CT only). */
-  ct?: CTStats;
-  /** z-score only inside the non-zero mask (outside set to 0). */
-  useMask?: boolean;
-}
+export type { NormalizationScheme, CTStats, NormalizationPlan } from '../plan/normalization.js';
 
 /** Normalises one channel [...spatial] to float32. `mask` (bool) restricts z-score statistics. */
 export function normalizeChannel(x: Tensor, plan: NormalizationPlan, mask?: Tensor): Tensor {

@@ -1,7 +1,7 @@
 // One case through preprocessing — crop to the non-zero box, normalise each channel, resample to
 // the target spacing — and the inverse that puts a prediction back into the input's geometry.
 import { tidy, noGrad, stack, type Tensor } from '../engine/index.js';
-import { cropTo, nonzeroBBox, uncrop, type BBox } from './crop.js';
+import { cropTo, nonzeroBBox, uncrop, type BBox } from '../grid/crop.js';
 import { normalizeChannel, type NormalizationPlan } from './normalize.js';
 import {
   resampleImage,

@@ -2,7 +2,7 @@
 // the same crop and resampling as the image of stage 2, as one channel per foreground class (1 inside
 // the class, 0 elsewhere). These channels follow the image channels in stage 2's input.
 import { tidy, noGrad, stack, cat, type Tensor } from '../engine/index.js';
-import { cropTo } from './crop.js';
+import { cropTo } from '../grid/crop.js';
 import { resampleLabels } from './resample.js';
 import type { PreprocessRecord } from './preprocessCase.js';
 

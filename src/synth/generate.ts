@@ -2,7 +2,7 @@
 // from (seed, task, case index) alone, and the painted images wrapped as Volumes.
 import type { Volume } from '../io/volume.js';
 import { volumeOf, type Grid, type Vec3 } from './grid.js';
-import { hashSeed, Rng } from './prng.js';
+import { hashSeed, Rng } from '../common/random.js';
 import { SYNTH_SIZES, type SynthSize, type SynthTask } from './task.js';
 import { SYNTH_TASKS } from './tasks/index.js';
 

@@ -2,7 +2,7 @@
 // spread of a voxel), a smooth multiplicative bias field (MRI coil sensitivity), noise, and storage as
 // the type the modality uses (CT: int16 HU; MRI: float32).
 import { LatticeNoise } from './noise.js';
-import { NormalTable, type Rng } from './prng.js';
+import { NormalTable, type Rng } from '../common/random.js';
 
 function gaussKernel(s: number): Float32Array {
   const r = Math.max(1, Math.ceil(2.5 * s));

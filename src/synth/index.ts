@@ -10,4 +10,4 @@ export {
   type SynthWriteOptions,
   type SynthWriteResult,
 } from './write.js';
-export { Rng, hashSeed } from './prng.js';
+export { Rng, hashSeed } from '../common/random.js';

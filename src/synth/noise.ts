@@ -1,7 +1,7 @@
 // Smooth random fields: random values on a coarse lattice, interpolated with a smoothstep so that the
 // field is continuous with a continuous gradient. Used to perturb shapes (blobs that are not perfect
 // ellipsoids), for MRI bias fields and for tissue texture.
-import type { Rng } from './prng.js';
+import type { Rng } from '../common/random.js';
 
 function smooth(t: number): number {
   return t * t * (3 - 2 * t);

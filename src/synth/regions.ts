@@ -2,7 +2,7 @@
 // the core) with a bounding box in mm, so painting one only visits the voxels of its box: the cost is
 // the sum of the objects' boxes, not voxels × objects.
 import { LatticeNoise } from './noise.js';
-import type { Rng } from './prng.js';
+import type { Rng } from '../common/random.js';
 import type { Vec3 } from './grid.js';
 
 export type Mat3 = [Vec3, Vec3, Vec3];

@@ -3,7 +3,7 @@
 // channel, so the label map and the images come from the same painting and always agree.
 import { indexRange, voxels, worldOf, type Grid } from './grid.js';
 import { LatticeNoise } from './noise.js';
-import type { Rng } from './prng.js';
+import type { Rng } from '../common/random.js';
 import type { Region } from './regions.js';
 
 export interface Tissue {

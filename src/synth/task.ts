@@ -1,7 +1,7 @@
 // What one synthetic task is: its dataset.json facts (channels, labels), its grids per size, and a
 // function that paints one case. The generator (generate.ts) adds seeds, per-case grids and file output.
 import type { Grid, Vec3 } from './grid.js';
-import type { Rng } from './prng.js';
+import type { Rng } from '../common/random.js';
 
 export type SynthSize = 'tiny' | 'small' | 'realistic';
 export const SYNTH_SIZES: readonly SynthSize[] = ['tiny', 'small', 'realistic'];

@@ -1,7 +1,7 @@
 // Branching tubes (vessel trees, bronchi): a persistent random walk that tapers, forks now and then and
 // stops when it leaves its organ. Each step is one capsule, so painting a tree costs its own volume.
 import type { Vec3 } from './grid.js';
-import type { Rng } from './prng.js';
+import type { Rng } from '../common/random.js';
 import { capsule, type Region } from './regions.js';
 
 export interface TreeOptions {

@@ -6,7 +6,7 @@
 // drawn from it, not libtorch's global generator): the same Rng state gives the same batch in any
 // thread, which is what lets batches be made ahead in worker threads and runs resume exactly.
 import { Tensor, tidy, noGrad, F, stack, cat } from '../engine/index.js';
-import { NormalTable, type Rng } from '../synth/prng.js';
+import { NormalTable, type Rng } from '../common/random.js';
 
 export interface AugmentOptions {
   rotation?: boolean;

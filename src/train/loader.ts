@@ -10,7 +10,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Tensor, tidy } from '../engine/index.js';
 import type { StoredCase } from '../preprocess/store.js';
-import { Rng, hashSeed } from '../synth/prng.js';
+import { Rng, hashSeed } from '../common/random.js';
 import { sampleBatch } from './sampler.js';
 import { augmentBatch, type AugmentOptions } from './augment.js';
 

@@ -12,7 +12,7 @@ import { readImage, writeImage } from '../io/image.js';
 import type { Volume } from '../io/volume.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { ConfigurationName } from '../plan/planner.js';
-import { labelsToTensor, toClassIndices } from '../preprocess/volumeTensor.js';
+import { labelsToTensor, toClassIndices } from '../grid/volumeTensor.js';
 import type { Split } from './splits.js';
 
 export interface OutOfFoldSummary {

@@ -3,7 +3,7 @@
 import type { StoredCase } from '../preprocess/store.js';
 import { readPatch, patchTensors } from '../preprocess/store.js';
 import type { Tensor } from '../engine/index.js';
-import type { Rng } from '../synth/prng.js';
+import type { Rng } from '../common/random.js';
 
 /** Patch start for a case: around a foreground voxel when forced (and the case has one), else random. */
 export function patchStart(meta: StoredCase, patch: number[], forceForeground: boolean, rng: Rng): number[] {

@@ -8,12 +8,12 @@ import {
   evaluateCase,
   maskMetrics,
   METRIC_KEYS,
-  percentile,
   squaredEdt,
   surfaceOf,
   type Metrics,
 } from '../../src/evaluate/index.js';
 import { scipyAvailable, scipyMetrics, type RefCase } from './scipyRef.js';
+import { percentile } from '../../src/common/stats.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

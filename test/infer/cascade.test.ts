@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor, tidy, manualSeed } from '../../src/engine/index.js';
 import { UNet } from '../../src/nn/index.js';
-import { cascadeBoxes, minimumBoxSize } from '../../src/infer/cascadeBoxes.js';
+import { cascadeBoxes, minimumBoxSize } from '../../src/preprocess/cascadeBoxes.js';
 import { predictProbabilities, cascadeProbabilities, type ConfigModel } from '../../src/infer/model.js';
 import { priorChannels } from '../../src/preprocess/prior.js';
 import type { Configuration, Plans } from '../../src/plan/planner.js';

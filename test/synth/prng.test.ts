@@ -1,7 +1,7 @@
 // The seeded PRNG: reproducible, seed-sensitive, and statistically sane enough for image noise.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hashSeed, NormalTable, Rng } from '../../src/synth/prng.js';
+import { hashSeed, NormalTable, Rng } from '../../src/common/random.js';
 
 test('same seed, same stream; other seed, other stream', () => {
   const a = new Rng(42);

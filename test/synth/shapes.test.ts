@@ -6,7 +6,7 @@ import { affineOf, indexRange, worldOf } from '../../src/synth/grid.js';
 import { applyBias, blur, toHounsfield } from '../../src/synth/imaging.js';
 import { count, erode } from '../../src/synth/morph.js';
 import { LatticeNoise } from '../../src/synth/noise.js';
-import { Rng } from '../../src/synth/prng.js';
+import { Rng } from '../../src/common/random.js';
 import { capsule, cylinderZ, ellipsoid, rotation } from '../../src/synth/regions.js';
 import { Scene } from '../../src/synth/scene.js';
 import { growTree } from '../../src/synth/tubes.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeSynthDataset, findTask } from '../../src/synth/index.js';
 import { plan } from '../../src/plan/run.js';
-import { trainFolds, train } from '../../src/train/trainer.js';
+import { trainFolds, train } from '../../src/crossval/train.js';
 import { findBest } from '../../src/evaluate/findBest.js';
 import { predict } from '../../src/infer/predict.js';
 import { readImage } from '../../src/io/image.js';

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSynthDataset, findTask } from '../../src/synth/index.js';
 import { loadSafetensors } from '../../src/nn/index.js';
-import { train } from '../../src/train/trainer.js';
+import { train } from '../../src/crossval/train.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const trainer = path.resolve(here, '../../src/train/trainer.js');
+const trainer = path.resolve(here, '../../src/crossval/train.js');
 
 async function dataset(): Promise<string> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'medseg-train-'));

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeSynthDataset, findTask } from '../../src/synth/index.js';
 import { plan } from '../../src/plan/run.js';
-import { train } from '../../src/train/trainer.js';
+import { train } from '../../src/crossval/train.js';
 import { predict } from '../../src/infer/predict.js';
 import { readImage } from '../../src/io/image.js';
 import { readOutOfFoldSummary, validationDir } from '../../src/train/outOfFold.js';

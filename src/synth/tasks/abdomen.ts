@@ -4,7 +4,7 @@
 // instead of overlapping: the small, deep ones (pancreas, bowel) first, so that the big liver and spleen
 // mould around them rather than swallow them.
 import type { Grid, Vec3 } from '../grid.js';
-import type { Rng } from '../prng.js';
+import type { Rng } from '../../common/random.js';
 import { cylinderZ, ellipsoid, randomRotation, rotation, type Region } from '../regions.js';
 import { Scene } from '../scene.js';
 import { growTree, smoothPath, tubeThrough } from '../tubes.js';

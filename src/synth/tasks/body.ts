@@ -2,7 +2,7 @@
 // layers, the spine with paraspinal muscles, and ribs. Tissue ids are passed in, so each modality
 // decides what the tissues look like.
 import { fov, type Grid, type Vec3 } from '../grid.js';
-import type { Rng } from '../prng.js';
+import type { Rng } from '../../common/random.js';
 import { cylinderZ, ellipsoid, type Region } from '../regions.js';
 import type { Scene } from '../scene.js';
 import { tubeThrough, smoothPath } from '../tubes.js';

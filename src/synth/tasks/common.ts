@@ -2,7 +2,7 @@
 // a shape, and the finishing steps of each modality.
 import type { Grid, Vec3 } from '../grid.js';
 import { addRicianNoise, applyBias, blur, PSF_SIGMA, toHounsfield } from '../imaging.js';
-import type { Rng } from '../prng.js';
+import type { Rng } from '../../common/random.js';
 import { ellipsoid, randomRotation, type Region } from '../regions.js';
 import type { Scene } from '../scene.js';
 

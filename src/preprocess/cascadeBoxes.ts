@@ -2,8 +2,9 @@
 // stage 1's foreground, grown by a margin in mm and to at least the size of one stage-2 patch (so the
 // network sees real context, not padding), clipped to the image; boxes that overlap are merged into
 // their union until none do, so that every voxel is predicted at most once.
-import { labelComponents, boundingBox, type LabelArray } from '../postprocess/components.js';
-import type { BBox } from '../preprocess/crop.js';
+import { labelComponents, boundingBox, type LabelArray } from '../labelmap/components.js';
+import { tidy, type Tensor } from '../engine/index.js';
+import type { BBox } from '../grid/crop.js';
 
 export interface CascadeBoxOptions {
   /** Spacing of the label map, (z, y, x) mm. */
@@ -60,4 +61,18 @@ export function cascadeBoxes(labels: LabelArray, shape: number[], o: CascadeBoxO
 /** The smallest box of the crop variant in the voxels of an image: one stage-2 patch in mm. */
 export function minimumBoxSize(patch: number[], patchSpacing: number[], imageSpacing: number[]): number[] {
   return patch.map((p, d) => Math.ceil((p * patchSpacing[d]!) / imageSpacing[d]!));
+}
+
+/** The crop variant's boxes for one image: around stage 1's foreground (class indices [z, y, x]). */
+export function cropBoxes(
+  config: { patch: number[]; spacing: number[]; cascade?: { marginMm?: number } },
+  stage1: Tensor,
+  spacing: number[],
+): BBox[] {
+  const fg = tidy(() => stage1.ne(0).to('uint8').contiguous().toArray() as Uint8Array);
+  return cascadeBoxes(fg, [...stage1.shape], {
+    spacing,
+    marginMm: config.cascade?.marginMm ?? 0,
+    minSize: minimumBoxSize(config.patch, config.spacing, spacing),
+  });
 }

@@ -14,10 +14,11 @@ import {
   channelsToTensor,
   labelsToTensor,
   labelsToVolume,
-} from '../preprocess/volumeTensor.js';
-import { dicePerLabel, nanMean } from '../postprocess/choose.js';
+} from '../grid/volumeTensor.js';
+import { dicePerLabel } from '../labelmap/dice.js';
+import { nanMean } from '../common/stats.js';
 import { loadConfigModel, disposeModel, predictProbabilities, cascadeProbabilities } from '../infer/model.js';
-import type { Split } from './splits.js';
+import type { Split } from '../train/splits.js';
 import {
   validationDir,
   oofLabelFile,
@@ -27,7 +28,7 @@ import {
   writeProbabilities,
   readOutOfFoldClasses,
   type OutOfFoldSummary,
-} from './outOfFold.js';
+} from '../train/outOfFold.js';
 
 export interface ValidationOptions {
   dataset: Dataset;

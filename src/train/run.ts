@@ -1,0 +1,168 @@
+// Opening a training run: the prepared data of one configuration, the fold's split, the network,
+// the optimiser, and — on resume — their state from checkpoint_latest. Everything a run holds is in
+// one TrainRun, closed once.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { manualSeed, setThreads, type AutocastDType } from '../engine/index.js';
+import { UNet, loadCheckpoint } from '../nn/index.js';
+import { SGD, AdamW, type Optimizer } from '../optim/index.js';
+import type { ConfigurationName } from '../plan/planner.js';
+import type { StoredCase } from '../preprocess/store.js';
+import { prepare, type Prepared } from './prepare.js';
+import { loadOrCreateSplits, type Split } from './splits.js';
+import { BatchLoader } from './loader.js';
+import { validationBatches, disposeBatches, type ValidationBatch } from './pseudoDice.js';
+import type { EpochLog, TrainOptions, TrainState } from './types.js';
+
+export interface RunFiles {
+  foldDir: string;
+  latest: string;
+  best: string;
+  log: string;
+}
+
+export interface TrainRun {
+  options: TrainOptions;
+  prepared: Prepared;
+  configName: ConfigurationName;
+  fold: number;
+  splits: Split[];
+  trainCases: StoredCase[];
+  files: RunFiles;
+  net: UNet;
+  opt: Optimizer;
+  lr0: number;
+  precision: AutocastDType | null;
+  state: TrainState;
+  history: EpochLog[];
+  /** True when this run continues a checkpoint. */
+  resumed: boolean;
+  /** 2d configurations read [1, y, x] patches from the 3D store and squeeze the slice axis. */
+  squeeze2d: boolean;
+  /** The patch read from the store: [1, y, x] for 2d. */
+  patch: number[];
+  loader: BatchLoader;
+  val: ValidationBatch[];
+  classes: number;
+  close: () => Promise<void>;
+}
+
+export function runFiles(modelDir: string, config: ConfigurationName, fold: number): RunFiles {
+  const foldDir = path.join(modelDir, config, `fold_${fold}`);
+  return {
+    foldDir,
+    latest: path.join(foldDir, 'checkpoint_latest.safetensors'),
+    best: path.join(foldDir, 'checkpoint_best.safetensors'),
+    log: path.join(foldDir, 'log.jsonl'),
+  };
+}
+
+/** nnU-Net's optimiser (SGD, Nesterov 0.99, lr 1e-2) or AdamW (lr 1e-3), weight decay 3e-5. */
+export function makeOptimizer(net: UNet, kind: 'sgd' | 'adamw' | undefined, lr?: number): Optimizer {
+  return kind === 'adamw'
+    ? new AdamW(net.parameters(), { lr: lr ?? 1e-3, weightDecay: 3e-5 })
+    : new SGD(net.parameters(), { lr: lr ?? 1e-2, momentum: 0.99, nesterov: true, weightDecay: 3e-5 });
+}
+
+export async function openRun(o: TrainOptions): Promise<TrainRun> {
+  const log = o.log ?? (() => {});
+  const configName = o.config ?? '3d_fullres';
+  const fold = o.fold ?? 0;
+  setThreads(o.threads);
+  const p = await prepare(o.dataset, o.modelDir, configName, { memoryGb: o.memoryGb, log });
+  const splits = await loadOrCreateSplits(
+    o.modelDir,
+    p.dataset.training.map((c) => c.id),
+  );
+  const split = splits[fold];
+  if (!split) throw new Error(`fold ${fold} does not exist: the dataset has ${splits.length} fold(s)`);
+  // a stored case belongs to its dataset case (the cascade's crops: several per case)
+  const ofSplit = (ids: string[]) => p.cases.filter((c) => ids.includes(c.parent ?? c.id));
+  const trainCases = ofSplit(split.train);
+  if (!trainCases.length) throw new Error(`${configName} fold ${fold}: no training case`);
+  const files = runFiles(o.modelDir, configName, fold);
+  await mkdir(files.foldDir, { recursive: true });
+
+  manualSeed(o.seed ?? 0);
+  const net = new UNet(p.config.network);
+  const opt = makeOptimizer(net, o.optimizer, o.initialLr);
+  const lr0 = opt.lr;
+  let state: TrainState = {
+    epoch: 0,
+    totalEpochs: o.epochs ?? 1000,
+    itersPerEpoch: o.itersPerEpoch ?? 250,
+    seed: o.seed ?? 0,
+    bestEma: -1,
+    ema: NaN,
+    config: configName,
+    fold,
+  };
+  const history: EpochLog[] = [];
+  let resumed = false;
+  try {
+    if (o.resume && existsSync(files.latest)) {
+      state = await loadCheckpoint<TrainState>(files.latest, net, opt);
+      resumed = true;
+      if (o.epochs && o.epochs !== state.totalEpochs) {
+        log(`resume: the run was planned for ${state.totalEpochs} epochs, continuing to ${o.epochs}`);
+        state.totalEpochs = o.epochs;
+      }
+      log(`resumed from ${files.latest} at epoch ${state.epoch}/${state.totalEpochs}`);
+      if (existsSync(files.log)) {
+        for (const line of (await readFile(files.log, 'utf8')).split('\n').filter(Boolean))
+          history.push(JSON.parse(line) as EpochLog);
+      }
+    } else if (existsSync(files.log) && !o.resume) {
+      throw new Error(
+        `${files.foldDir} already holds a training run: pass --resume to continue it, or choose another model folder`,
+      );
+    } else {
+      await o.initialize?.(net);
+    }
+  } catch (e) {
+    net.dispose();
+    opt.dispose();
+    throw e;
+  }
+  const squeeze2d = p.config.network.dims === 2;
+  const patch = squeeze2d ? [1, ...p.config.patch] : p.config.patch;
+  const val = validationBatches(p.preprocessedDir, ofSplit(split.val), patch, o.valPatches ?? 2);
+  // batches made ahead in worker threads; the batch of step s depends only on (seed, s)
+  const loader = new BatchLoader({
+    dir: p.preprocessedDir,
+    cases: trainCases,
+    patch,
+    batchSize: p.config.batchSize,
+    seed: state.seed ?? o.seed ?? 0,
+    squeeze2d,
+    imageChannels: p.plans.channelNames.length,
+  });
+  return {
+    options: o,
+    prepared: p,
+    configName,
+    fold,
+    splits,
+    trainCases,
+    files,
+    net,
+    opt,
+    lr0,
+    precision: o.bf16 ? 'bfloat16' : null,
+    state,
+    history,
+    resumed,
+    squeeze2d,
+    patch,
+    loader,
+    val,
+    classes: p.plans.labelValues.length,
+    close: async () => {
+      await loader.close();
+      disposeBatches(val);
+      net.dispose();
+      opt.dispose();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+// What a training run is asked for, what it records per epoch, and what it carries across a resume.
+import type { ConfigurationName } from '../plan/planner.js';
+import type { UNet } from '../nn/index.js';
+
+export interface TrainOptions {
+  dataset: string;
+  modelDir: string;
+  config?: ConfigurationName;
+  fold?: number;
+  epochs?: number;
+  itersPerEpoch?: number;
+  /** Wall-clock budget in seconds: the epoch count is refitted to the time left after every epoch. */
+  budgetSeconds?: number;
+  optimizer?: 'sgd' | 'adamw';
+  initialLr?: number;
+  /** Linear learning-rate warm-up over this many steps before the poly decay (default 0). */
+  warmupSteps?: number;
+  bf16?: boolean;
+  seed?: number;
+  resume?: boolean;
+  memoryGb?: number;
+  threads?: number;
+  /** Validation patches per validation case. */
+  valPatches?: number;
+  /** Predict the fold's validation cases when training ends (default true; src/crossval/). */
+  validate?: boolean;
+  /** Called once on a new run's freshly initialised network (not on resume): fine-tuning loads
+   * pre-trained weights here. */
+  initialize?: (net: UNet) => void | Promise<void>;
+  /** Called before every epoch (also after a resume): freezing and unfreezing go here. */
+  beforeEpoch?: (epoch: number, net: UNet) => void;
+  /** Called after every epoch, once its checkpoint is written; 'stop' ends the run there (search
+   * trials pruned by ASHA). */
+  onEpoch?: (e: EpochLog) => void | 'stop' | Promise<void | 'stop'>;
+  log?: (s: string) => void;
+}
+
+export interface EpochLog {
+  epoch: number;
+  train_loss: number;
+  val_dice: number[];
+  val_mean_dice: number;
+  ema_dice: number;
+  lr: number;
+  seconds: number;
+}
+
+export interface TrainResult {
+  foldDir: string;
+  epochs: number;
+  history: EpochLog[];
+  bestEmaDice: number;
+  /** True when onEpoch asked to stop before the planned epochs were done. */
+  stoppedEarly?: boolean;
+}
+
+/** Stored in every checkpoint's metadata: what a resumed run continues from. */
+export interface TrainState {
+  epoch: number;
+  totalEpochs: number;
+  itersPerEpoch: number;
+  /** The run's seed: the batch of global step s is a function of (seed, s) (see loader.ts). Older
+   * checkpoints have none (and an `rng` field that is no longer read): the option's seed then. */
+  seed?: number;
+  bestEma: number;
+  ema: number;
+  config: ConfigurationName;
+  fold: number;
+}
