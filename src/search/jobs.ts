@@ -37,7 +37,7 @@ export async function runFoldJob(
   threads: number | undefined,
   log: (s: string) => void,
 ): Promise<unknown> {
-  const { train } = await import('../train/trainer.js');
+  const { train } = await import('../crossval/train.js');
   const r = await train({ ...j, threads, resume: true, log });
   return { foldDir: r.foldDir, epochs: r.epochs, bestEmaDice: r.bestEmaDice };
 }

@@ -8,7 +8,7 @@ import { copyFile, mkdir, readFile, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { ConfigurationName, Plans } from '../plan/planner.js';
 import { writePlans } from '../plan/planner.js';
-import type { EpochLog, TrainOptions } from '../train/trainer.js';
+import type { EpochLog } from '../train/types.js';
 import type { AshaOptions } from './asha.js';
 import { TEST_FUNCTIONS } from './functions.js';
 import type { Params, Space } from './space.js';
@@ -97,21 +97,17 @@ async function runTraining(c: TrainStudyConfig, ctx: TrialContext): Promise<Tria
   // the trial's spacing and normalisation are the study's: it reads the study's preprocessed cases
   const shared = path.join(dir, 'preprocessed');
   if (!existsSync(shared)) await symlink(path.resolve(c.modelDir, 'preprocessed'), shared, 'dir');
-  const { train } = await import('../train/trainer.js');
+  const { trainModel } = await import('../train/trainer.js');
   const t = trainOptionsOf(ctx.params);
-  let reported = 0;
   let stopped = false;
   const planned = t.epochs ?? c.epochs;
   const onEpoch = async (e: EpochLog): Promise<'stop' | void> => {
-    reported++;
     if ((await ctx.onEpoch(e.epoch, e.val_mean_dice, e.epoch === planned)) === 'stop') {
       stopped = true;
       return 'stop';
     }
   };
-  // `onEpoch` is the trainer's per-epoch hook (TrainOptions.onEpoch); a trainer without it runs the
-  // whole trial and the values are reported afterwards (no pruning then).
-  const options = {
+  const res = await trainModel({
     dataset: c.dataset,
     modelDir: dir,
     config: c.config,
@@ -128,9 +124,7 @@ async function runTraining(c: TrainStudyConfig, ctx: TrialContext): Promise<Tria
     resume: true,
     log: ctx.log,
     onEpoch,
-  };
-  const res = await train(options as TrainOptions);
-  if (!reported) for (const e of res.history) await ctx.onEpoch(e.epoch, e.val_mean_dice, true);
+  });
   const value = Math.max(...res.history.map((e) => e.val_mean_dice));
   return { value, stopped, result: { trialDir: dir, epochs: res.history.length } };
 }

@@ -1,6 +1,6 @@
 // The densities TPE compares: a mixture of Gaussians truncated to [0, 1] (one at each observed
 // point plus a broad prior component) for numeric parameters, and smoothed category frequencies.
-import type { Rng } from '../synth/prng.js';
+import type { Rng } from '../common/random.js';
 
 const SQRT2 = Math.SQRT2;
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);

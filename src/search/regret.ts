@@ -1,7 +1,7 @@
 // Sampler comparison on the standard functions: the regret (best value found − global minimum)
 // after a fixed number of trials, over independent seeds. Pure TypeScript, no storage, so the test
 // and bench/search-samplers.mjs run it in seconds.
-import { Rng, hashSeed } from '../synth/prng.js';
+import { Rng, hashSeed } from '../common/random.js';
 import type { Observation, Sampler } from './sampler.js';
 import type { TestFunction } from './functions.js';
 

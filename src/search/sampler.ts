@@ -1,6 +1,6 @@
 // A sampler proposes the next trial's parameters from the trials so far. Every sampler maximises
 // (the objective of a medseg trial is a Dice); benchmarks that minimise pass the negated value.
-import { Rng } from '../synth/prng.js';
+import { Rng } from '../common/random.js';
 import { fromUnit, type Params, type Space } from './space.js';
 
 /** A finished trial as samplers see it. Pruned trials carry the best value they reached. */

@@ -4,7 +4,7 @@
 // categories as smoothed frequencies); n candidates are drawn from l and the one with the largest
 // l(x)/g(x) — which maximises expected improvement under the model — is proposed. The first
 // `startup` trials are random.
-import type { Rng } from '../synth/prng.js';
+import type { Rng } from '../common/random.js';
 import { RandomSampler, randomParams, type Observation, type Sampler } from './sampler.js';
 import { fromUnit, toUnit, type ParamValue, type Params, type Space } from './space.js';
 import { SmoothedCategorical, TruncatedMixture } from './parzen.js';

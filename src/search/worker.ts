@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker as Thread } from 'node:worker_threads';
-import { Rng, hashSeed } from '../synth/prng.js';
+import { Rng, hashSeed } from '../common/random.js';
 import { ashaShouldStop } from './asha.js';
 import { runFoldJob, runPredictShardJob, type FoldJob, type PredictShardJob } from './jobs.js';
 import { runObjective, type StudyConfig } from './objective.js';

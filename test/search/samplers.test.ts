@@ -4,7 +4,7 @@
 // values, and random draws respect log and int ranges.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/synth/prng.js';
+import { Rng } from '../../src/common/random.js';
 import type { Params } from '../../src/search/space.js';
 import { TEST_FUNCTIONS } from '../../src/search/functions.js';
 import { medianRegret } from '../../src/search/regret.js';
