@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { writeSynthDataset, findTask } from '../../src/synth/index.js';
 import { search } from '../../src/search/study.js';
 import type { Plans } from '../../src/plan/planner.js';
+import { writeReport } from '../../src/report/report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, '../../../bin/medseg');
@@ -90,6 +91,19 @@ test('search: 3 trials × 2 epochs, an impossible trial fails with its reason, s
   );
   assert.deepEqual(written, JSON.parse(bestPlans));
   assert.ok(existsSync(path.join(model, 'plans.before-search.json')));
+
+  // the report shows the trials as a table and the value against each parameter
+  const html = readFileSync(await writeReport(model), 'utf8');
+  const section = html.slice(html.indexOf('<h2>Search: search (3 trials)</h2>'));
+  assert.ok(section.length > 0 && html.includes('<h2>Search: search (3 trials)</h2>'));
+  assert.match(section, /<th>width<\/th><th>depth<\/th><th>lr<\/th>/);
+  assert.match(
+    section,
+    /<tr><td>0<\/td><td>failed<\/td><td>-<\/td><td>4<\/td><td>8<\/td><td>0\.0100<\/td><td[^>]*>depth 8: /,
+  );
+  assert.equal((section.match(/<svg /g) ?? []).length, 3);
+  const plotted = r.trials.filter((t) => t.value !== null).length;
+  assert.equal((section.match(/<circle /g) ?? []).length, 3 * plotted);
 });
 
 test('the CLI with a PostgreSQL URL that does not answer: exit 1 and one line naming host and port', async () => {
