@@ -270,7 +270,11 @@ test('a PostgreSQL server that does not answer: one error naming host and port, 
   );
 });
 
-test('a SQLite store in a folder that does not exist: one error naming the folder', async () => {
+test('a SQLite store in a folder that does not exist, or an unknown scheme: one error naming it', async () => {
+  await assert.rejects(
+    openStorage('mysql://u@h:3306/db'),
+    /unknown storage URL scheme 'mysql' in mysql:\/\/u@h:3306\/db/,
+  );
   await assert.rejects(
     openStorage('sqlite:/nonexistent/medseg/s.sqlite'),
     /folder \/nonexistent\/medseg does not exist/,
