@@ -77,7 +77,7 @@ for (const st of stores) {
       const url = await st.url();
       const s = await openStorage(url);
       try {
-        const study = await s.createStudy('fn', 12, studyConfig(20));
+        const study = await s.createStudy('fn', 12, studyConfig(150));
         const workers = ['a', 'b', 'c'].map((id) => startWorker(url, id, 5000));
         assert.deepEqual(await Promise.all(workers.map((w) => w.done)), [0, 0, 0]);
         const trials = await s.trials(study.id);
