@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { parseInteger, FOLD_RANGE, THREADS_RANGE } from './args.js';
+import { deviceOption, parseDeviceOption, DEVICE_HELP } from './device.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
@@ -26,8 +27,9 @@ async function allFolds(model: string): Promise<number[]> {
 }
 
 const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config NAME] [--folds 0,1,2|all]
-                      [--checkpoint best|latest] [--mirror] [--bf16] [--save-probabilities]
+                      [--checkpoint best|latest] [--mirror] [--bf16 | --fp16] [--save-probabilities]
                       [--no-postprocess] [--output-format nifti|dicom-seg] [--threads N]
+                      [--device auto|cpu|cuda|cuda:N]
 
 IN is an image file (NIfTI, NRRD; 4D = channels), a DICOM series folder, or a folder of images
 (nnU-Net naming CASE_0000.nii.gz for channels). Label maps are written in each input's own
@@ -39,7 +41,10 @@ folds, the chosen post-processing), or 3d_fullres fold 0 when there is none. A c
 prior variant) runs 3d_lowres first.
 --output-format dicom-seg (DICOM series in): a DICOM Segmentation object per series (OUT.dcm or
 OUT/SERIES.dcm), one segment per label with the dataset's label names, each frame referring to its
-source image, for PACS viewers.`;
+source image, for PACS viewers.
+${DEVICE_HELP}
+On a GPU the sliding window's Gaussian accumulation stays on the GPU when it fits in free memory,
+else it runs on the CPU; --bf16 also applies on a GPU, --fp16 (float16 autocast) only there.`;
 
 export const command: Command = {
   name: 'predict',
@@ -57,9 +62,11 @@ export const command: Command = {
         'no-postprocess': { type: 'boolean', default: false },
         mirror: { type: 'boolean', default: false },
         bf16: { type: 'boolean', default: false },
+        fp16: { type: 'boolean', default: false },
         'save-probabilities': { type: 'boolean', default: false },
         'output-format': { type: 'string', default: 'nifti' },
         threads: { type: 'string' },
+        ...deviceOption,
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -91,6 +98,10 @@ export const command: Command = {
     const cases = findInputCases(values.input);
     const single = isSingleFileOutput(cases, values.output, outputFormat === 'dicom-seg');
     assertOutputOutsideInputs(values.input, values.output, cases, single);
+    if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
+    const device = await parseDeviceOption(values.device);
+    if (values.fp16 && device === 'cpu')
+      throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
     const { predict } = await import('../infer/predict.js');
     const r = await predict({
       input: values.input,
@@ -101,7 +112,8 @@ export const command: Command = {
       checkpoint: values.checkpoint as 'best' | 'latest' | undefined,
       postprocess: !values['no-postprocess'],
       mirror: values.mirror,
-      autocast: values.bf16 ? 'bfloat16' : null,
+      autocast: values.fp16 ? 'float16' : values.bf16 ? 'bfloat16' : null,
+      device,
       saveProbabilities: values['save-probabilities'],
       outputFormat,
       threads,
