@@ -22,3 +22,4 @@ export * as transfer from './transfer/index.js';
 export { finetune, type FinetuneOptions } from './transfer/finetune.js';
 export { packageModel, type PackageManifest } from './transfer/package.js';
 export { openPackage, resolveModel } from './transfer/open.js';
+export * as search from './search/index.js';

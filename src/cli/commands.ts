@@ -32,4 +32,13 @@ export const commands: Record<string, Entry> = {
     load: () => import('./finetune.js'),
   },
   package: { summary: 'write a model folder as one .medseg file', load: () => import('./package.js') },
+  search: {
+    summary: 'hyper-parameter search (TPE, ASHA) over plan and trainer options',
+    load: () => import('./search.js'),
+  },
+  worker: {
+    summary: 'take jobs (trials, folds, predict shards) from a store',
+    load: () => import('./worker.js'),
+  },
+  queue: { summary: 'queue folds or predict shards for medseg worker', load: () => import('./queue.js') },
 };
