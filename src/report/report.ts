@@ -14,6 +14,7 @@ import type { EvaluationReport } from '../evaluate/folders.js';
 import { listEvaluations, readEvaluation, type EvaluationRecord } from './evaluations.js';
 import { busiestSlice, overlayPng } from './overlay.js';
 import type { EpochLog } from '../train/types.js';
+import { searchSections } from './search.js';
 
 export async function writeEvaluationRecord(modelDir: string, rec: EvaluationRecord): Promise<string> {
   const file = path.join(modelDir, 'evaluation.json');
@@ -106,6 +107,7 @@ export async function writeReport(
     }
   }
   sections.push(...(await crossValidationSections(runDir)));
+  sections.push(...(await searchSections(runDir)));
   const evaluations = listEvaluations(runDir).map((e) => ({ name: e.name, record: e.record }));
   for (const f of options.evaluations ?? [])
     evaluations.push({ name: path.basename(f).replace(/\.json$/, ''), record: readEvaluation(f) });
