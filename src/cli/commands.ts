@@ -25,8 +25,26 @@ export const commands: Record<string, Entry> = {
     load: () => import('./evaluate.js'),
   },
   report: { summary: 'an HTML report of a model folder', load: () => import('./report.js') },
+  serve: {
+    summary: 'a web viewer of a model: cases, overlays, metrics, curves',
+    load: () => import('./serve.js'),
+  },
   synth: { summary: 'write the synthetic decathlon (nnU-Net v2)', load: () => import('./synth.js') },
   info: { summary: 'libtorch build, GPUs, CPU features and threads', load: () => import('./info.js') },
+  finetune: {
+    summary: 'train a dataset starting from another model (folder or package)',
+    load: () => import('./finetune.js'),
+  },
+  package: { summary: 'write a model folder as one .medseg file', load: () => import('./package.js') },
+  search: {
+    summary: 'hyper-parameter search (TPE, ASHA) over plan and trainer options',
+    load: () => import('./search.js'),
+  },
+  worker: {
+    summary: 'take jobs (trials, folds, predict shards) from a store',
+    load: () => import('./worker.js'),
+  },
+  queue: { summary: 'queue folds or predict shards for medseg worker', load: () => import('./queue.js') },
   export: { summary: 'export a trained model as ONNX (+ export.json)', load: () => import('./export.js') },
   import: {
     summary: "import another tool's model (tfjs: brainchop's MeshNets)",

@@ -1,5 +1,6 @@
 // `medseg evaluate`: metrics of a folder of predicted label maps against a folder of references.
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, type Command } from './command.js';
 import { parseNumber } from './args.js';
@@ -17,6 +18,7 @@ import {
 
 const HELP = `usage: medseg evaluate --pred DIR --ref DIR [--labels 1,2] [--regions NAME=1,2,3;NAME2=2,3]
                       [--tolerance-mm T] [--csv FILE] [--json] [--quiet]
+                      [--model MODEL [--name NAME] [--images DIR]]
 
 Compares predicted label maps with reference label maps of the same file names (.nii, .nii.gz, .nrrd,
 .nhdr): Dice, IoU, HD95, Hausdorff, ASSD, NSD (surface Dice) and volume differences, per label and per
@@ -33,7 +35,11 @@ options:
   --tolerance-mm T    NSD tolerance in mm (default ${DEFAULT_TOLERANCE_MM})
   --csv FILE          also write one row per case × label/region to FILE
   --json              print the report as JSON on the last line of stdout
-  --quiet             no per-case lines`;
+  --quiet             no per-case lines
+  --model MODEL       also record the evaluation under the model (MODEL/evaluations/NAME.json), where
+                      \`medseg report\` and \`medseg serve\` show it
+  --name NAME         the record's name (default: the --pred folder's name)
+  --images DIR        the images of the cases (for the report's overlays)`;
 
 function parseCli(argv: string[]) {
   try {
@@ -49,6 +55,9 @@ function parseCli(argv: string[]) {
         csv: { type: 'string' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
+        model: { type: 'string' },
+        name: { type: 'string' },
+        images: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -56,6 +65,13 @@ function parseCli(argv: string[]) {
     throw new UsageError((e as Error).message);
   }
 }
+
+/** The --pred folder's name, made safe as a file name. */
+const defaultName = (pred: string) =>
+  path
+    .basename(path.resolve(pred))
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^\./, '_') || 'evaluation';
 
 const fmt = (v: number | null) => (v === null ? 'inf' : v === Infinity ? 'inf' : v.toFixed(4));
 
@@ -97,6 +113,17 @@ export const command: Command = {
     }
     if (!values.pred) throw new UsageError(`--pred DIR is required\n\n${HELP}`);
     if (!values.ref) throw new UsageError(`--ref DIR is required\n\n${HELP}`);
+    if ((values.name !== undefined || values.images !== undefined) && values.model === undefined)
+      throw new UsageError('--name and --images need --model MODEL (where the evaluation is recorded)');
+    const { checkEvaluationName, recordEvaluation } = await import('../report/evaluations.js');
+    const name = values.model === undefined ? '' : (values.name ?? defaultName(values.pred));
+    try {
+      if (values.model !== undefined) checkEvaluationName(name);
+    } catch (e) {
+      throw new UsageError(`--name: ${(e as Error).message}`);
+    }
+    if (values.model !== undefined && !fs.existsSync(path.join(values.model, 'plans.json')))
+      throw new UsageError(`--model ${values.model}: not a medseg model folder (no plans.json)`);
     const options: FolderEvaluationOptions = { predDir: values.pred, refDir: values.ref };
     try {
       if (values.labels !== undefined) options.labels = parseLabels(values.labels);
@@ -115,6 +142,11 @@ export const command: Command = {
     if (values.csv) {
       await fs.promises.writeFile(values.csv, metricsCsv(report.cases, report.keys));
       console.log(`wrote ${values.csv}`);
+    }
+    if (values.model !== undefined) {
+      const rec = { predDir: path.resolve(values.pred), refDir: path.resolve(values.ref), report };
+      if (values.images !== undefined) Object.assign(rec, { imagesDir: path.resolve(values.images) });
+      console.log(`recorded ${await recordEvaluation(values.model, name, rec)}`);
     }
     if (values.json) console.log(reportJson(report));
     return 0;

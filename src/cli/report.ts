@@ -3,10 +3,12 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 
-const HELP = `usage: medseg report MODEL_DIR [--out FILE]
+const HELP = `usage: medseg report MODEL_DIR|FILE.medseg [--out FILE] [--eval FILE]...
 
 Writes one self-contained HTML page (default MODEL_DIR/report.html): training curves, the per-case
-metrics of the last evaluation, and overlays of the best and worst case.`;
+metrics of every evaluation recorded under the model (\`medseg evaluate ... --model MODEL_DIR\`) and of
+each --eval FILE (an evaluation record, e.g. MODEL/evaluations/NAME.json of another model), and
+overlays of the best and worst case. For a package the page goes next to the file (FILE.report.html).`;
 
 export const command: Command = {
   name: 'report',
@@ -15,7 +17,11 @@ export const command: Command = {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h', default: false } },
+      options: {
+        out: { type: 'string', short: 'o' },
+        eval: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     });
     if (values.help) {
       console.log(HELP);
@@ -23,7 +29,13 @@ export const command: Command = {
     }
     if (!positionals[0]) throw new UsageError(`a model folder is required\n${HELP}`);
     const { writeReport } = await import('../report/report.js');
-    console.log(`wrote ${await writeReport(positionals[0], values.out)}`);
+    // a .medseg package: its unpacked folder, the page next to the package file
+    const { resolveModel, isPackageFile } = await import('../transfer/open.js');
+    const model = positionals[0];
+    const out =
+      values.out ?? (isPackageFile(model) ? `${model.replace(/\.medseg$/, '')}.report.html` : undefined);
+    const dir = isPackageFile(model) ? await resolveModel(model) : model;
+    console.log(`wrote ${await writeReport(dir, out, { evaluations: values.eval ?? [] })}`);
     return 0;
   },
 };

@@ -1,3 +1,4 @@
 export * from './png.js';
 export * from './overlay.js';
 export * from './report.js';
+export * from './evaluations.js';

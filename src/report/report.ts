@@ -1,6 +1,7 @@
 // `medseg report RUN_DIR`: one self-contained HTML page for a model folder — training curves of
 // every trained fold, the per-case metrics table of the last evaluation, and overlay images (image +
-// reference + prediction) of the best and the worst case.
+// reference + prediction) of the best and the worst case. Evaluations come from MODEL/evaluations/
+// (recorded by `medseg evaluate --model`), MODEL/evaluation.json (the demo) and files named with --eval.
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CONFIGURATION_NAMES } from '../plan/planner.js';
@@ -10,17 +11,10 @@ import { writeFileAtomic } from '../io/atomic.js';
 import path from 'node:path';
 import { readImage } from '../io/image.js';
 import type { EvaluationReport } from '../evaluate/folders.js';
+import { listEvaluations, readEvaluation, type EvaluationRecord } from './evaluations.js';
 import { busiestSlice, overlayPng } from './overlay.js';
-
-/** What the pipeline records after evaluating, so the report can find the images. */
-export interface EvaluationRecord {
-  config: string;
-  fold: number | string;
-  imagesDir: string;
-  predDir: string;
-  refDir: string;
-  report: EvaluationReport;
-}
+import type { EpochLog } from '../train/types.js';
+import { searchSections } from './search.js';
 
 export async function writeEvaluationRecord(modelDir: string, rec: EvaluationRecord): Promise<string> {
   const file = path.join(modelDir, 'evaluation.json');
@@ -39,21 +33,26 @@ function curveSvg(title: string, series: { name: string; values: number[]; color
   if (!all.length) return '';
   const lo = Math.min(0, ...all);
   const hi = Math.max(...all, lo + 1e-6);
+  const digits = hi < 0.1 ? 5 : 2; // learning rates are small
   const n = Math.max(...series.map((s) => s.values.length));
   const x = (i: number) => pad + (n > 1 ? (i / (n - 1)) * (W - 2 * pad) : 0);
   const y = (v: number) => H - pad - ((v - lo) / (hi - lo)) * (H - 2 * pad);
   const lines = series
     .map((s) => {
-      const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+      // epochs without a value (NaN) are left out of the line rather than drawn at a made-up height
+      const pts = s.values
+        .map((v, i) => (Number.isFinite(v) ? `${x(i).toFixed(1)},${y(v).toFixed(1)}` : ''))
+        .filter(Boolean)
+        .join(' ');
       return `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts}"/>`;
     })
     .join('');
   const legend = series
-    .map((s, i) => `<text x="${pad + 120 * i}" y="14" fill="${s.color}" font-size="12">${esc(s.name)}</text>`)
+    .map((s, i) => `<text x="${pad + 75 * i}" y="14" fill="${s.color}" font-size="12">${esc(s.name)}</text>`)
     .join('');
   return `<figure><svg width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg" style="background:#fafafa">
 <line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="#999"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}" stroke="#999"/>
-<text x="4" y="${y(hi) + 4}" font-size="10">${hi.toFixed(2)}</text><text x="4" y="${y(lo) + 4}" font-size="10">${lo.toFixed(2)}</text>
+<text x="4" y="${y(hi) + 4}" font-size="10">${hi.toFixed(digits)}</text><text x="4" y="${y(lo) + 4}" font-size="10">${lo.toFixed(digits)}</text>
 <text x="${W / 2}" y="${H - 8}" font-size="11" text-anchor="middle">epoch</text>${lines}${legend}</svg><figcaption>${esc(title)}</figcaption></figure>`;
 }
 
@@ -78,9 +77,15 @@ async function findImage(imagesDir: string, id: string): Promise<string | undefi
     .find((f) => path.basename(f).startsWith(`${id}_0000`) || path.basename(f).startsWith(`${id}.`));
 }
 
+export interface ReportOptions {
+  /** Evaluation record files to show besides those recorded under the model. */
+  evaluations?: string[];
+}
+
 export async function writeReport(
   runDir: string,
   outFile = path.join(runDir, 'report.html'),
+  options: ReportOptions = {},
 ): Promise<string> {
   if (!existsSync(path.join(runDir, 'plans.json')))
     throw new Error(`${runDir}: not a medseg model folder (no plans.json)`);
@@ -95,24 +100,32 @@ export async function writeReport(
       const rows = (await readFile(log, 'utf8'))
         .split('\n')
         .filter(Boolean)
-        .map((l) => JSON.parse(l) as { train_loss: number; val_mean_dice: number; ema_dice: number });
+        .map((l) => JSON.parse(l) as Partial<EpochLog>);
       sections.push(
-        `<h2>Training: ${esc(config)} ${esc(fold)}</h2><div class="row">` +
-          curveSvg('training loss', [
-            { name: 'train loss', values: rows.map((r) => r.train_loss), color: '#c33' },
-          ]) +
-          curveSvg('validation pseudo-Dice', [
-            { name: 'val Dice', values: rows.map((r) => r.val_mean_dice), color: '#36c' },
-            { name: 'EMA', values: rows.map((r) => r.ema_dice), color: '#393' },
-          ]) +
-          '</div>',
+        `<h2>Training: ${esc(config)} ${esc(fold)}</h2><div class="row">${trainingCurves(rows)}</div>`,
       );
     }
   }
   sections.push(...(await crossValidationSections(runDir)));
-  const evalFile = path.join(runDir, 'evaluation.json');
-  if (existsSync(evalFile)) {
-    const rec = JSON.parse(await readFile(evalFile, 'utf8')) as EvaluationRecord;
+  sections.push(...(await searchSections(runDir)));
+  const evaluations = listEvaluations(runDir).map((e) => ({ name: e.name, record: e.record }));
+  for (const f of options.evaluations ?? [])
+    evaluations.push({ name: path.basename(f).replace(/\.json$/, ''), record: readEvaluation(f) });
+  for (const { name, record } of evaluations) sections.push(...(await evaluationSections(name, record)));
+  if (!evaluations.length)
+    sections.push('<p>No evaluation yet (run medseg evaluate ... --model MODEL, or medseg demo).</p>');
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>medseg report: ${esc(path.basename(path.resolve(runDir)))}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
+th{background:#eee}tr.mean td{font-weight:bold}.row{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}img{image-rendering:pixelated}</style></head>
+<body><h1>medseg report: ${esc(path.basename(path.resolve(runDir)))}</h1>${sections.join('\n')}</body></html>`;
+  await writeFileAtomic(outFile, html);
+  return outFile;
+}
+
+/** One evaluation: its per-case table and overlays of its best and worst case. */
+async function evaluationSections(name: string, rec: EvaluationRecord): Promise<string[]> {
+  const sections: string[] = [];
+  {
     const keys = rec.report.keys;
     const head = `<tr><th>case</th>${keys.map((k) => `<th>Dice ${esc(k)}</th><th>HD95 ${esc(k)}</th><th>NSD ${esc(k)}</th>`).join('')}</tr>`;
     const row = (name: string, m: Record<string, unknown>) =>
@@ -125,14 +138,14 @@ export async function writeReport(
     const body = rec.report.cases.map((c) => row(c.case, c.metrics as Record<string, unknown>)).join('');
     const mean = row('mean', rec.report.mean as Record<string, unknown>);
     sections.push(
-      `<h2>Evaluation (${esc(rec.config)}, fold ${esc(String(rec.fold))}; NSD tolerance ${rec.report.toleranceMm} mm)</h2>` +
+      `<h2>Evaluation ${esc(name)}${where(rec)}; NSD tolerance ${rec.report.toleranceMm} mm</h2>` +
         `<table>${head}${body}<tr class="mean">${mean.slice(4)}</table>`,
     );
     const ranked = [...rec.report.cases].sort((a, b) => meanDice(b) - meanDice(a));
     const picks = ranked.length > 1 ? [ranked[0]!, ranked[ranked.length - 1]!] : ranked;
     const figs: string[] = [];
     for (const [i, c] of picks.entries()) {
-      const img = await findImage(rec.imagesDir, c.case);
+      const img = rec.imagesDir ? await findImage(rec.imagesDir, c.case) : undefined;
       const ref = path.join(rec.refDir, `${c.case}.nii.gz`);
       const pred = path.join(rec.predDir, `${c.case}.nii.gz`);
       if (!img || !existsSync(ref) || !existsSync(pred)) continue;
@@ -146,15 +159,38 @@ export async function writeReport(
     }
     if (figs.length)
       sections.push(
-        `<h2>Overlays</h2><p>green: reference, red: prediction, yellow: both</p><div class="row">${figs.join('')}</div>`,
+        `<h2>Overlays (${esc(name)})</h2><p>green: reference, red: prediction, yellow: both</p><div class="row">${figs.join('')}</div>`,
       );
-  } else sections.push('<p>No evaluation yet (run medseg evaluate, or medseg demo).</p>');
-  const html = `<!doctype html><html><head><meta charset="utf-8"><title>medseg report: ${esc(path.basename(path.resolve(runDir)))}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
-th{background:#eee}tr.mean td{font-weight:bold}.row{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}img{image-rendering:pixelated}</style></head>
-<body><h1>medseg report: ${esc(path.basename(path.resolve(runDir)))}</h1>${sections.join('\n')}</body></html>`;
-  await writeFileAtomic(outFile, html);
-  return outFile;
+  }
+  return sections;
+}
+
+const where = (r: EvaluationRecord) =>
+  r.config !== undefined
+    ? ` (${esc(r.config)}${r.fold !== undefined ? `, fold ${esc(String(r.fold))}` : ''})`
+    : '';
+
+const LABEL_COLORS = ['#36c', '#c39', '#e80', '#0aa', '#960', '#63c', '#3a3', '#c33'];
+
+/** nnU-Net's progress plot as four charts: loss, pseudo-Dice per label + EMA, learning rate, epoch time. */
+export function trainingCurves(rows: Partial<EpochLog>[]): string {
+  const col = (k: keyof EpochLog) => rows.map((r) => (typeof r[k] === 'number' ? (r[k] as number) : NaN));
+  const nLabels = Math.max(0, ...rows.map((r) => r.val_dice?.length ?? 0));
+  const perLabel = Array.from({ length: nLabels }, (_, i) => ({
+    name: `label ${i + 1}`,
+    values: rows.map((r) => r.val_dice?.[i] ?? NaN),
+    color: LABEL_COLORS[i % LABEL_COLORS.length]!,
+  }));
+  return (
+    curveSvg('training loss', [{ name: 'train loss', values: col('train_loss'), color: '#c33' }]) +
+    curveSvg('validation pseudo-Dice', [
+      ...(nLabels > 1 ? perLabel : []),
+      { name: 'mean', values: col('val_mean_dice'), color: '#222' },
+      { name: 'EMA', values: col('ema_dice'), color: '#393' },
+    ]) +
+    curveSvg('learning rate', [{ name: 'lr', values: col('lr'), color: '#777' }]) +
+    curveSvg('epoch time (s)', [{ name: 'seconds', values: col('seconds'), color: '#a60' }])
+  );
 }
 
 /** Out-of-fold Dice per configuration and fold, and find-best's comparison when it has run. */

@@ -1,0 +1,3 @@
+export * from './safePath.js';
+export * from './catalog.js';
+export * from './server.js';
