@@ -10,13 +10,18 @@ import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js'
 const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d|3d_cascade_prior|3d_cascade_crop]
                     [--fold 0-4|all] [--model DIR]
                     [--epochs N] [--iters-per-epoch N] [--budget 30m] [--optimizer sgd|adamw]
-                    [--lr X] [--bf16] [--resume] [--seed N] [--threads N] [--memory-gb N]
+                    [--lr X] [--bf16|--fp32] [--resume] [--seed N] [--threads N] [--memory-gb N]
                     [--no-validation]
 
 Trains one fold (nnU-Net defaults: SGD 0.01, Nesterov 0.99, poly LR, weight decay 3e-5, Dice+CE
 with deep supervision, a third of each batch forced to contain foreground, augmentation).
 Checkpoints checkpoint_latest / checkpoint_best and log.jsonl go to MODEL/<config>/fold_<F>/;
---resume continues a run exactly. --budget fits the number of epochs to a wall-clock time.
+--resume continues a run exactly. --budget fits the number of epochs to a wall-clock time; when
+plans.json has no budget section for the configuration (plain \`medseg plan\`), it is first re-planned
+for the budget on this machine (as \`medseg plan --budget\` does; said in the log). A budgeted plan's
+training section (optimiser, learning rate, warm-up, precision, epochs) is the default of every
+option not given. bf16 autocast is on by default where the CPU has native bf16 (AVX512-BF16 or
+AMX); --fp32 turns it off.
 --fold all trains the 5 folds one after the other (with --resume, finished folds are skipped).
 When a fold ends its validation cases are predicted (MODEL/<config>/fold_<F>/validation/): the
 out-of-fold predictions find-best compares and the cascade's second stage trains on
@@ -39,9 +44,10 @@ export const command: Command = {
         epochs: { type: 'string' },
         'iters-per-epoch': { type: 'string' },
         budget: { type: 'string' },
-        optimizer: { type: 'string', default: 'sgd' },
+        optimizer: { type: 'string' },
         lr: { type: 'string' },
-        bf16: { type: 'boolean', default: false },
+        bf16: { type: 'boolean' },
+        fp32: { type: 'boolean' },
         resume: { type: 'boolean', default: false },
         'no-validation': { type: 'boolean', default: false },
         seed: { type: 'string' },
@@ -58,8 +64,9 @@ export const command: Command = {
     if (!ds) throw new UsageError(`a dataset folder is required\n${HELP}`);
     const config = (values.config === '3d_cascade' ? '3d_cascade_prior' : values.config) as ConfigurationName;
     if (!CONFIGURATION_NAMES.includes(config)) throw new UsageError(`unknown --config '${config}'`);
-    if (values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
+    if (values.optimizer !== undefined && values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
       throw new UsageError('--optimizer must be sgd or adamw');
+    if (values.bf16 && values.fp32) throw new UsageError('--bf16 and --fp32 exclude each other');
     const { train, trainFolds } = await import('../crossval/train.js');
     const opts = {
       dataset: ds,
@@ -71,9 +78,10 @@ export const command: Command = {
           ? undefined
           : parsePositiveInt(values['iters-per-epoch'], 'iters-per-epoch', 1),
       budgetSeconds: values.budget === undefined ? undefined : parseDuration(values.budget, 'budget'),
-      optimizer: values.optimizer as 'sgd' | 'adamw',
+      optimizer: values.optimizer as 'sgd' | 'adamw' | undefined,
       initialLr: values.lr === undefined ? undefined : Number(values.lr),
-      bf16: values.bf16,
+      // unset: the plan's training section, else native bf16 detection (src/train/planDefaults.ts)
+      bf16: values.fp32 ? false : values.bf16 ? true : undefined,
       resume: values.resume,
       validate: !values['no-validation'],
       seed: values.seed === undefined ? undefined : parsePositiveInt(values.seed, 'seed', 0, true),

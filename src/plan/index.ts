@@ -2,3 +2,8 @@ export * from './fingerprint.js';
 export * from './topology.js';
 export * from './planner.js';
 export * from './run.js';
+export * from './budget.js';
+export * from './budgetCost.js';
+export * from './budgetPlan.js';
+export * from './calibrate.js';
+export * from './cpu.js';

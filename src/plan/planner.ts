@@ -8,6 +8,7 @@ import { planTopology } from './topology.js';
 import { percentile } from '../common/stats.js';
 import type { UNetSpec } from '../nn/unet.js';
 import type { NormalizationPlan } from './normalization.js';
+import type { BudgetSection, TrainingDefaults } from './budget.js';
 
 export type ConfigurationName = '3d_fullres' | '3d_lowres' | '2d' | '3d_cascade_prior' | '3d_cascade_crop';
 
@@ -46,6 +47,10 @@ export interface Configuration {
   labelInterpolation: 'nearest' | 'linear';
   /** Set on the cascade's second stage. */
   cascade?: CascadeStage;
+  /** Set when the configuration was fitted to a time budget (`plan --budget`; budget.ts). */
+  budget?: BudgetSection;
+  /** Training defaults of a budgeted plan (optimiser, schedule, precision, epochs); train's options override. */
+  training?: TrainingDefaults;
 }
 
 export interface Plans {

@@ -14,6 +14,7 @@ import { loadOrCreateSplits, type Split } from './splits.js';
 import { BatchLoader } from './loader.js';
 import { validationBatches, disposeBatches, type ValidationBatch } from './pseudoDice.js';
 import type { EpochLog, TrainOptions, TrainState } from './types.js';
+import { optionsFromPlan, replanForBudget } from './planDefaults.js';
 
 export interface RunFiles {
   foldDir: string;
@@ -65,12 +66,15 @@ export function makeOptimizer(net: UNet, kind: 'sgd' | 'adamw' | undefined, lr?:
     : new SGD(net.parameters(), { lr: lr ?? 1e-2, momentum: 0.99, nesterov: true, weightDecay: 3e-5 });
 }
 
-export async function openRun(o: TrainOptions): Promise<TrainRun> {
-  const log = o.log ?? (() => {});
-  const configName = o.config ?? '3d_fullres';
-  const fold = o.fold ?? 0;
-  setThreads(o.threads);
-  const p = await prepare(o.dataset, o.modelDir, configName, { memoryGb: o.memoryGb, log });
+export async function openRun(caller: TrainOptions): Promise<TrainRun> {
+  const log = caller.log ?? (() => {});
+  const configName = caller.config ?? '3d_fullres';
+  const fold = caller.fold ?? 0;
+  setThreads(caller.threads);
+  const p = await prepare(caller.dataset, caller.modelDir, configName, { memoryGb: caller.memoryGb, log });
+  // a budgeted plan's training section fills the options the caller left unset
+  await replanForBudget(caller, p);
+  const o = optionsFromPlan(caller, p);
   const splits = await loadOrCreateSplits(
     o.modelDir,
     p.dataset.training.map((c) => c.id),
