@@ -79,7 +79,8 @@ export const command: Command = {
     }
     if (!values.input || !values.output || !values.model)
       throw new UsageError(`-i, -o and -m are required\n${HELP}`);
-    if (values.mirror && values['no-mirror']) throw new UsageError('--mirror and --no-mirror exclude each other');
+    if (values.mirror && values['no-mirror'])
+      throw new UsageError('--mirror and --no-mirror exclude each other');
     if (values.checkpoint !== undefined && values.checkpoint !== 'best' && values.checkpoint !== 'latest')
       throw new UsageError('--checkpoint must be best or latest');
     const config = (values.config === '3d_cascade' ? await cascadeVariant(values.model) : values.config) as

@@ -103,7 +103,10 @@ export function candidateNetwork(
       features: Array.from({ length: n }, (_, i) => Math.min(width.base * 2 ** i, width.cap)),
       kernelSizes: topo.kernelSizes,
       strides: topo.strides,
-      encoderBlocks: Array.from({ length: n }, (_, i) => base.network.encoderBlocks[i] ?? base.network.encoderBlocks.at(-1)!),
+      encoderBlocks: Array.from(
+        { length: n },
+        (_, i) => base.network.encoderBlocks[i] ?? base.network.encoderBlocks.at(-1)!,
+      ),
       decoderConvs: new Array<number>(n - 1).fill(base.network.decoderConvs[0] ?? 2),
     },
   };
@@ -238,7 +241,9 @@ export function checkBudgetSections(c: Partial<Configuration>): string[] {
   const num = (o: object, k: string, where: string, int = false) => {
     const v = (o as Record<string, unknown>)[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (int && !Number.isInteger(v)))
-      errs.push(`${where}.${k} must be a ${int ? 'non-negative integer' : 'non-negative number'}, got ${JSON.stringify(v)}`);
+      errs.push(
+        `${where}.${k} must be a ${int ? 'non-negative integer' : 'non-negative number'}, got ${JSON.stringify(v)}`,
+      );
   };
   if (c.budget !== undefined) {
     if (typeof c.budget !== 'object' || c.budget === null) errs.push('budget must be an object');
@@ -259,8 +264,10 @@ export function checkBudgetSections(c: Partial<Configuration>): string[] {
       num(t, 'warmupSteps', 'training', true);
       num(t, 'epochs', 'training', true);
       num(t, 'itersPerEpoch', 'training', true);
-      if (typeof t.bf16 !== 'boolean') errs.push(`training.bf16 must be true or false, got ${JSON.stringify(t.bf16)}`);
-      if (t.epochs === 0 || t.itersPerEpoch === 0) errs.push('training.epochs and training.itersPerEpoch must be ≥ 1');
+      if (typeof t.bf16 !== 'boolean')
+        errs.push(`training.bf16 must be true or false, got ${JSON.stringify(t.bf16)}`);
+      if (t.epochs === 0 || t.itersPerEpoch === 0)
+        errs.push('training.epochs and training.itersPerEpoch must be ≥ 1');
     }
   }
   return errs;

@@ -62,7 +62,8 @@ export function fitStepTime(points: readonly CalibrationPoint[]): StepTimeModel 
   let overhead = my - slope * mx;
   if (!(slope > 0) || overhead < 0) {
     overhead = 0;
-    slope = points.reduce((a, p) => a + p.gflop * p.seconds, 0) / points.reduce((a, p) => a + p.gflop ** 2, 0);
+    slope =
+      points.reduce((a, p) => a + p.gflop * p.seconds, 0) / points.reduce((a, p) => a + p.gflop ** 2, 0);
   }
   return { overheadSeconds: overhead, gflopPerSecond: 1 / slope };
 }

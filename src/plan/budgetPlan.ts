@@ -34,10 +34,14 @@ export async function fitPlansToBudget(plans: Plans, o: BudgetPlanOptions): Prom
   for (const name of o.configs ?? ['3d_fullres']) {
     const base = configurations[name];
     if (!base) throw new Error(`plans have no configuration '${name}' to fit to the budget`);
-    if (base.cascade) throw new Error(`${name} is a cascade stage: fit its first stage (${base.cascade.previousStage}) instead`);
+    if (base.cascade)
+      throw new Error(
+        `${name} is a cascade stage: fit its first stage (${base.cascade.previousStage}) instead`,
+      );
     if (base.network.dims !== 3) throw new Error(`${name}: only 3D configurations are fitted to a budget`);
     // the rule starts from nnU-Net's configuration, never from an earlier budgeted one
-    if (base.budget) throw new Error(`${name} is already fitted to a budget: plan the dataset again (medseg plan --budget)`);
+    if (base.budget)
+      throw new Error(`${name} is already fitted to a budget: plan the dataset again (medseg plan --budget)`);
     const fitted = planForBudget({
       base,
       seconds: o.seconds,

@@ -45,7 +45,10 @@ export interface Calibration {
   model: StepTimeModel;
 }
 
-export function calibrationKey(precision: 'bf16' | 'fp32', threads = os.availableParallelism()): CalibrationKey {
+export function calibrationKey(
+  precision: 'bf16' | 'fp32',
+  threads = os.availableParallelism(),
+): CalibrationKey {
   const info = engineInfo();
   const cpu = thisCpu();
   return {

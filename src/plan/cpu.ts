@@ -12,8 +12,7 @@ export interface CpuInfo {
 
 /** Model name and flags of the first processor listed in a /proc/cpuinfo text. */
 export function parseCpuInfo(text: string): CpuInfo {
-  const field = (name: string) =>
-    new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
+  const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
   const flags = [...new Set(field('flags').split(/\s+/).filter(Boolean))].sort();
   return { model: field('model name') || 'unknown', flags };
 }

@@ -54,10 +54,14 @@ export async function replanForBudget(o: TrainOptions, p: Prepared): Promise<voi
           ? `${name} is 2D`
           : null;
   if (why) {
-    log(`plans.json has no budget section for ${name}; kept as it is (${why}): only the epochs are fitted to the budget`);
+    log(
+      `plans.json has no budget section for ${name}; kept as it is (${why}): only the epochs are fitted to the budget`,
+    );
     return;
   }
-  log(`plans.json has no budget section for ${name}: fitting it to the ${o.budgetSeconds} s budget (re-planning)`);
+  log(
+    `plans.json has no budget section for ${name}: fitting it to the ${o.budgetSeconds} s budget (re-planning)`,
+  );
   p.plans = await fitPlansToBudget(p.plans, {
     seconds: o.budgetSeconds,
     configs: [name],

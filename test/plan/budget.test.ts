@@ -57,7 +57,7 @@ function machine(handSeconds: number): StepTimeModel {
 const plan = (seconds: number, model: StepTimeModel) =>
   planForBudget({ base: bratsBase(), seconds, model, precision: 'bf16', calibration: 'test' });
 
-test('a 40-minute budget on a machine like the colleague\'s finds the hand-sized plan', () => {
+test("a 40-minute budget on a machine like the colleague's finds the hand-sized plan", () => {
   const c = plan(40 * 60, machine(1.9));
   assert.deepEqual(c.patch, [64, 96, 96]);
   assert.deepEqual(c.network.features, [16, 32, 64, 128, 128]);
@@ -74,7 +74,7 @@ test('a 40-minute budget on a machine like the colleague\'s finds the hand-sized
   assert.deepEqual(c.normalization, bratsBase().normalization);
 });
 
-test('more budget buys a larger network; a huge budget gets nnU-Net\'s plan unchanged', () => {
+test("more budget buys a larger network; a huge budget gets nnU-Net's plan unchanged", () => {
   const model = machine(1.9);
   const sizes = [10, 20, 40, 240].map((m) => {
     const c = plan(m * 60, model);
@@ -174,5 +174,7 @@ test('plans.json budget and training sections: a written plan reads back valid, 
   const errs = checkBudgetSections(broken);
   assert.ok(errs.some((e) => /training\.optimizer/.test(e)));
   assert.ok(errs.some((e) => /training\.epochs/.test(e)));
-  assert.ok(checkBudgetSections({ ...c, budget: { ...c.budget!, steps: -1 } }).some((e) => /budget\.steps/.test(e)));
+  assert.ok(
+    checkBudgetSections({ ...c, budget: { ...c.budget!, steps: -1 } }).some((e) => /budget\.steps/.test(e)),
+  );
 });

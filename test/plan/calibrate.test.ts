@@ -60,7 +60,7 @@ test('the key names this CPU, its flags, threads and libtorch; any difference is
   assert.equal(digests.size, variants.length + 1);
 });
 
-test('a cache from another machine or build is never reused, even under this key\'s file name', () => {
+test("a cache from another machine or build is never reused, even under this key's file name", () => {
   const dir = tmp();
   const key = calibrationKey('fp32', 2);
   const points = [
@@ -85,7 +85,13 @@ test('a cache from another machine or build is never reused, even under this key
 test('calibrate measures once, caches, reuses the cache, and measures again when asked', async () => {
   const dir = tmp();
   const logs: string[] = [];
-  const first = await calibrate({ precision: 'fp32', threads: 1, cacheDir: dir, probes: tinyProbes(), log: (s) => logs.push(s) });
+  const first = await calibrate({
+    precision: 'fp32',
+    threads: 1,
+    cacheDir: dir,
+    probes: tinyProbes(),
+    log: (s) => logs.push(s),
+  });
   assert.equal(first.points.length, 2);
   for (const p of first.points) assert.ok(p.seconds > 0 && p.gflop > 0);
   assert.ok(first.points[1]!.gflop > first.points[0]!.gflop);
@@ -94,12 +100,24 @@ test('calibrate measures once, caches, reuses the cache, and measures again when
   const stored = JSON.parse(readFileSync(file, 'utf8')) as Calibration;
   assert.deepEqual(stored.key, calibrationKey('fp32', 1));
   logs.length = 0;
-  const again = await calibrate({ precision: 'fp32', threads: 1, cacheDir: dir, probes: tinyProbes(), log: (s) => logs.push(s) });
+  const again = await calibrate({
+    precision: 'fp32',
+    threads: 1,
+    cacheDir: dir,
+    probes: tinyProbes(),
+    log: (s) => logs.push(s),
+  });
   assert.equal(again.measuredAt, first.measuredAt);
   assert.ok(logs.some((l) => /cached/.test(l)));
   // another thread count is another machine setting: measured, not reused
   const other = await calibrate({ precision: 'fp32', threads: 2, cacheDir: dir, probes: tinyProbes() });
   assert.notEqual(calibrationFile(other.key, dir), file);
-  const refreshed = await calibrate({ precision: 'fp32', threads: 1, cacheDir: dir, probes: tinyProbes(), refresh: true });
+  const refreshed = await calibrate({
+    precision: 'fp32',
+    threads: 1,
+    cacheDir: dir,
+    probes: tinyProbes(),
+    refresh: true,
+  });
   assert.notEqual(refreshed.measuredAt, first.measuredAt);
 });

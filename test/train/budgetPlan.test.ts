@@ -8,13 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeSynthDataset, findTask } from '../../src/synth/index.js';
 import { plan } from '../../src/plan/run.js';
-import {
-  calibrationFile,
-  calibrationKey,
-  defaultBf16,
-  keyDigest,
-  type Plans,
-} from '../../src/plan/index.js';
+import { calibrationFile, calibrationKey, defaultBf16, keyDigest, type Plans } from '../../src/plan/index.js';
 import { prepare } from '../../src/train/prepare.js';
 import { optionsFromPlan, replanForBudget } from '../../src/train/planDefaults.js';
 import { trainModel } from '../../src/train/index.js';
@@ -36,7 +30,11 @@ function fakeCalibration(dir: string): void {
 
 async function setup() {
   const root = mkdtempSync(path.join(os.tmpdir(), 'medseg-budget-'));
-  const { dir: ds } = await writeSynthDataset(findTask('hippocampus'), root, { seed: 3, size: 'tiny', cases: 4 });
+  const { dir: ds } = await writeSynthDataset(findTask('hippocampus'), root, {
+    seed: 3,
+    size: 'tiny',
+    cases: 4,
+  });
   const model = path.join(root, 'model');
   await plan(ds, model, { memoryGb: 1 });
   process.env.MEDSEG_CACHE = path.join(root, 'cache');
@@ -51,7 +49,10 @@ test('train --budget on a plan without a budget section re-plans it, says so, an
   const p = await prepare(ds, model, '3d_fullres', { memoryGb: 1 });
   assert.equal(p.config.budget, undefined);
   await replanForBudget(o, p);
-  assert.ok(logs.some((l) => /no budget section for 3d_fullres: fitting it to the 600 s budget/.test(l)), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => /no budget section for 3d_fullres: fitting it to the 600 s budget/.test(l)),
+    logs.join('\n'),
+  );
   const written = JSON.parse(readFileSync(path.join(model, 'plans.json'), 'utf8')) as Plans;
   const c = written.configurations['3d_fullres']!;
   assert.ok(c.budget && c.training);
@@ -66,7 +67,10 @@ test('train --budget on a plan without a budget section re-plans it, says so, an
   assert.equal(eff.bf16, c.training.bf16);
   assert.equal(eff.epochs, undefined); // --budget: epochs fitted to the wall clock from the plan's
   assert.equal(eff.itersPerEpoch, c.training.itersPerEpoch);
-  const mine = optionsFromPlan({ ...o, budgetSeconds: undefined, optimizer: 'sgd', bf16: false, epochs: 3 }, p);
+  const mine = optionsFromPlan(
+    { ...o, budgetSeconds: undefined, optimizer: 'sgd', bf16: false, epochs: 3 },
+    p,
+  );
   assert.equal(mine.optimizer, 'sgd');
   assert.equal(mine.initialLr, undefined); // the plan's rate belongs to its optimiser
   assert.equal(mine.bf16, false);
@@ -83,9 +87,17 @@ test('train --budget keeps the plan when a fold was already trained with it', as
   writeFileSync(path.join(model, '3d_fullres', 'fold_1', 'log.jsonl'), '{}\n');
   const logs: string[] = [];
   const p = await prepare(ds, model, '3d_fullres', { memoryGb: 1 });
-  await replanForBudget({ dataset: ds, modelDir: model, fold: 0, budgetSeconds: 600, log: (s) => logs.push(s) }, p);
-  assert.ok(logs.some((l) => /kept as it is \(a fold of 3d_fullres was already trained/.test(l)), logs.join('\n'));
-  const c = (JSON.parse(readFileSync(path.join(model, 'plans.json'), 'utf8')) as Plans).configurations['3d_fullres']!;
+  await replanForBudget(
+    { dataset: ds, modelDir: model, fold: 0, budgetSeconds: 600, log: (s) => logs.push(s) },
+    p,
+  );
+  assert.ok(
+    logs.some((l) => /kept as it is \(a fold of 3d_fullres was already trained/.test(l)),
+    logs.join('\n'),
+  );
+  const c = (JSON.parse(readFileSync(path.join(model, 'plans.json'), 'utf8')) as Plans).configurations[
+    '3d_fullres'
+  ]!;
   assert.equal(c.budget, undefined);
 });
 
@@ -95,7 +107,14 @@ test('a run follows the training section of plans.json, and a broken section is 
   const plans = JSON.parse(readFileSync(file, 'utf8')) as Plans;
   const c = plans.configurations['3d_fullres']!;
   c.network.features = c.network.features.map((_, i) => Math.min(4 * 2 ** i, 16));
-  c.training = { optimizer: 'adamw', initialLr: 2e-3, warmupSteps: 0, bf16: false, epochs: 2, itersPerEpoch: 2 };
+  c.training = {
+    optimizer: 'adamw',
+    initialLr: 2e-3,
+    warmupSteps: 0,
+    bf16: false,
+    epochs: 2,
+    itersPerEpoch: 2,
+  };
   writeFileSync(file, JSON.stringify(plans));
   const r = await trainModel({ dataset: ds, modelDir: model, valPatches: 1 });
   assert.equal(r.history.length, 2);
