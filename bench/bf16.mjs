@@ -25,6 +25,7 @@ const { values } = parseArgs({
   },
 });
 const out = path.resolve('bench/out/bf16');
+rmSync(path.join(out, 'data'), { recursive: true, force: true });
 const { dir: dataset } = await writeSynthDataset(findTask(values.task), path.join(out, 'data'), {
   seed: 0,
   size: values.size,

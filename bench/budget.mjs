@@ -185,6 +185,7 @@ for (const set of values.sets.split(',')) {
     }
   } else {
     for (const task of values.tasks.split(',')) {
+      rmSync(path.join(out, task, 'data'), { recursive: true, force: true });
       const { dir } = await writeSynthDataset(findTask(task), path.join(out, task, 'data'), {
         seed: 0,
         size: 'small',

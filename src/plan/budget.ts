@@ -4,7 +4,8 @@
 // ~100 steps and sees each region of the training images a handful of times. A budgeted plan first
 // secures TARGET_STEPS optimisation steps (AdamW + warm-up converge in about a thousand on the
 // datasets measured: bench/RESULTS.md) and spends the rest of the budget on context, then width:
-//   1. the largest patch (from nnU-Net's own, down to PATCH_FRACTIONS' last, 1/16 of its voxels) at
+//   1. the largest patch (from nnU-Net's own, down to PATCH_FRACTIONS' last, 1/16 of its voxels, and
+//      never below MIN_PATCH_AXIS voxels along an axis) at
 //      which a network of at least 16 base features reaches TARGET_STEPS; at that patch the widest
 //      (32…320, 24…256, 16…128 features) that does;
 //   2. otherwise 8…64 features at the largest patch that reaches TARGET_STEPS;
@@ -23,6 +24,8 @@ export const TARGET_STEPS = 1000;
 export const MIN_EPOCH_STEPS = 10;
 /** Share of the budget spent in steps (the rest: validation, checkpoints, loader start-up). */
 export const STEP_SHARE = 0.85;
+/** Smallest patch side a budget plan shrinks to (voxels), unless nnU-Net's patch is smaller. */
+export const MIN_PATCH_AXIS = 32;
 /** Patch voxel counts tried, as fractions of nnU-Net's patch. */
 export const PATCH_FRACTIONS = [1, 0.7, 0.5, 0.35, 0.25, 0.18, 0.125, 0.09, 0.0625];
 /** Widths tried: base features and the cap, nnU-Net's first. */
@@ -118,7 +121,9 @@ export function budgetCandidates(base: Configuration, model: StepTimeModel, seco
   const nd = base.patch.length;
   for (const fraction of PATCH_FRACTIONS) {
     const scale = fraction ** (1 / nd);
-    const wanted = base.patch.map((p) => Math.max(8, Math.round(p * scale)));
+    // never below MIN_PATCH_AXIS voxels along an axis (or the whole of a smaller nnU-Net patch):
+    // a patch smaller than that sees too little around each voxel to segment it
+    const wanted = base.patch.map((p) => Math.max(Math.min(p, MIN_PATCH_AXIS), Math.round(p * scale)));
     for (const width of WIDTHS) {
       const isBase = fraction === 1 && width.base === base.network.features[0];
       const { patch, network } = isBase
