@@ -1,7 +1,8 @@
 // Budget-aware planning against nnU-Net's default plan and the hand-sized CPU plan, under the same
 // training budget on the same machine: budget → chosen plan → step time → steps → Dice.
 //   node bench/budget.mjs [--sets brats,synth] [--budgets 10,20,40] [--plans budget,default,hand]
-//                         [--rotations 0,1,2,3] [--tasks hippocampus,prostate] [--threads 2]   (after npm run build)
+//                         [--rotations 0,1,2,3] [--tasks hippocampus,prostate] [--size small]
+//                         [--threads 2] [--shared]   (after npm run build; budgets in minutes, may be fractions)
 // (a) BraTS 2013 (shared data, 4 cases): train on 3, evaluate the 4th (rotation k holds out case k);
 //     whole tumour (1+2+3+4), tumour core (1+3+4), enhancing (4), Dice and HD95, no post-processing.
 // (b) synthetic decathlon tasks (size small, 10 cases): fold 0 of the 5-fold split, its 2 validation
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     plans: { type: 'string', default: 'budget,default,hand' },
     rotations: { type: 'string', default: '0,1' },
     tasks: { type: 'string', default: 'hippocampus,prostate' },
+    size: { type: 'string', default: 'small' },
     threads: { type: 'string', default: String(os.availableParallelism()) },
     shared: { type: 'boolean', default: false },
     data: { type: 'string', default: process.env.MEDSEG_REAL_DATA ?? '../shared/data' },

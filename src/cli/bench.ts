@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parseIntList, parsePositiveInt } from './args.js';
+import { parseIntList, parsePositiveInt, parseInteger, THREADS_RANGE } from './args.js';
 
 const HELP = `usage:
   medseg bench train-step [--patch 64,64,64] [--batch 2] [--in 1] [--classes 3] [--bf16]
@@ -43,7 +43,7 @@ export const command: Command = {
     }
     const what = positionals[0];
     const patch = parseIntList(values.patch, 'patch');
-    const threads = values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1);
+    const threads = parseInteger(values.threads, 'threads', THREADS_RANGE);
     const log = (s: string) => process.stderr.write(`${s}\n`);
     let result: object;
     if (what === 'train-step') {

@@ -4,6 +4,7 @@ import { convertImage, type ConvertOptions } from '../io/convert.js';
 import { voxelBytes } from '../io/datatype.js';
 import type { VoxelType } from '../io/volume.js';
 import { UsageError, type Command } from './command.js';
+import { parseInteger } from './args.js';
 
 const TYPES = Object.keys(voxelBytes).filter((t) => t !== 'rgb24');
 
@@ -49,10 +50,7 @@ export const command: Command = {
     }
     if (values.label) opts.label = true;
     if (values.level !== undefined) {
-      const level = Number(values.level);
-      if (!Number.isInteger(level) || level < 1 || level > 9)
-        throw new UsageError('--level must be an integer 1-9');
-      opts.level = level;
+      opts.level = parseInteger(values.level, 'level', { min: 1, max: 9 });
     }
     if (opts.label && opts.datatype) throw new UsageError('give either --datatype or --label');
     const r = await convertImage(positionals[0]!, positionals[1]!, opts);

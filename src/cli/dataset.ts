@@ -1,6 +1,7 @@
 // `medseg dataset check|convert|from-pattern`: thin shells over src/dataset.
 import { parseArgs } from 'node:util';
 import { UsageError, type Command } from './command.js';
+import { parseNumber } from './args.js';
 import { checkDataset, type CheckOptions, type CheckResult } from '../dataset/check.js';
 import { convertMsdToNnunet, writeNnunetDataset, type WriteDatasetResult } from '../dataset/export.js';
 import { datasetFromPattern } from '../dataset/from-pattern.js';
@@ -45,10 +46,7 @@ function list(text: string | undefined): string[] | undefined {
 
 function number(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const v = Number(text);
-  if (!Number.isFinite(v) || v < 0)
-    throw new UsageError(`--${name} must be a non-negative number, got '${text}'`);
-  return v;
+  return parseNumber(text, name, { min: 0 });
 }
 
 function printCheck(r: CheckResult, json: boolean): number {

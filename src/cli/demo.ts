@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import type { Command } from './command.js';
-import { parsePositiveInt } from './args.js';
+import { parseInteger, SEED_RANGE } from './args.js';
 import { parseDuration } from './duration.js';
 
 const HELP = `usage: medseg demo [--task hippocampus] [--budget 3m] [--out DIR] [--seed N] [--fp32] [--json]
@@ -38,7 +38,7 @@ export const command: Command = {
       workDir: values.out!,
       task: values.task,
       budgetSeconds: parseDuration(values.budget!, 'budget'),
-      seed: parsePositiveInt(values.seed, 'seed', 0, true),
+      seed: parseInteger(values.seed, 'seed', SEED_RANGE) ?? 0,
       fp32: values.fp32,
       log: (s) => process.stderr.write(`${s}\n`),
     });

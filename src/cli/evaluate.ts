@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError, type Command } from './command.js';
+import { parseNumber } from './args.js';
 import {
   DEFAULT_TOLERANCE_MM,
   evaluateFolders,
@@ -103,14 +104,8 @@ export const command: Command = {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    if (values['tolerance-mm'] !== undefined) {
-      const text = values['tolerance-mm'];
-      const t = Number(text);
-      if (text.trim() === '' || !Number.isFinite(t) || t < 0) {
-        throw new UsageError(`--tolerance-mm must be a number ≥ 0, got '${text}'`);
-      }
-      options.toleranceMm = t;
-    }
+    if (values['tolerance-mm'] !== undefined)
+      options.toleranceMm = parseNumber(values['tolerance-mm'], 'tolerance-mm', { min: 0 });
     options.onWarning = (m) => console.error(`medseg evaluate: warning: ${m}`);
     if (!values.quiet)
       options.onCase = (r, s) => console.log(`${r.case} (${s.toFixed(2)} s) ${caseLine(r.metrics)}`);

@@ -24,8 +24,10 @@ export async function main(argv: string[]): Promise<number> {
     const { command } = await entry.load();
     return await command.run(rest);
   } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`medseg ${name}: ${err.message}`);
+    // node:util parseArgs' own errors (unknown option, missing value) are usage errors too
+    const parseArgsError = String((err as { code?: unknown })?.code ?? '').startsWith('ERR_PARSE_ARGS');
+    if (err instanceof UsageError || parseArgsError) {
+      console.error(`medseg ${name}: ${(err as Error).message}`);
       return 2;
     }
     const e = err as Error;

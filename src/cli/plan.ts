@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { parseDuration } from './duration.js';
-import { parsePositiveInt } from './args.js';
+import { parseNumber, parseInteger, MEMORY_GB_RANGE, THREADS_RANGE } from './args.js';
 
 const HELP = `usage: medseg plan DATASET [--model DIR] [--memory-gb N] [--residual] [--se] [--json]
                    [--budget 40m [--fp32] [--recalibrate] [--threads N]]
@@ -12,8 +12,8 @@ const HELP = `usage: medseg plan DATASET [--model DIR] [--memory-gb N] [--residu
 Checks the dataset, computes its fingerprint and writes fingerprint.json and plans.json (target
 spacing, patch size, network topology, batch size, normalisation per configuration) into the
 model folder (default: medseg_results/<dataset folder name>). plans.json is meant to be read and
-edited: training uses it as it is. --residual plans residual-encoder U-Nets, --se adds
-squeeze-and-excitation to their blocks.
+edited: training uses it as it is (and checks it first). --residual plans residual-encoder U-Nets,
+--se adds squeeze-and-excitation to their blocks (and so implies --residual, as in nnU-Net).
 --budget fits 3d_fullres to a training time on this machine: a short calibration (cached per
 machine and libtorch build) times a few small networks, and the planner chooses patch, width,
 depth, precision and a short-run schedule (AdamW + warm-up) so the run gets enough steps
@@ -47,12 +47,15 @@ export const command: Command = {
     }
     const ds = positionals[0];
     if (!ds) throw new UsageError(`a dataset folder is required\n${HELP}`);
-    const memoryGb = values['memory-gb'] === undefined ? undefined : Number(values['memory-gb']);
-    if (memoryGb !== undefined && !(memoryGb > 0))
-      throw new UsageError('--memory-gb must be a positive number');
+    const memoryGb = parseNumber(values['memory-gb'], 'memory-gb', MEMORY_GB_RANGE);
+    // nnU-Net's squeeze-and-excitation sits in the residual encoder's blocks: --se plans those
+    if (values.se && !values.residual)
+      console.error(
+        'medseg plan: note: --se plans residual-encoder U-Nets (as --residual) with squeeze-and-excitation in their blocks',
+      );
     const model = values.model ?? path.join('medseg_results', path.basename(path.resolve(ds)));
     const budgetSeconds = values.budget === undefined ? undefined : parseDuration(values.budget, 'budget');
-    const threads = values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1);
+    const threads = parseInteger(values.threads, 'threads', THREADS_RANGE);
     const { plan } = await import('../plan/run.js');
     const log = (s: string) => process.stderr.write(`${s}\n`);
     const r = await plan(ds, model, {

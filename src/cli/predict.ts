@@ -2,9 +2,8 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parsePositiveInt } from './args.js';
+import { parseInteger, FOLD_RANGE, THREADS_RANGE } from './args.js';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 
@@ -21,7 +20,8 @@ async function cascadeVariant(model: string): Promise<ConfigurationName> {
 /** Every fold of the model's splits.json (5 when there is none). */
 async function allFolds(model: string): Promise<number[]> {
   const file = path.join(model, 'splits.json');
-  const n = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as unknown[]).length : 5;
+  const { readSplits } = await import('../train/splits.js');
+  const n = existsSync(file) ? (await readSplits(file)).length : 5;
   return Array.from({ length: n }, (_, f) => f);
 }
 
@@ -36,7 +36,7 @@ export function mirrorByDefault(device: 'cpu' | 'cuda'): boolean {
 
 const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config NAME] [--folds 0,1,2|all]
                       [--checkpoint best|latest] [--mirror|--no-mirror] [--bf16] [--save-probabilities]
-                      [--no-postprocess] [--threads N]
+                      [--no-postprocess] [--output-format nifti|dicom-seg] [--threads N]
 
 IN is an image file (NIfTI, NRRD; 4D = channels), a DICOM series folder, or a folder of images
 (nnU-Net naming CASE_0000.nii.gz for channels). Label maps are written in each input's own
@@ -46,6 +46,9 @@ Without --config: the recipe find-best wrote (MODEL/inference.json: configuratio
 folds, the chosen post-processing), or 3d_fullres fold 0 when there is none. A cascade stage
 (3d_cascade_prior, 3d_cascade_crop; 3d_cascade = the variant find-best ranked higher, else the
 prior variant) runs 3d_lowres first.
+--output-format dicom-seg (DICOM series in): a DICOM Segmentation object per series (OUT.dcm or
+OUT/SERIES.dcm), one segment per label with the dataset's label names, each frame referring to its
+source image, for PACS viewers.
 Mirroring (test-time augmentation over every flip of the axes: 8 network passes per window in 3D)
 is off by default on the CPU, where it multiplies the time per case by ~8 (measured on a 2-core
 CPU, one BraTS case: nnU-Net v2 140 s → 1105 s) for a small gain in Dice; --mirror turns it on. On
@@ -69,6 +72,7 @@ export const command: Command = {
         'no-mirror': { type: 'boolean' },
         bf16: { type: 'boolean', default: false },
         'save-probabilities': { type: 'boolean', default: false },
+        'output-format': { type: 'string', default: 'nifti' },
         threads: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -83,6 +87,9 @@ export const command: Command = {
       throw new UsageError('--mirror and --no-mirror exclude each other');
     if (values.checkpoint !== undefined && values.checkpoint !== 'best' && values.checkpoint !== 'latest')
       throw new UsageError('--checkpoint must be best or latest');
+    const outputFormat = values['output-format'];
+    if (outputFormat !== 'nifti' && outputFormat !== 'dicom-seg')
+      throw new UsageError(`--output-format must be nifti or dicom-seg, not '${outputFormat}'`);
     const config = (values.config === '3d_cascade' ? await cascadeVariant(values.model) : values.config) as
       ConfigurationName | undefined;
     if (config !== undefined && !CONFIGURATION_NAMES.includes(config))
@@ -92,7 +99,14 @@ export const command: Command = {
         ? undefined
         : values.folds === 'all'
           ? await allFolds(values.model)
-          : values.folds.split(',').map((f) => parsePositiveInt(f.trim(), 'folds', 0, true));
+          : values.folds.split(',').map((f) => parseInteger(f, 'folds', FOLD_RANGE)!);
+    const threads = parseInteger(values.threads, 'threads', THREADS_RANGE);
+    // refused before libtorch loads: predictions never land among the inputs or in a dataset
+    const { findInputCases } = await import('../infer/inputs.js');
+    const { assertOutputOutsideInputs, isSingleFileOutput } = await import('../infer/outputLocation.js');
+    const cases = findInputCases(values.input);
+    const single = isSingleFileOutput(cases, values.output, outputFormat === 'dicom-seg');
+    assertOutputOutsideInputs(values.input, values.output, cases, single);
     const { predict } = await import('../infer/predict.js');
     const r = await predict({
       input: values.input,
@@ -105,7 +119,8 @@ export const command: Command = {
       mirror: values['no-mirror'] ? false : (values.mirror ?? mirrorByDefault('cpu')),
       autocast: values.bf16 ? 'bfloat16' : null,
       saveProbabilities: values['save-probabilities'],
-      threads: values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1),
+      outputFormat,
+      threads,
       log: (s) => process.stderr.write(`${s}\n`),
     });
     console.log(`wrote ${r.cases.length} label map(s)`);

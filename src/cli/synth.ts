@@ -1,6 +1,7 @@
 // `medseg synth`: writes the synthetic decathlon (or one task of it) as nnU-Net v2 datasets.
 import { parseArgs } from 'node:util';
 import { UsageError, type Command } from './command.js';
+import { parseInteger, COUNT_RANGE, SEED_RANGE } from './args.js';
 import { assertSize, datasetFolderName, findTask } from '../synth/generate.js';
 import { SYNTH_TASKS } from '../synth/tasks/index.js';
 import { DEFAULT_CASES, writeSynthAll, writeSynthDataset, type SynthWriteOptions } from '../synth/write.js';
@@ -61,17 +62,10 @@ export const command: Command = {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const int = (name: string, text: string | undefined): number | undefined => {
-      if (text === undefined) return undefined;
-      if (!/^\d+$/.test(text))
-        throw new UsageError(`--${name} must be a non-negative integer, got '${text}'`);
-      return Number(text);
-    };
-    const cases = int('cases', values.cases);
-    if (cases === 0) throw new UsageError('--cases must be at least 1');
+    const cases = parseInteger(values.cases, 'cases', COUNT_RANGE);
     const opts: SynthWriteOptions = {
       size,
-      seed: int('seed', values.seed) ?? 0,
+      seed: parseInteger(values.seed, 'seed', SEED_RANGE) ?? 0,
       overwrite: values.force ?? false,
       ...(cases !== undefined ? { cases } : {}),
       ...(values.quiet ? {} : { onCase: (t, id, s) => console.log(`${t.key} ${id} ${s.toFixed(2)} s`) }),

@@ -3,8 +3,18 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parsePositiveInt } from './args.js';
+import {
+  parseInteger,
+  parseNumber,
+  COUNT_RANGE,
+  FOLD_RANGE,
+  LR_RANGE,
+  MEMORY_GB_RANGE,
+  SEED_RANGE,
+  THREADS_RANGE,
+} from './args.js';
 import { parseDuration } from './duration.js';
+import { assertWritableModelFolder } from '../train/preflight.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 
 const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d|3d_cascade_prior|3d_cascade_crop]
@@ -67,34 +77,31 @@ export const command: Command = {
     if (values.optimizer !== undefined && values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
       throw new UsageError('--optimizer must be sgd or adamw');
     if (values.bf16 && values.fp32) throw new UsageError('--bf16 and --fp32 exclude each other');
-    const { train, trainFolds } = await import('../crossval/train.js');
     const opts = {
       dataset: ds,
       modelDir: values.model ?? path.join('medseg_results', path.basename(path.resolve(ds))),
       config,
-      epochs: values.epochs === undefined ? undefined : parsePositiveInt(values.epochs, 'epochs', 1),
-      itersPerEpoch:
-        values['iters-per-epoch'] === undefined
-          ? undefined
-          : parsePositiveInt(values['iters-per-epoch'], 'iters-per-epoch', 1),
+      epochs: parseInteger(values.epochs, 'epochs', COUNT_RANGE),
+      itersPerEpoch: parseInteger(values['iters-per-epoch'], 'iters-per-epoch', COUNT_RANGE),
       budgetSeconds: values.budget === undefined ? undefined : parseDuration(values.budget, 'budget'),
       optimizer: values.optimizer as 'sgd' | 'adamw' | undefined,
-      initialLr: values.lr === undefined ? undefined : Number(values.lr),
+      initialLr: parseNumber(values.lr, 'lr', LR_RANGE),
       // unset: the plan's training section, else native bf16 detection (src/train/planDefaults.ts)
       bf16: values.fp32 ? false : values.bf16 ? true : undefined,
       resume: values.resume,
       validate: !values['no-validation'],
-      seed: values.seed === undefined ? undefined : parsePositiveInt(values.seed, 'seed', 0, true),
-      threads: values.threads === undefined ? undefined : parsePositiveInt(values.threads, 'threads', 1),
-      memoryGb: values['memory-gb'] === undefined ? undefined : Number(values['memory-gb']),
+      seed: parseInteger(values.seed, 'seed', SEED_RANGE),
+      threads: parseInteger(values.threads, 'threads', THREADS_RANGE),
+      memoryGb: parseNumber(values['memory-gb'], 'memory-gb', MEMORY_GB_RANGE),
       log: (s: string) => {
         process.stderr.write(`${s}\n`);
       },
     };
-    const results =
-      values.fold === 'all'
-        ? await trainFolds(opts)
-        : [await train({ ...opts, fold: parsePositiveInt(values.fold, 'fold', 0, true) })];
+    const fold = values.fold === 'all' ? 'all' : parseInteger(values.fold, 'fold', FOLD_RANGE)!;
+    // before libtorch loads and the dataset is read: a folder training cannot write to fails now
+    await assertWritableModelFolder(opts.modelDir);
+    const { train, trainFolds } = await import('../crossval/train.js');
+    const results = fold === 'all' ? await trainFolds(opts) : [await train({ ...opts, fold })];
     for (const r of results) {
       console.log(
         `trained ${r.epochs} epochs; best EMA pseudo-Dice ${r.bestEmaDice.toFixed(3)}; checkpoints in ${r.foldDir}`,

@@ -1,4 +1,5 @@
-// Element types and devices, and the TypedArray each dtype is exchanged through.
+// The engine's element types (a subset of src/common/elementTypes.ts) and devices.
+import { ELEMENT_TYPES, elementTypeOfArray } from '../common/elementTypes.js';
 
 export type DType =
   'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
@@ -16,35 +17,31 @@ export type TypedArray =
   | Int8Array
   | Uint8Array;
 
-/** float16 and bfloat16 travel as their raw 16-bit patterns in a Uint16Array. */
+/** Every dtype a tensor can have. */
+export const TENSOR_DTYPES: readonly DType[] = [
+  'float32',
+  'float64',
+  'float16',
+  'bfloat16',
+  'int64',
+  'int32',
+  'int16',
+  'int8',
+  'uint8',
+  'bool',
+];
+
+/** The default dtype of a typed array's data (float16 and bfloat16 must be named: both are Uint16Array). */
 export function dtypeOfArray(a: ArrayBufferView): DType {
-  if (a instanceof Float32Array) return 'float32';
-  if (a instanceof Float64Array) return 'float64';
-  if (a instanceof BigInt64Array) return 'int64';
-  if (a instanceof Int32Array) return 'int32';
-  if (a instanceof Int16Array) return 'int16';
-  if (a instanceof Int8Array) return 'int8';
-  if (a instanceof Uint8Array) return 'uint8';
+  const t = elementTypeOfArray(a);
+  if (t && (TENSOR_DTYPES as readonly string[]).includes(t)) return t as DType;
   throw new Error(`no default dtype for ${a.constructor.name}; pass the dtype explicitly`);
 }
 
 export function isFloating(d: DType): boolean {
-  return d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16';
+  return ELEMENT_TYPES[d].floating;
 }
 
 export function bytesPer(d: DType): number {
-  switch (d) {
-    case 'float64':
-    case 'int64':
-      return 8;
-    case 'float32':
-    case 'int32':
-      return 4;
-    case 'float16':
-    case 'bfloat16':
-    case 'int16':
-      return 2;
-    default:
-      return 1;
-  }
+  return ELEMENT_TYPES[d].bytes;
 }

@@ -3,12 +3,11 @@
 // with the highest mean foreground Dice, decides the post-processing on its predictions, and writes
 // the inference recipe (inference.json) that `predict` follows when no configuration is named.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tidy } from '../engine/index.js';
 import { readImage } from '../io/image.js';
 import { readDataset } from '../dataset/read.js';
-import { CONFIGURATION_NAMES, type ConfigurationName, type Plans } from '../plan/planner.js';
+import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 import { labelsToTensor, labelsToVolume } from '../grid/volumeTensor.js';
 import {
   decidePostprocessing,
@@ -17,7 +16,8 @@ import {
   type LabelArray,
 } from '../postprocess/index.js';
 import { nanMean } from '../common/stats.js';
-import type { Split } from '../train/splits.js';
+import { readSplits } from '../train/splits.js';
+import { readPlans } from '../plan/schema.js';
 import {
   foldOfCase,
   oofProbabilityFile,
@@ -73,8 +73,8 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
   if (!existsSync(plansFile)) throw new Error(`${o.modelDir}: not a medseg model folder (no plans.json)`);
   if (!existsSync(splitsFile))
     throw new Error(`${splitsFile}: missing (nothing trained in ${o.modelDir} yet)`);
-  const plans = JSON.parse(await readFile(plansFile, 'utf8')) as Plans;
-  const splits = JSON.parse(await readFile(splitsFile, 'utf8')) as Split[];
+  const plans = await readPlans(plansFile);
+  const splits = await readSplits(splitsFile);
   const dataset = await readDataset(o.dataset);
   const skipped: FindBestResult['skipped'] = [];
   const complete: ConfigurationName[] = [];

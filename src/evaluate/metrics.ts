@@ -13,7 +13,12 @@
 // - hd = max over both directions (the Hausdorff distance); assd = the mean of all the distances of
 //   both directions pooled (average symmetric surface distance).
 // - nsd (normalised surface distance, "surface Dice") at tolerance T mm =
-//   (#{d(P→R) ≤ T} + #{d(R→P) ≤ T}) / (|surface(P)| + |surface(R)|).
+//   (#{d(P→R) ≤ T'} + #{d(R→P) ≤ T'}) / (|surface(P)| + |surface(R)|), T' = T·(1 + 1e-6): a
+//   relative epsilon (NSD_RELATIVE_EPSILON), so that a distance equal to T up to rounding counts.
+//   Spacings computed from an oblique or float32 affine come out as 1.0000000023 mm where the header
+//   means 1 mm; without the epsilon every one-voxel distance then falls outside a 1 mm tolerance and
+//   NSD halves. 1e-6 is far above float32's relative precision (6e-8) and far below any spacing
+//   difference that matters (1 nm per mm).
 // - When P and R are both empty: hd95 = hd = assd = 0, nsd = 1. When exactly one is empty: hd95, hd,
 //   assd are Infinity (null in JSON) and nsd = 0.
 // - Volumes in mm³ are voxel counts times sx·sy·sz; volumeDiffMm3 = vol(P) − vol(R);
@@ -39,6 +44,9 @@ const MAX_PAIRS = 1 << 24;
 
 /** The NSD tolerance when none is given, in mm. */
 export const DEFAULT_TOLERANCE_MM = 2;
+
+/** NSD counts a distance d as within tolerance T when d ≤ T·(1 + NSD_RELATIVE_EPSILON) (see above). */
+export const NSD_RELATIVE_EPSILON = 1e-6;
 
 /** The metrics of one label or region of one case. Infinity stands for an infinite distance. */
 export interface Metrics {
@@ -168,13 +176,14 @@ function addDistances(
   const work = new Float64Array(p.length);
   const pr = distancesAt(sr, sp, box, spacing, work);
   const rp = distancesAt(sp, sr, box, spacing, work);
+  const limit = toleranceMm * (1 + NSD_RELATIVE_EPSILON);
   let within = 0;
   let sum = 0;
   let max = 0;
   for (const d of [pr, rp]) {
     for (let i = 0; i < d.length; i++) {
       const v = d[i]!;
-      if (v <= toleranceMm) within++;
+      if (v <= limit) within++;
       sum += v;
       if (v > max) max = v;
     }

@@ -2,14 +2,16 @@
 // plans and checkpoints. One configuration (folds ensembled by averaging probabilities), a cascade
 // (stage 1, then stage 2), or — with no configuration named and find-best's inference.json present —
 // the chosen recipe: configurations ensembled and the chosen post-processing applied.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tidy, setThreads, type Tensor, type AutocastDType } from '../engine/index.js';
 import { readImage, writeImage } from '../io/image.js';
 import type { Volume } from '../io/volume.js';
+import { writeDicomSeg, type Segment } from '../io/dicomSeg.js';
 import { channelOf } from '../dataset/volumes.js';
 import type { Plans, ConfigurationName } from '../plan/planner.js';
+import { readPlans } from '../plan/schema.js';
 import { argmaxLabelValues, arraySpacing, channelsToTensor, labelsToVolume } from '../grid/volumeTensor.js';
 import { applyPostprocessing, type PostprocessingRecipe } from '../labelmap/postprocessing.js';
 import { findInputCases, type InputCase } from './inputs.js';
@@ -23,6 +25,7 @@ import {
   type InferenceOptions,
 } from './model.js';
 import { readRecipe } from './recipe.js';
+import { assertOutputOutsideInputs, isSingleFileOutput } from './outputLocation.js';
 
 export interface PredictOptions {
   input: string;
@@ -38,6 +41,9 @@ export interface PredictOptions {
   checkpoint?: 'best' | 'latest';
   mirror?: boolean;
   autocast?: AutocastDType | null;
+  /** 'nifti' (default): label maps as .nii.gz; 'dicom-seg': a DICOM Segmentation object (.dcm) per
+   * DICOM series given, one segment per label with its name, referring to the source images. */
+  outputFormat?: 'nifti' | 'dicom-seg';
   /** Also write the class probabilities as a 4D float32 NIfTI next to each label map. */
   saveProbabilities?: boolean;
   threads?: number;
@@ -123,7 +129,12 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
   setThreads(o.threads);
   const plansFile = path.join(o.modelDir, 'plans.json');
   if (!existsSync(plansFile)) throw new Error(`${o.modelDir}: not a medseg model folder (no plans.json)`);
-  const plans = JSON.parse(await readFile(plansFile, 'utf8')) as Plans;
+  const plans = await readPlans(plansFile);
+  // the inputs and where their label maps go are checked before any network is loaded
+  const cases = findInputCases(o.input);
+  const dicomSeg = o.outputFormat === 'dicom-seg';
+  const single = isSingleFileOutput(cases, o.output, dicomSeg);
+  assertOutputOutsideInputs(o.input, o.output, cases, single);
   const recipe = o.config ? null : await readRecipe(o.modelDir);
   const members: ConfigurationName[] = o.config ? [o.config] : (recipe?.configurations ?? ['3d_fullres']);
   const folds = o.folds ?? recipe?.folds ?? [0];
@@ -133,6 +144,13 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     log(
       `inference recipe: ${members.join(' + ')}, folds ${folds.join(',')}${post ? ', post-processing' : ''}`,
     );
+  if (dicomSeg) {
+    const notSeries = cases.find((c) => c.files.length !== 1 || !statSync(c.files[0]!).isDirectory());
+    if (notSeries)
+      throw new Error(
+        `${notSeries.files[0]}: --output-format dicom-seg needs DICOM series (folders) as input`,
+      );
+  }
   const models = new Map<ConfigurationName, ConfigModel>();
   try {
     for (const name of members) await loadWithStages(o.modelDir, plans, name, folds, which, models);
@@ -141,10 +159,9 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     throw e;
   }
   const first = models.get(members[0]!)!.config;
-  const cases = findInputCases(o.input);
-  const single = cases.length === 1 && /\.(nii|nii\.gz|nrrd)$/i.test(o.output);
   if (!single) await mkdir(o.output, { recursive: true });
-  const ending = '.nii.gz';
+  const ending = dicomSeg ? '.dcm' : '.nii.gz';
+  const segments = dicomSeg ? await segmentsOf(o.modelDir, plans.labelValues) : [];
   const results: PredictResult['cases'] = [];
   const inference: InferenceOptions = { mirror: o.mirror, autocast: o.autocast ?? null };
   try {
@@ -191,7 +208,8 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
           post,
         );
       }
-      await writeImage(out, labelVolume);
+      if (dicomSeg) await writeDicomSeg(out, labelVolume, c.files[0]!, segments);
+      else await writeImage(out, labelVolume);
       if (o.saveProbabilities) {
         // [K, z, y, x] in C order is x fastest, then y, z, K: NIfTI's 4D order
         const arr = tidy(() => probs.contiguous().toArray() as Float32Array);
@@ -215,4 +233,18 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
     for (const m of models.values()) disposeModel(m);
   }
   return { cases: results };
+}
+
+/** A segment per foreground label, named as the dataset names it (fingerprint.json) where it can. */
+async function segmentsOf(modelDir: string, labelValues: number[]): Promise<Segment[]> {
+  const file = path.join(modelDir, 'fingerprint.json');
+  const names = existsSync(file)
+    ? ((JSON.parse(await readFile(file, 'utf8')) as { labels?: Record<string, number[]> }).labels ?? {})
+    : {};
+  return labelValues
+    .filter((v) => v !== 0)
+    .map((v) => ({
+      value: v,
+      name: Object.entries(names).find(([, vs]) => vs.length === 1 && vs[0] === v)?.[0] ?? `label ${v}`,
+    }));
 }

@@ -2,32 +2,54 @@
 // when no configuration is named: which configurations to ensemble (all their folds), and the
 // post-processing chosen on the cross-validation.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
-import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
+import { z } from 'zod';
+import { readJsonFile } from '../io/jsonFile.js';
+import { configurationNameSchema } from '../plan/schema.js';
 import type { PostprocessingRecipe } from '../labelmap/postprocessing.js';
 
-export interface CandidateScore {
-  /** Configurations averaged (one: a single configuration). */
-  members: ConfigurationName[];
-  /** Mean over foreground labels of the mean over cases of Dice (out-of-fold); null: no label anywhere. */
-  meanDice: number | null;
-  /** Per label value (string key): mean over cases of Dice; null where no case has the label. */
-  dicePerLabel: Record<string, number | null>;
-}
+// Dice values absent on every case are NaN in memory and null in JSON: read back as NaN.
+const diceOrNaN = z
+  .number()
+  .min(0)
+  .max(1)
+  .nullable()
+  .transform((v) => v ?? NaN);
+const meanDiceSchema = z.object({ before: diceOrNaN, after: diceOrNaN });
 
-export interface InferenceRecipe {
-  version: 1;
-  configurations: ConfigurationName[];
-  folds: number[];
-  checkpoint: 'best' | 'latest';
-  postprocessing: PostprocessingRecipe | null;
+export const postprocessingSchema: z.ZodType<PostprocessingRecipe> = z.object({
+  foreground: z.boolean(),
+  perLabel: z.record(z.string().regex(/^\d+$/), z.boolean()),
+  dice: meanDiceSchema,
+  diceByLabel: z.record(z.string(), meanDiceSchema),
+  connectivity: z.literal([6, 18, 26]),
+});
+
+export const candidateScoreSchema = z.object({
+  /** Configurations averaged (one: a single configuration). */
+  members: z.array(configurationNameSchema).min(1),
+  /** Mean over foreground labels of the mean over cases of Dice (out-of-fold); null: no label anywhere. */
+  meanDice: z.number().min(0).max(1).nullable(),
+  /** Per label value (string key): mean over cases of Dice; null where no case has the label. */
+  dicePerLabel: z.record(z.string(), z.number().min(0).max(1).nullable()),
+});
+export type CandidateScore = z.infer<typeof candidateScoreSchema>;
+
+// Users may edit the recipe (drop a configuration, turn post-processing off): unknown fields are
+// refused rather than ignored, so that a misspelt one does not silently do nothing.
+export const inferenceRecipeSchema = z.strictObject({
+  version: z.literal(1),
+  configurations: z.array(configurationNameSchema).min(1),
+  folds: z.array(z.int().min(0)).min(1),
+  checkpoint: z.enum(['best', 'latest']),
+  postprocessing: postprocessingSchema.nullable(),
   /** Every candidate compared, best first. */
-  candidates: CandidateScore[];
+  candidates: z.array(candidateScoreSchema),
   /** Out-of-fold cases the comparison used. */
-  cases: number;
-}
+  cases: z.int().min(0),
+});
+export type InferenceRecipe = z.infer<typeof inferenceRecipeSchema>;
 
 export const recipeFile = (modelDir: string) => path.join(modelDir, 'inference.json');
 
@@ -41,19 +63,7 @@ export async function writeRecipe(modelDir: string, r: InferenceRecipe): Promise
 export async function readRecipe(modelDir: string): Promise<InferenceRecipe | null> {
   const file = recipeFile(modelDir);
   if (!existsSync(file)) return null;
-  let r: InferenceRecipe;
-  try {
-    r = JSON.parse(await readFile(file, 'utf8')) as InferenceRecipe;
-  } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-  const bad = (why: string) => new Error(`${file}: ${why}`);
-  if (!Array.isArray(r.configurations) || !r.configurations.length) throw bad('no configurations');
-  for (const c of r.configurations)
-    if (!CONFIGURATION_NAMES.includes(c)) throw bad(`unknown configuration '${String(c)}'`);
-  if (!Array.isArray(r.folds) || !r.folds.every((f) => Number.isInteger(f) && f >= 0))
-    throw bad('folds must be a list of fold numbers');
-  return r;
+  return readJsonFile(file, inferenceRecipeSchema);
 }
 
 /** The steps of a post-processing recipe in words ('none' when it has none). */

@@ -1,18 +1,26 @@
 // Voxel types: byte sizes, typed-array constructors, the NIfTI datatype codes and byte swapping.
+import { ELEMENT_TYPES, elementTypeOfArray, type ArrayConstructorOf } from '../common/elementTypes.js';
 import type { VoxelArray, VoxelType } from './volume.js';
+
+const VOXEL_TYPES = [
+  'uint8',
+  'int8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float32',
+  'float64',
+] as const;
 
 /** Bytes per voxel (rgb24: 3 bytes, stored as 3 uint8 elements). */
 export const voxelBytes: Record<VoxelType, number> = {
-  uint8: 1,
-  int8: 1,
-  int16: 2,
-  uint16: 2,
-  int32: 4,
-  uint32: 4,
-  int64: 8,
-  uint64: 8,
-  float32: 4,
-  float64: 8,
+  ...(Object.fromEntries(VOXEL_TYPES.map((t) => [t, ELEMENT_TYPES[t].bytes])) as Record<
+    Exclude<VoxelType, 'rgb24'>,
+    number
+  >),
   rgb24: 3,
 };
 
@@ -26,24 +34,7 @@ export function elementBytes(t: VoxelType): number {
   return t === 'rgb24' ? 1 : voxelBytes[t];
 }
 
-type ArrayCtor = {
-  new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): VoxelArray;
-  new (length: number): VoxelArray;
-};
-
-const ctors: Record<VoxelType, ArrayCtor> = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  int64: BigInt64Array,
-  uint64: BigUint64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-  rgb24: Uint8Array,
-};
+const ctors = (t: VoxelType): ArrayConstructorOf => (t === 'rgb24' ? Uint8Array : ELEMENT_TYPES[t].array);
 
 /** A typed array of `voxels` voxels of type t over `buffer` (which must be aligned for t). */
 export function viewAs(
@@ -52,31 +43,24 @@ export function viewAs(
   byteOffset: number,
   voxels: number,
 ): VoxelArray {
-  return new ctors[t](buffer, byteOffset, voxels * elementsPerVoxel(t));
+  const Ctor = ctors(t);
+  return new Ctor(buffer, byteOffset, voxels * elementsPerVoxel(t));
 }
 
 /** A zeroed typed array of `voxels` voxels of type t. */
 export function allocate(t: VoxelType, voxels: number): VoxelArray {
-  return new ctors[t](voxels * elementsPerVoxel(t));
+  const Ctor = ctors(t);
+  return new Ctor(voxels * elementsPerVoxel(t));
 }
 
 /** The voxel type of a typed array (Uint8Array is taken as uint8, never rgb24). */
 export function typeOfArray(a: VoxelArray): VoxelType {
-  if (a instanceof Uint8Array) return 'uint8';
-  if (a instanceof Int8Array) return 'int8';
-  if (a instanceof Int16Array) return 'int16';
-  if (a instanceof Uint16Array) return 'uint16';
-  if (a instanceof Int32Array) return 'int32';
-  if (a instanceof Uint32Array) return 'uint32';
-  if (a instanceof BigInt64Array) return 'int64';
-  if (a instanceof BigUint64Array) return 'uint64';
-  if (a instanceof Float32Array) return 'float32';
-  return 'float64';
+  return (elementTypeOfArray(a) ?? 'float64') as VoxelType;
 }
 
 /** Whether `a` is the array type that stores t. */
 export function arrayMatches(t: VoxelType, a: VoxelArray): boolean {
-  return a instanceof ctors[t];
+  return a instanceof ctors(t);
 }
 
 export const isIntegerType = (t: VoxelType): boolean => t !== 'float32' && t !== 'float64' && t !== 'rgb24';

@@ -4,20 +4,13 @@
 import { promises as fs } from 'node:fs';
 import { writeFileAtomic } from '../io/atomic.js';
 import { Tensor, type DType } from '../engine/index.js';
-import { bytesPer } from '../engine/dtype.js';
+import { bytesPer, TENSOR_DTYPES } from '../engine/dtype.js';
+import { ELEMENT_TYPES } from '../common/elementTypes.js';
 
-const CODES: Record<DType, string> = {
-  float64: 'F64',
-  float32: 'F32',
-  float16: 'F16',
-  bfloat16: 'BF16',
-  int64: 'I64',
-  int32: 'I32',
-  int16: 'I16',
-  int8: 'I8',
-  uint8: 'U8',
-  bool: 'BOOL',
-};
+const CODES = Object.fromEntries(TENSOR_DTYPES.map((d) => [d, ELEMENT_TYPES[d].safetensors])) as Record<
+  DType,
+  string
+>;
 const DTYPES = new Map(Object.entries(CODES).map(([d, c]) => [c, d as DType]));
 
 export class CheckpointError extends Error {

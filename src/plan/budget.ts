@@ -19,6 +19,7 @@ import type { Configuration } from './planner.js';
 import { planTopology } from './topology.js';
 import type { UNetSpec } from '../nn/unet.js';
 import { predictStepSeconds, stepGflop, type StepTimeModel } from './budgetCost.js';
+import type { TrainingDefaults } from './budgetSchema.js';
 
 export const TARGET_STEPS = 1000;
 export const MIN_EPOCH_STEPS = 10;
@@ -36,28 +37,7 @@ export const WIDTHS = [
   { base: 8, cap: 64 },
 ];
 
-/** plans.json `configurations.<name>.budget`: what the plan was fitted to, and why. */
-export interface BudgetSection {
-  seconds: number;
-  /** Predicted seconds per training step of the chosen network on the calibrated machine. */
-  stepSeconds: number;
-  /** Steps planned: training.epochs × training.itersPerEpoch. */
-  steps: number;
-  why: string;
-  precision: 'bf16' | 'fp32';
-  /** The calibration the step times come from (calibrate.ts cache key digest). */
-  calibration: string;
-}
-
-/** plans.json `configurations.<name>.training`: defaults `train` uses (its options override). */
-export interface TrainingDefaults {
-  optimizer: 'sgd' | 'adamw';
-  initialLr: number;
-  warmupSteps: number;
-  bf16: boolean;
-  epochs: number;
-  itersPerEpoch: number;
-}
+export type { BudgetSection, TrainingDefaults } from './budgetSchema.js';
 
 export interface Candidate {
   patch: number[];
@@ -238,42 +218,4 @@ export function planForBudget(i: BudgetPlanInput): Configuration {
     },
     training,
   };
-}
-
-/** Problems of a plans.json configuration's budget/training sections (empty when readable). */
-export function checkBudgetSections(c: Partial<Configuration>): string[] {
-  const errs: string[] = [];
-  const num = (o: object, k: string, where: string, int = false) => {
-    const v = (o as Record<string, unknown>)[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (int && !Number.isInteger(v)))
-      errs.push(
-        `${where}.${k} must be a ${int ? 'non-negative integer' : 'non-negative number'}, got ${JSON.stringify(v)}`,
-      );
-  };
-  if (c.budget !== undefined) {
-    if (typeof c.budget !== 'object' || c.budget === null) errs.push('budget must be an object');
-    else {
-      num(c.budget, 'seconds', 'budget');
-      num(c.budget, 'stepSeconds', 'budget');
-      num(c.budget, 'steps', 'budget', true);
-      if (typeof c.budget.why !== 'string') errs.push('budget.why must be a string');
-    }
-  }
-  if (c.training !== undefined) {
-    const t = c.training;
-    if (typeof t !== 'object' || t === null) errs.push('training must be an object');
-    else {
-      if (t.optimizer !== 'sgd' && t.optimizer !== 'adamw')
-        errs.push(`training.optimizer must be sgd or adamw, got ${JSON.stringify(t.optimizer)}`);
-      num(t, 'initialLr', 'training');
-      num(t, 'warmupSteps', 'training', true);
-      num(t, 'epochs', 'training', true);
-      num(t, 'itersPerEpoch', 'training', true);
-      if (typeof t.bf16 !== 'boolean')
-        errs.push(`training.bf16 must be true or false, got ${JSON.stringify(t.bf16)}`);
-      if (t.epochs === 0 || t.itersPerEpoch === 0)
-        errs.push('training.epochs and training.itersPerEpoch must be ≥ 1');
-    }
-  }
-  return errs;
 }

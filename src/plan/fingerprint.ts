@@ -11,44 +11,10 @@ import { arraySpacing, channelsToTensor, labelsToTensor } from '../grid/volumeTe
 import { nonzeroBBox } from '../grid/crop.js';
 import { labelComponents } from '../labelmap/components.js';
 import { percentile, median } from '../common/stats.js';
+import type { IntensityStats, CaseFingerprint, Fingerprint } from './schema.js';
 
-export interface IntensityStats {
-  mean: number;
-  std: number;
-  min: number;
-  max: number;
-  p005: number;
-  p50: number;
-  p995: number;
-  samples: number;
-}
-
-export interface CaseFingerprint {
-  id: string;
-  spacing: number[];
-  shape: number[];
-  croppedShape: number[];
-  /** Voxels of each label value (background included). */
-  classVoxels: Record<string, number>;
-  /** mm³ of each foreground label value. */
-  classVolumeMm3: Record<string, number>;
-  /** Per foreground label value: voxel counts of its 26-connected components, largest first. */
-  classComponents: Record<string, number[]>;
-}
-
-export interface Fingerprint {
-  version: 1;
-  axes: 'zyx';
-  dataset: string;
-  channelNames: string[];
-  labels: Record<string, number[]>;
-  cases: CaseFingerprint[];
-  /** Per channel, over foreground voxels of all cases. */
-  foregroundIntensity: IntensityStats[];
-  medianSpacing: number[];
-  medianShape: number[];
-  medianCroppedShape: number[];
-}
+// The types of fingerprint.json are inferred from its schema (schema.ts), which checks it when read.
+export type { IntensityStats, CaseFingerprint, Fingerprint } from './schema.js';
 
 const SAMPLES_PER_CASE = 10_000;
 

@@ -2,6 +2,7 @@ export * from './fingerprint.js';
 export * from './topology.js';
 export * from './planner.js';
 export * from './run.js';
+export * from './schema.js';
 export * from './budget.js';
 export * from './budgetCost.js';
 export * from './budgetPlan.js';

@@ -4,67 +4,20 @@ import { writeFileAtomic } from '../io/atomic.js';
 import path from 'node:path';
 import os from 'node:os';
 import type { Fingerprint } from './fingerprint.js';
+import type { Plans } from './schema.js';
 import { planTopology } from './topology.js';
 import { percentile } from '../common/stats.js';
 import type { UNetSpec } from '../nn/unet.js';
 import type { NormalizationPlan } from './normalization.js';
-import type { BudgetSection, TrainingDefaults } from './budget.js';
 
-export type ConfigurationName = '3d_fullres' | '3d_lowres' | '2d' | '3d_cascade_prior' | '3d_cascade_crop';
-
-/** Every configuration name, in the order find-best lists them. */
-export const CONFIGURATION_NAMES: readonly ConfigurationName[] = [
-  '2d',
-  '3d_fullres',
-  '3d_lowres',
-  '3d_cascade_prior',
-  '3d_cascade_crop',
-];
-
-/**
- * Stage 2 of the two-stage cascade (stage 1 is `previousStage`, 3d_lowres). `prior`: stage 1's
- * one-hot prediction (foreground classes) enters the network as extra input channels after the
- * image channels. `crop`: stage 2 segments boxes around stage 1's connected components (each grown
- * by `marginMm` and to at least one patch), pasted back into the full volume.
- */
-export interface CascadeStage {
-  previousStage: ConfigurationName;
-  variant: 'prior' | 'crop';
-  marginMm: number;
-}
-
-export interface Configuration {
-  name: ConfigurationName;
-  /** Target spacing in array order (z, y, x) mm; for 2d the first entry is the slice spacing (kept). */
-  spacing: number[];
-  /** Median image shape at this spacing (z, y, x). */
-  medianShape: number[];
-  patch: number[];
-  batchSize: number;
-  network: UNetSpec;
-  normalization: NormalizationPlan[];
-  imageInterpolation: 'linear' | 'cubic';
-  labelInterpolation: 'nearest' | 'linear';
-  /** Set on the cascade's second stage. */
-  cascade?: CascadeStage;
-  /** Set when the configuration was fitted to a time budget (`plan --budget`; budget.ts). */
-  budget?: BudgetSection;
-  /** Training defaults of a budgeted plan (optimiser, schedule, precision, epochs); train's options override. */
-  training?: TrainingDefaults;
-}
-
-export interface Plans {
-  version: 1;
-  dataset: string;
-  axes: 'zyx';
-  channelNames: string[];
-  /** Label value of each training class index (index = position). */
-  labelValues: number[];
-  memoryGb: number;
-  configurations: Partial<Record<ConfigurationName, Configuration>>;
-  /** Why 3d_lowres exists or not. */
-  lowresReason: string;
-}
+// The types of plans.json are inferred from its schema (schema.ts), which checks every file read.
+export {
+  CONFIGURATION_NAMES,
+  type ConfigurationName,
+  type CascadeStage,
+  type Configuration,
+  type Plans,
+} from './schema.js';
 
 export interface PlanOptions {
   /** Memory budget for one training step, GB (default: a third of this machine's RAM, at most 24). */

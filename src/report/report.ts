@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CONFIGURATION_NAMES } from '../plan/planner.js';
 import type { OutOfFoldSummary } from '../train/outOfFold.js';
-import { describePostprocessing, type InferenceRecipe } from '../infer/recipe.js';
+import { describePostprocessing, readRecipe } from '../infer/recipe.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import path from 'node:path';
 import { readImage } from '../io/image.js';
@@ -181,9 +181,8 @@ async function crossValidationSections(runDir: string): Promise<string[]> {
     out.push(
       `<h2>Cross-validation: out-of-fold mean Dice</h2><table><tr><th>configuration</th><th>folds</th></tr>${rows.join('')}</table>`,
     );
-  const recipe = path.join(runDir, 'inference.json');
-  if (existsSync(recipe)) {
-    const r = JSON.parse(await readFile(recipe, 'utf8')) as InferenceRecipe;
+  const r = await readRecipe(runDir);
+  if (r) {
     const body = r.candidates
       .map(
         (c) =>

@@ -3,15 +3,13 @@
 // `train --budget` on a plan without a budget section fits the configuration to the budget first.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { checkBudgetSections, defaultBf16, fitPlansToBudget, writePlans } from '../plan/index.js';
+import { defaultBf16, fitPlansToBudget, writePlans } from '../plan/index.js';
 import type { Prepared } from './prepare.js';
 import type { TrainOptions } from './types.js';
 
 /** The options a run uses: the caller's, else the plan's training section, else nnU-Net's. */
 export function optionsFromPlan(o: TrainOptions, p: Prepared): TrainOptions {
-  const file = path.join(o.modelDir, 'plans.json');
-  const problems = checkBudgetSections(p.config);
-  if (problems.length) throw new Error(`${file} configuration ${p.configName}: ${problems.join('; ')}`);
+  // (plans.json's budget and training sections were checked by its schema when it was read)
   const t = p.config.training;
   // the plan's learning rate belongs to the plan's optimiser
   const optimizer = o.optimizer ?? t?.optimizer;

@@ -2,13 +2,14 @@
 // with its report), fingerprint.json, plans.json (kept when present: plans are the user's to edit)
 // and the preprocessed cases of one configuration.
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tidy } from '../engine/index.js';
 import { assertDatasetValid } from '../dataset/check.js';
 import { readCaseVolumes } from '../dataset/volumes.js';
 import type { Dataset } from '../dataset/types.js';
 import { computeFingerprint, writeFingerprint, type Fingerprint } from '../plan/fingerprint.js';
+import { readFingerprint, readPlans } from '../plan/schema.js';
 import {
   planDataset,
   writePlans,
@@ -24,6 +25,7 @@ import { cropTo } from '../grid/crop.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { cropBoxes } from '../preprocess/cascadeBoxes.js';
 import { loadOrCreateSplits } from './splits.js';
+import { assertWritableModelFolder } from './preflight.js';
 import {
   foldOfCase,
   oofLabelFile,
@@ -54,11 +56,11 @@ export async function prepare(
   o: PrepareOptions = {},
 ): Promise<Prepared> {
   const log = o.log ?? (() => {});
-  await mkdir(modelDir, { recursive: true });
+  await assertWritableModelFolder(modelDir);
   const dataset = await assertDatasetValid(datasetDir);
   const fpFile = path.join(modelDir, 'fingerprint.json');
   let fingerprint: Fingerprint;
-  if (existsSync(fpFile)) fingerprint = JSON.parse(await readFile(fpFile, 'utf8')) as Fingerprint;
+  if (existsSync(fpFile)) fingerprint = await readFingerprint(fpFile);
   else {
     log('fingerprint: reading every case once');
     fingerprint = await computeFingerprint(dataset, (i, n, id) => log(`fingerprint ${i + 1}/${n} ${id}`));
@@ -66,7 +68,7 @@ export async function prepare(
   }
   const plansFile = path.join(modelDir, 'plans.json');
   let plans: Plans;
-  if (existsSync(plansFile)) plans = JSON.parse(await readFile(plansFile, 'utf8')) as Plans;
+  if (existsSync(plansFile)) plans = await readPlans(plansFile);
   else {
     plans = planDataset(fingerprint, { memoryGb: o.memoryGb });
     await writePlans(modelDir, plans);

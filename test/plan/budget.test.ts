@@ -9,7 +9,8 @@ import {
   STEP_SHARE,
   TARGET_STEPS,
   candidateNetwork,
-  checkBudgetSections,
+  validatePlans,
+  type Plans,
   fitStepTime,
   hasNativeBf16,
   parseCpuInfo,
@@ -168,13 +169,31 @@ test('bf16 by default only where the CPU flags say native bf16', () => {
 
 test('plans.json budget and training sections: a written plan reads back valid, broken ones are named', () => {
   const c = JSON.parse(JSON.stringify(plan(40 * 60, machine(1.9)))) as Configuration;
-  assert.deepEqual(checkBudgetSections(c), []);
-  assert.deepEqual(checkBudgetSections(bratsBase()), []); // nnU-Net's plan has neither
-  const broken = { ...c, training: { ...c.training!, optimizer: 'adam' as never, epochs: 2.5 } };
-  const errs = checkBudgetSections(broken);
-  assert.ok(errs.some((e) => /training\.optimizer/.test(e)));
-  assert.ok(errs.some((e) => /training\.epochs/.test(e)));
-  assert.ok(
-    checkBudgetSections({ ...c, budget: { ...c.budget!, steps: -1 } }).some((e) => /budget\.steps/.test(e)),
+  const plans = (conf: unknown) =>
+    ({
+      version: 1,
+      dataset: 'BraTS',
+      axes: 'zyx',
+      channelNames: ['FLAIR', 'T1c'],
+      labelValues: [0, 1, 2, 3],
+      memoryGb: 8,
+      configurations: { '3d_fullres': conf },
+      lowresReason: '',
+    }) as Plans;
+  const back = validatePlans(plans(c), 'plans.json').configurations['3d_fullres']!;
+  assert.deepEqual(back.budget, c.budget);
+  assert.deepEqual(back.training, c.training);
+  validatePlans(plans(bratsBase()), 'plans.json'); // nnU-Net's plan has neither section
+  assert.throws(
+    () => validatePlans(plans({ ...c, training: { ...c.training!, optimizer: 'adam' } }), 'plans.json'),
+    /plans\.json: configurations\.3d_fullres\.training\.optimizer/,
+  );
+  assert.throws(
+    () => validatePlans(plans({ ...c, training: { ...c.training!, epochs: 2.5 } }), 'plans.json'),
+    /configurations\.3d_fullres\.training\.epochs/,
+  );
+  assert.throws(
+    () => validatePlans(plans({ ...c, budget: { ...c.budget!, steps: -1 } }), 'plans.json'),
+    /configurations\.3d_fullres\.budget\.steps/,
   );
 });

@@ -124,6 +124,6 @@ test('a run follows the training section of plans.json, and a broken section is 
   writeFileSync(file, JSON.stringify(plans));
   await assert.rejects(
     trainModel({ dataset: ds, modelDir: model, fold: 1, valPatches: 1 }),
-    /plans\.json configuration 3d_fullres: training\.optimizer must be sgd or adamw/,
+    /plans\.json: configurations\.3d_fullres\.training\.optimizer/,
   );
 });
