@@ -10,7 +10,8 @@
         "src/conv.cc",
         "src/fused.cc",
         "src/allocator.cc",
-        "src/guard.cc"
+        "src/guard.cc",
+        "src/device.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

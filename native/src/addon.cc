@@ -24,6 +24,7 @@ Registry& registry() {
     registerNnOps(x);
     registerConvOps(x);
     registerFusedOps(x);
+    registerDeviceOps(x);
     return x;
   }();
   return r;

@@ -122,6 +122,7 @@ void registerBasicOps(Registry& r);
 void registerNnOps(Registry& r);
 void registerConvOps(Registry& r);
 void registerFusedOps(Registry& r);
+void registerDeviceOps(Registry& r);
 
 // The caching CPU allocator (allocator.cc).
 void installCachingAllocator();

@@ -26,4 +26,5 @@ export const commands: Record<string, Entry> = {
   },
   report: { summary: 'an HTML report of a model folder', load: () => import('./report.js') },
   synth: { summary: 'write the synthetic decathlon (nnU-Net v2)', load: () => import('./synth.js') },
+  info: { summary: 'libtorch build, GPUs, CPU features and threads', load: () => import('./info.js') },
 };

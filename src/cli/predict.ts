@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { parseInteger, FOLD_RANGE, THREADS_RANGE } from './args.js';
+import { deviceOption, parseDeviceOption, DEVICE_HELP } from './device.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
@@ -27,16 +28,16 @@ async function allFolds(model: string): Promise<number[]> {
 
 /**
  * Mirroring's default per device, from its measured cost: 8× the network passes in 3D is minutes
- * per case on a CPU (off unless asked), seconds on a GPU (on, as nnU-Net does). Prediction runs on
- * the CPU here; a --device option passes its device.
+ * per case on a CPU (off unless asked), seconds on a GPU (on, as nnU-Net does).
  */
-export function mirrorByDefault(device: 'cpu' | 'cuda'): boolean {
+export function mirrorByDefault(device: string): boolean {
   return device !== 'cpu';
 }
 
 const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config NAME] [--folds 0,1,2|all]
-                      [--checkpoint best|latest] [--mirror|--no-mirror] [--bf16] [--save-probabilities]
+                      [--checkpoint best|latest] [--mirror|--no-mirror] [--bf16 | --fp16] [--save-probabilities]
                       [--no-postprocess] [--output-format nifti|dicom-seg] [--threads N]
+                      [--device auto|cpu|cuda|cuda:N]
 
 IN is an image file (NIfTI, NRRD; 4D = channels), a DICOM series folder, or a folder of images
 (nnU-Net naming CASE_0000.nii.gz for channels). Label maps are written in each input's own
@@ -49,6 +50,9 @@ prior variant) runs 3d_lowres first.
 --output-format dicom-seg (DICOM series in): a DICOM Segmentation object per series (OUT.dcm or
 OUT/SERIES.dcm), one segment per label with the dataset's label names, each frame referring to its
 source image, for PACS viewers.
+${DEVICE_HELP}
+On a GPU the sliding window's Gaussian accumulation stays on the GPU when it fits in free memory,
+else it runs on the CPU; --bf16 also applies on a GPU, --fp16 (float16 autocast) only there.
 Mirroring (test-time augmentation over every flip of the axes: 8 network passes per window in 3D)
 is off by default on the CPU, where it multiplies the time per case by ~8 (measured on a 2-core
 CPU, one BraTS case: nnU-Net v2 140 s → 1105 s) for a small gain in Dice; --mirror turns it on. On
@@ -71,9 +75,11 @@ export const command: Command = {
         mirror: { type: 'boolean' },
         'no-mirror': { type: 'boolean' },
         bf16: { type: 'boolean', default: false },
+        fp16: { type: 'boolean', default: false },
         'save-probabilities': { type: 'boolean', default: false },
         'output-format': { type: 'string', default: 'nifti' },
         threads: { type: 'string' },
+        ...deviceOption,
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -107,6 +113,10 @@ export const command: Command = {
     const cases = findInputCases(values.input);
     const single = isSingleFileOutput(cases, values.output, outputFormat === 'dicom-seg');
     assertOutputOutsideInputs(values.input, values.output, cases, single);
+    if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
+    const device = await parseDeviceOption(values.device);
+    if (values.fp16 && device === 'cpu')
+      throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
     const { predict } = await import('../infer/predict.js');
     const r = await predict({
       input: values.input,
@@ -116,8 +126,9 @@ export const command: Command = {
       folds,
       checkpoint: values.checkpoint as 'best' | 'latest' | undefined,
       postprocess: !values['no-postprocess'],
-      mirror: values['no-mirror'] ? false : (values.mirror ?? mirrorByDefault('cpu')),
-      autocast: values.bf16 ? 'bfloat16' : null,
+      mirror: values['no-mirror'] ? false : (values.mirror ?? mirrorByDefault(device)),
+      autocast: values.fp16 ? 'float16' : values.bf16 ? 'bfloat16' : null,
+      device,
       saveProbabilities: values['save-probabilities'],
       outputFormat,
       threads,

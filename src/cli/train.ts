@@ -15,13 +15,14 @@ import {
 } from './args.js';
 import { parseDuration } from './duration.js';
 import { assertWritableModelFolder } from '../train/preflight.js';
+import { deviceOption, parseDeviceOption, DEVICE_HELP } from './device.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 
 const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d|3d_cascade_prior|3d_cascade_crop]
                     [--fold 0-4|all] [--model DIR]
                     [--epochs N] [--iters-per-epoch N] [--budget 30m] [--optimizer sgd|adamw]
-                    [--lr X] [--bf16|--fp32] [--resume] [--seed N] [--threads N] [--memory-gb N]
-                    [--no-validation]
+                    [--lr X] [--bf16 | --fp16 | --fp32] [--resume] [--seed N] [--threads N] [--memory-gb N]
+                    [--no-validation] [--device auto|cpu|cuda|cuda:N]
 
 Trains one fold (nnU-Net defaults: SGD 0.01, Nesterov 0.99, poly LR, weight decay 3e-5, Dice+CE
 with deep supervision, a third of each batch forced to contain foreground, augmentation).
@@ -38,7 +39,10 @@ out-of-fold predictions find-best compares and the cascade's second stage trains
 (--no-validation skips them).
 The cascade (planned when 3d_lowres is): train 3d_lowres with --fold all, then 3d_cascade_prior
 (stage 1's prediction as extra input channels) and/or 3d_cascade_crop (stage 2 on boxes around
-stage 1's components); 3d_cascade means 3d_cascade_prior.`;
+stage 1's components); 3d_cascade means 3d_cascade_prior.
+${DEVICE_HELP}
+--bf16: bfloat16 autocast (CPU with AVX512-BF16/AMX, or GPU). --fp16: float16 autocast with dynamic
+loss scaling (GPU only). On a GPU cuDNN's benchmark mode is on (the patch size is fixed).`;
 
 export const command: Command = {
   name: 'train',
@@ -57,7 +61,9 @@ export const command: Command = {
         optimizer: { type: 'string' },
         lr: { type: 'string' },
         bf16: { type: 'boolean' },
+        fp16: { type: 'boolean', default: false },
         fp32: { type: 'boolean' },
+        ...deviceOption,
         resume: { type: 'boolean', default: false },
         'no-validation': { type: 'boolean', default: false },
         seed: { type: 'string' },
@@ -76,7 +82,11 @@ export const command: Command = {
     if (!CONFIGURATION_NAMES.includes(config)) throw new UsageError(`unknown --config '${config}'`);
     if (values.optimizer !== undefined && values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
       throw new UsageError('--optimizer must be sgd or adamw');
+    if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
     if (values.bf16 && values.fp32) throw new UsageError('--bf16 and --fp32 exclude each other');
+    const device = await parseDeviceOption(values.device);
+    if (values.fp16 && device === 'cpu')
+      throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
     const opts = {
       dataset: ds,
       modelDir: values.model ?? path.join('medseg_results', path.basename(path.resolve(ds))),
@@ -87,7 +97,9 @@ export const command: Command = {
       optimizer: values.optimizer as 'sgd' | 'adamw' | undefined,
       initialLr: parseNumber(values.lr, 'lr', LR_RANGE),
       // unset: the plan's training section, else native bf16 detection (src/train/planDefaults.ts)
-      bf16: values.fp32 ? false : values.bf16 ? true : undefined,
+      bf16: values.fp32 || values.fp16 ? false : values.bf16 ? true : undefined,
+      fp16: values.fp16,
+      device,
       resume: values.resume,
       validate: !values['no-validation'],
       seed: parseInteger(values.seed, 'seed', SEED_RANGE),

@@ -20,7 +20,8 @@ export function optionsFromPlan(o: TrainOptions, p: Prepared): TrainOptions {
     initialLr: o.initialLr ?? (samePlanOptimizer ? t.initialLr : undefined),
     warmupSteps: o.warmupSteps ?? (samePlanOptimizer ? t.warmupSteps : undefined),
     // bf16 autocast by default where the CPU has native bf16 (bench/RESULTS.md: same Dice, faster step)
-    bf16: o.bf16 ?? t?.bf16 ?? defaultBf16(),
+    // (on a GPU the caller chooses: the CPU's flags say nothing about it; fp16 excludes bf16)
+    bf16: o.fp16 ? false : (o.bf16 ?? t?.bf16 ?? ((o.device ?? 'cpu') === 'cpu' && defaultBf16())),
     epochs: o.epochs ?? (o.budgetSeconds ? undefined : t?.epochs),
     itersPerEpoch: o.itersPerEpoch ?? t?.itersPerEpoch,
   };

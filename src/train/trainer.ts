@@ -26,6 +26,8 @@ export function runStep(run: TrainRun): (step: number) => Promise<number> {
       loss: deepSupervisionLoss,
       opt,
       precision: run.precision,
+      scaler: run.scaler,
+      device: run.device,
       lrAt: (s) => warmupPolyLR(run.lr0, s, state.totalEpochs * state.itersPerEpoch, warmup),
     },
     (s) => run.loader.next(s),
