@@ -1,21 +1,6 @@
-// What the planner needs to know about this CPU: its model and the instruction-set flags that change
-// step times (native bf16 above all), read from /proc/cpuinfo. Pure parsers take the text, so tests
-// feed them any machine's cpuinfo.
-import { readFileSync } from 'node:fs';
-import os from 'node:os';
-
-export interface CpuInfo {
-  model: string;
-  /** Sorted, de-duplicated flags of the first processor. */
-  flags: string[];
-}
-
-/** Model name and flags of the first processor listed in a /proc/cpuinfo text. */
-export function parseCpuInfo(text: string): CpuInfo {
-  const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
-  const flags = [...new Set(field('flags').split(/\s+/).filter(Boolean))].sort();
-  return { model: field('model name') || 'unknown', flags };
-}
+// What the planner needs to know about this CPU (engine/cpu.ts reads it): whether bf16 is native,
+// so on by default, and which flags change step times (part of the calibration's cache key).
+import { cpuFeatures } from '../engine/cpu.js';
 
 /**
  * Native bf16 arithmetic: AVX512-BF16 (Zen 4, Cooper Lake) or AMX-BF16 (Sapphire Rapids). Without
@@ -38,21 +23,10 @@ export const PERFORMANCE_FLAGS = [
   'amx_int8',
 ] as const;
 
-let cached: CpuInfo | null = null;
-
-/** This machine's CPU (model from os.cpus() where /proc/cpuinfo is missing, e.g. macOS). */
-export function thisCpu(): CpuInfo {
-  if (cached) return cached;
-  let text = '';
-  try {
-    text = readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    // no /proc: model only, no flags (bf16 then stays off by default)
-  }
-  const info = parseCpuInfo(text);
-  if (info.model === 'unknown') info.model = os.cpus()[0]?.model ?? 'unknown';
-  cached = info;
-  return info;
+/** This machine's CPU model and flags. */
+export function thisCpu(): { model: string; flags: string[] } {
+  const c = cpuFeatures();
+  return { model: c.model, flags: c.flags };
 }
 
 /** bf16 autocast by default on this machine (native bf16 only; `--fp32` turns it off). */

@@ -13,13 +13,13 @@ import {
   type Plans,
   fitStepTime,
   hasNativeBf16,
-  parseCpuInfo,
   planForBudget,
   predictStepSeconds,
   stepGflop,
   type Configuration,
   type StepTimeModel,
 } from '../../src/plan/index.js';
+import { parseCpuInfo } from '../../src/engine/cpu.js';
 
 /** A BraTS-like nnU-Net configuration: 1 mm isotropic, patch 80x112x128, 32…320, batch 2. */
 function bratsBase(): Configuration {
