@@ -18,3 +18,8 @@ export { evaluateFolders as evaluate } from './evaluate/folders.js';
 export { findBest, type FindBestOptions, type FindBestResult } from './evaluate/findBest.js';
 export { writeReport } from './report/report.js';
 export { runDemo } from './demo/pipeline.js';
+export * as transfer from './transfer/index.js';
+export { finetune, type FinetuneOptions } from './transfer/finetune.js';
+export { packageModel, type PackageManifest } from './transfer/package.js';
+export { openPackage, resolveModel } from './transfer/open.js';
+export * as search from './search/index.js';

@@ -28,6 +28,8 @@ export const LAYERS: Record<string, number> = {
   crossval: 8, // train + out-of-fold prediction
   postprocess: 8,
   evaluate: 9,
+  transfer: 9, // fine-tuning (over crossval's train) and model packages
+  search: 9, // hyper-parameter search and the job queue: trials train, jobs train folds and predict
   report: 10,
   bench: 10,
   demo: 11,

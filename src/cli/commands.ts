@@ -27,4 +27,18 @@ export const commands: Record<string, Entry> = {
   report: { summary: 'an HTML report of a model folder', load: () => import('./report.js') },
   synth: { summary: 'write the synthetic decathlon (nnU-Net v2)', load: () => import('./synth.js') },
   info: { summary: 'libtorch build, GPUs, CPU features and threads', load: () => import('./info.js') },
+  finetune: {
+    summary: 'train a dataset starting from another model (folder or package)',
+    load: () => import('./finetune.js'),
+  },
+  package: { summary: 'write a model folder as one .medseg file', load: () => import('./package.js') },
+  search: {
+    summary: 'hyper-parameter search (TPE, ASHA) over plan and trainer options',
+    load: () => import('./search.js'),
+  },
+  worker: {
+    summary: 'take jobs (trials, folds, predict shards) from a store',
+    load: () => import('./worker.js'),
+  },
+  queue: { summary: 'queue folds or predict shards for medseg worker', load: () => import('./queue.js') },
 };

@@ -34,7 +34,7 @@ export function mirrorByDefault(device: string): boolean {
   return device !== 'cpu';
 }
 
-const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config NAME] [--folds 0,1,2|all]
+const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR|FILE.medseg [--config NAME] [--folds 0,1,2|all]
                       [--checkpoint best|latest] [--mirror|--no-mirror] [--bf16 | --fp16] [--save-probabilities]
                       [--no-postprocess] [--output-format nifti|dicom-seg] [--threads N]
                       [--device auto|cpu|cuda|cuda:N]
@@ -96,7 +96,14 @@ export const command: Command = {
     const outputFormat = values['output-format'];
     if (outputFormat !== 'nifti' && outputFormat !== 'dicom-seg')
       throw new UsageError(`--output-format must be nifti or dicom-seg, not '${outputFormat}'`);
-    const config = (values.config === '3d_cascade' ? await cascadeVariant(values.model) : values.config) as
+    const threads = parseInteger(values.threads, 'threads', THREADS_RANGE);
+    // a .medseg package is unpacked (once, into the cache) and used as its model folder; a folder
+    // (or a missing path) goes on as before
+    const { isPackageFile, resolveModel } = await import('../transfer/open.js');
+    const model = isPackageFile(values.model)
+      ? await resolveModel(values.model, { log: (s) => process.stderr.write(`${s}\n`) })
+      : values.model;
+    const config = (values.config === '3d_cascade' ? await cascadeVariant(model) : values.config) as
       ConfigurationName | undefined;
     if (config !== undefined && !CONFIGURATION_NAMES.includes(config))
       throw new UsageError(`unknown --config '${config}'`);
@@ -104,24 +111,23 @@ export const command: Command = {
       values.folds === undefined
         ? undefined
         : values.folds === 'all'
-          ? await allFolds(values.model)
+          ? await allFolds(model)
           : values.folds.split(',').map((f) => parseInteger(f, 'folds', FOLD_RANGE)!);
-    const threads = parseInteger(values.threads, 'threads', THREADS_RANGE);
     // refused before libtorch loads: predictions never land among the inputs or in a dataset
+    if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
+    const device = await parseDeviceOption(values.device);
+    if (values.fp16 && device === 'cpu')
+      throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
     const { findInputCases } = await import('../infer/inputs.js');
     const { assertOutputOutsideInputs, isSingleFileOutput } = await import('../infer/outputLocation.js');
     const cases = findInputCases(values.input);
     const single = isSingleFileOutput(cases, values.output, outputFormat === 'dicom-seg');
     assertOutputOutsideInputs(values.input, values.output, cases, single);
-    if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
-    const device = await parseDeviceOption(values.device);
-    if (values.fp16 && device === 'cpu')
-      throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
     const { predict } = await import('../infer/predict.js');
     const r = await predict({
       input: values.input,
       output: values.output,
-      modelDir: values.model,
+      modelDir: model,
       config,
       folds,
       checkpoint: values.checkpoint as 'best' | 'latest' | undefined,

@@ -42,12 +42,22 @@ export interface SlidingWindowOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Window start positions along one axis: evenly spread, first at 0, last flush with the end. */
+/** Rounds to the nearest integer, halves to even (numpy's np.round, which nnU-Net's tiling uses). */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Window start positions along one axis: evenly spread, first at 0, last flush with the end. The
+ * same starts as nnU-Net's compute_steps_for_sliding_window, ties included (29 voxels with a
+ * 16-voxel patch: 0, 6, 13, not 0, 7, 13).
+ */
 export function windowStarts(size: number, patch: number, step: number): number[] {
   if (size <= patch) return [0];
   const n = Math.ceil((size - patch) / (patch * step)) + 1;
   const actual = (size - patch) / (n - 1);
-  return Array.from({ length: n }, (_, i) => Math.round(actual * i));
+  return Array.from({ length: n }, (_, i) => roundHalfEven(actual * i));
 }
 
 /** All window corners of a volume's spatial shape. */

@@ -118,6 +118,11 @@ export const configurationSchema = z
     budget: budgetSectionSchema.optional(),
     /** A budgeted plan's training defaults (optimiser, schedule, precision, epochs); train's options override. */
     training: trainingDefaultsSchema.optional(),
+    /**
+     * Soft Dice over the whole batch instead of per sample (nnU-Net: true for the 3D configurations,
+     * false for 2d, whose batch mixes slices of many cases). Absent in plans written before it: false.
+     */
+    batchDice: z.boolean().optional(),
   })
   .superRefine((c, ctx) => {
     const net = c.network;
