@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-web/', 'node_modules/', 'native/build/', 'bench/out/', 'medseg_results/', '**/*.py'] },
+  {
+    ignores: [
+      'dist/',
+      'dist-web/',
+      'node_modules/',
+      'native/build/',
+      'bench/out/',
+      'medseg_results/',
+      '**/*.py',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

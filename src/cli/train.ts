@@ -22,13 +22,17 @@ import type { TrainOptions } from '../train/types.js';
 const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d|3d_cascade_prior|3d_cascade_crop]
                     [--fold 0-4|all] [--model DIR]
                     [--epochs N] [--iters-per-epoch N] [--budget 30m] [--optimizer sgd|adamw]
-                    [--lr X] [--bf16 | --fp16] [--resume] [--seed N] [--threads N] [--memory-gb N]
+                    [--lr X] [--bf16 | --fp16 | --fp32] [--resume] [--seed N] [--threads N] [--memory-gb N]
                     [--no-validation] [--device auto|cpu|cuda|cuda:N]
 
 Trains one fold (nnU-Net defaults: SGD 0.01, Nesterov 0.99, poly LR, weight decay 3e-5, Dice+CE
 with deep supervision, a third of each batch forced to contain foreground, augmentation).
 Checkpoints checkpoint_latest / checkpoint_best and log.jsonl go to MODEL/<config>/fold_<F>/;
---resume continues a run exactly. --budget fits the number of epochs to a wall-clock time.
+--resume continues a run exactly. --budget fits the number of epochs to a wall-clock time; when
+plans.json has no budget section for the configuration (a plan made without --budget), it is first
+re-planned for the budget on this machine (as medseg plan --budget does; said in the log). A
+budgeted plan's training section (optimiser, learning rate, warm-up, precision, epochs) is the
+default of every option not given.
 --fold all trains the 5 folds one after the other (with --resume, finished folds are skipped).
 When a fold ends its validation cases are predicted (MODEL/<config>/fold_<F>/validation/): the
 out-of-fold predictions find-best compares and the cascade's second stage trains on
@@ -37,7 +41,8 @@ The cascade (planned when 3d_lowres is): train 3d_lowres with --fold all, then 3
 (stage 1's prediction as extra input channels) and/or 3d_cascade_crop (stage 2 on boxes around
 stage 1's components); 3d_cascade means 3d_cascade_prior.
 ${DEVICE_HELP}
---bf16: bfloat16 autocast (CPU with AVX512-BF16/AMX, or GPU). --fp16: float16 autocast with dynamic
+--bf16: bfloat16 autocast (CPU with AVX512-BF16/AMX, or GPU); on by default on a CPU with native
+bf16 (AVX512-BF16 or AMX), where --fp32 turns it off. --fp16: float16 autocast with dynamic
 loss scaling (GPU only). On a GPU cuDNN's benchmark mode is on (the patch size is fixed).`;
 
 /** train's options, as parseArgs reads them (finetune takes the same ones and adds its own). */
@@ -48,10 +53,11 @@ export const TRAIN_ARGS = {
   epochs: { type: 'string' },
   'iters-per-epoch': { type: 'string' },
   budget: { type: 'string' },
-  optimizer: { type: 'string', default: 'sgd' },
+  optimizer: { type: 'string' },
   lr: { type: 'string' },
-  bf16: { type: 'boolean', default: false },
+  bf16: { type: 'boolean' },
   fp16: { type: 'boolean', default: false },
+  fp32: { type: 'boolean' },
   ...deviceOption,
   resume: { type: 'boolean', default: false },
   'no-validation': { type: 'boolean', default: false },
@@ -69,9 +75,10 @@ export interface TrainArgValues {
   epochs?: string;
   'iters-per-epoch'?: string;
   budget?: string;
-  optimizer: string;
+  optimizer?: string;
   lr?: string;
-  bf16: boolean;
+  bf16?: boolean;
+  fp32?: boolean;
   fp16: boolean;
   device: string;
   resume: boolean;
@@ -89,9 +96,10 @@ export async function trainOptionsFromArgs(
 ): Promise<{ options: Omit<TrainOptions, 'fold'>; fold: number | 'all' }> {
   const config = (values.config === '3d_cascade' ? '3d_cascade_prior' : values.config) as ConfigurationName;
   if (!CONFIGURATION_NAMES.includes(config)) throw new UsageError(`unknown --config '${config}'`);
-  if (values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
+  if (values.optimizer !== undefined && values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
     throw new UsageError('--optimizer must be sgd or adamw');
   if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
+  if (values.bf16 && values.fp32) throw new UsageError('--bf16 and --fp32 exclude each other');
   const device = await parseDeviceOption(values.device);
   if (values.fp16 && device === 'cpu')
     throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
@@ -102,9 +110,11 @@ export async function trainOptionsFromArgs(
     epochs: parseInteger(values.epochs, 'epochs', COUNT_RANGE),
     itersPerEpoch: parseInteger(values['iters-per-epoch'], 'iters-per-epoch', COUNT_RANGE),
     budgetSeconds: values.budget === undefined ? undefined : parseDuration(values.budget, 'budget'),
-    optimizer: values.optimizer as 'sgd' | 'adamw',
+    // unset: the plan's training section, else nnU-Net's SGD (src/train/planDefaults.ts)
+    optimizer: values.optimizer as 'sgd' | 'adamw' | undefined,
     initialLr: parseNumber(values.lr, 'lr', LR_RANGE),
-    bf16: values.bf16,
+    // unset: the plan's training section, else native bf16 detection on the CPU
+    bf16: values.fp32 || values.fp16 ? false : values.bf16 ? true : undefined,
     fp16: values.fp16,
     device,
     resume: values.resume,

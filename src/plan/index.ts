@@ -3,3 +3,8 @@ export * from './topology.js';
 export * from './planner.js';
 export * from './run.js';
 export * from './schema.js';
+export * from './budget.js';
+export * from './budgetCost.js';
+export * from './budgetPlan.js';
+export * from './calibrate.js';
+export * from './cpu.js';

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { readJsonFile, validate } from '../io/jsonFile.js';
 import type { UNetSpec } from '../nn/unet.js';
 import type { NormalizationPlan } from './normalization.js';
+import { budgetSectionSchema, trainingDefaultsSchema } from './budgetSchema.js';
 
 /** Every configuration name, in the order find-best lists them. */
 export const CONFIGURATION_NAMES = [
@@ -113,6 +114,10 @@ export const configurationSchema = z
     labelInterpolation: z.enum(['nearest', 'linear']),
     /** Set on the cascade's second stage. */
     cascade: cascadeStageSchema.optional(),
+    /** Set when the configuration was fitted to a time budget (`plan --budget`; budget.ts). */
+    budget: budgetSectionSchema.optional(),
+    /** A budgeted plan's training defaults (optimiser, schedule, precision, epochs); train's options override. */
+    training: trainingDefaultsSchema.optional(),
     /**
      * Soft Dice over the whole batch instead of per sample (nnU-Net: true for the 3D configurations,
      * false for 2d, whose batch mixes slices of many cases). Absent in plans written before it: false.

@@ -14,6 +14,7 @@ import { loadOrCreateSplits, type Split } from './splits.js';
 import { BatchLoader } from './loader.js';
 import { validationBatches, disposeBatches, type ValidationBatch } from './pseudoDice.js';
 import type { EpochLog, TrainOptions, TrainState } from './types.js';
+import { optionsFromPlan, replanForBudget } from './planDefaults.js';
 
 export interface RunFiles {
   foldDir: string;
@@ -69,18 +70,21 @@ export function makeOptimizer(net: UNet, kind: 'sgd' | 'adamw' | undefined, lr?:
     : new SGD(net.parameters(), { lr: lr ?? 1e-2, momentum: 0.99, nesterov: true, weightDecay: 3e-5 });
 }
 
-export async function openRun(o: TrainOptions): Promise<TrainRun> {
-  const log = o.log ?? (() => {});
-  const configName = o.config ?? '3d_fullres';
-  const fold = o.fold ?? 0;
-  const device = o.device ?? 'cpu';
-  if (o.fp16 && !isCuda(device))
+export async function openRun(caller: TrainOptions): Promise<TrainRun> {
+  const log = caller.log ?? (() => {});
+  const configName = caller.config ?? '3d_fullres';
+  const fold = caller.fold ?? 0;
+  const device = caller.device ?? 'cpu';
+  if (caller.fp16 && !isCuda(device))
     throw new Error(
       `fp16 training needs a CUDA device (the run's device is ${device}); on the CPU use bf16 where it has native support`,
     );
-  if (o.fp16 && o.bf16) throw new Error('fp16 and bf16 exclude each other: choose one');
-  setThreads(o.threads);
-  const p = await prepare(o.dataset, o.modelDir, configName, { memoryGb: o.memoryGb, log });
+  if (caller.fp16 && caller.bf16) throw new Error('fp16 and bf16 exclude each other: choose one');
+  setThreads(caller.threads);
+  const p = await prepare(caller.dataset, caller.modelDir, configName, { memoryGb: caller.memoryGb, log });
+  // a budgeted plan's training section fills the options the caller left unset
+  await replanForBudget(caller, p);
+  const o = optionsFromPlan(caller, p);
   const splits = await loadOrCreateSplits(
     o.modelDir,
     p.dataset.training.map((c) => c.id),

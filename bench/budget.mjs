@@ -1,0 +1,212 @@
+// Budget-aware planning against nnU-Net's default plan and the hand-sized CPU plan, under the same
+// training budget on the same machine: budget → chosen plan → step time → steps → Dice.
+//   node bench/budget.mjs [--sets brats,synth] [--budgets 10,20,40] [--plans budget,default,hand]
+//                         [--rotations 0,1,2,3] [--tasks hippocampus,prostate] [--size small]
+//                         [--threads 2] [--shared]   (after npm run build; budgets in minutes, may be fractions)
+// (a) BraTS 2013 (shared data, 4 cases): train on 3, evaluate the 4th (rotation k holds out case k);
+//     whole tumour (1+2+3+4), tumour core (1+3+4), enhancing (4), Dice and HD95, no post-processing.
+// (b) synthetic decathlon tasks (size small, 10 cases): fold 0 of the 5-fold split, its 2 validation
+//     cases, Dice per label.
+// Plans: `budget` = plan --budget (the rule of src/plan/budget.ts, calibration cached per machine);
+// `default` = nnU-Net's plan as planned (SGD 0.01); `hand` = features 16…128 at half nnU-Net's patch
+// voxels (BraTS: 64×96×96), AdamW 3e-3, bf16 where native (issue 11's hand-sized plan). Every cell
+// trains with `train --budget` (epochs fitted to the wall clock), so a loaded machine shortens all of
+// them alike: compare cells of one run, and say whether the machine was shared.
+// One JSON line per cell on stdout (and bench/out/budget/cells.jsonl), then a Markdown table.
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { datasetFromPattern } from '../dist/src/dataset/from-pattern.js';
+import { writeNnunetDataset } from '../dist/src/dataset/export.js';
+import { plan } from '../dist/src/plan/run.js';
+import { writePlans } from '../dist/src/plan/planner.js';
+import { candidateNetwork, fitPlansToBudget, defaultBf16 } from '../dist/src/plan/index.js';
+import { findTask, writeSynthDataset } from '../dist/src/synth/index.js';
+import { train } from '../dist/src/crossval/train.js';
+import { evaluateFolders } from '../dist/src/evaluate/folders.js';
+import { validationDir } from '../dist/src/train/outOfFold.js';
+
+const { values } = parseArgs({
+  options: {
+    sets: { type: 'string', default: 'brats,synth' },
+    budgets: { type: 'string', default: '10,20,40' },
+    plans: { type: 'string', default: 'budget,default,hand' },
+    rotations: { type: 'string', default: '0,1' },
+    tasks: { type: 'string', default: 'hippocampus,prostate' },
+    size: { type: 'string', default: 'small' },
+    threads: { type: 'string', default: String(os.availableParallelism()) },
+    shared: { type: 'boolean', default: false },
+    data: { type: 'string', default: process.env.MEDSEG_REAL_DATA ?? '../shared/data' },
+  },
+});
+const out = path.resolve('bench/out/budget');
+mkdirSync(out, { recursive: true });
+const threads = Number(values.threads);
+const rows = [];
+
+async function bratsDataset() {
+  const root = path.join(values.data, 'brats2013-deepmedic');
+  const ds = await datasetFromPattern({
+    root,
+    images: [
+      'brats_2013_{case}_1/Flair_subtrMeanDivStd.nii.gz',
+      'brats_2013_{case}_1/T1c_subtrMeanDivStd.nii.gz',
+    ],
+    channelNames: ['FLAIR', 'T1c'],
+    label: 'brats_2013_{case}_1/OTMultiClass.nii.gz',
+    labels: { background: 0, necrosis: 1, oedema: 2, non_enhancing: 3, enhancing: 4 },
+    name: 'BraTS2013',
+  });
+  const dir = path.join(out, 'brats', 'Dataset');
+  await writeNnunetDataset(ds, dir, { overwrite: true });
+  return dir;
+}
+
+const REGIONS = [
+  { name: 'WT', labels: [1, 2, 3, 4] },
+  { name: 'TC', labels: [1, 3, 4] },
+  { name: 'ET', labels: [4] },
+];
+
+/** Rewrites the model's 3d_fullres for the plan kind; returns a one-line description. */
+async function shapePlan(kind, model, plans, seconds, log) {
+  let c = plans.configurations['3d_fullres'];
+  if (kind === 'budget') {
+    plans = await fitPlansToBudget(plans, { seconds, threads, log });
+    c = plans.configurations['3d_fullres'];
+  } else if (kind === 'hand') {
+    const scale = 0.5 ** (1 / 3);
+    const { patch, network } = candidateNetwork(
+      c,
+      c.patch.map((p) => Math.round(p * scale)),
+      { base: 16, cap: 128 },
+    );
+    c = {
+      ...c,
+      patch,
+      network,
+      budget: { seconds, stepSeconds: 0, steps: 0, why: 'hand-sized CPU plan (benchmark baseline)' },
+      training: {
+        optimizer: 'adamw',
+        initialLr: 3e-3,
+        warmupSteps: 0,
+        bf16: defaultBf16(),
+        epochs: 1,
+        itersPerEpoch: 250,
+      },
+    };
+  } else {
+    // a budget section keeps `train --budget` from re-planning: nnU-Net's plan and SGD as they are
+    c = {
+      ...c,
+      budget: { seconds, stepSeconds: 0, steps: 0, why: "nnU-Net's default plan (benchmark baseline)" },
+    };
+  }
+  plans.configurations['3d_fullres'] = c;
+  await writePlans(model, plans);
+  const f = c.network.features;
+  return { patch: c.patch.join('x'), features: `${f[0]}…${f.at(-1)}`, stages: f.length, batch: c.batchSize };
+}
+
+async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, labels }) {
+  const t0 = performance.now();
+  const tag = `${set}${held ? `-${held}` : ''} ${minutes}m ${kind}`;
+  const model = path.join(out, set, `${held ?? 'fold0'}_${minutes}m_${kind}`);
+  rmSync(model, { recursive: true, force: true });
+  const lines = [];
+  const log = (s) => {
+    lines.push(s);
+    process.stderr.write(`[${tag}] ${s}\n`);
+  };
+  const { plans } = await plan(dataset, model, { memoryGb: 4 });
+  if (splits) writeFileSync(path.join(model, 'splits.json'), JSON.stringify(splits));
+  const seconds = minutes * 60;
+  const shape = await shapePlan(kind, model, plans, seconds, log);
+  const tTrain = performance.now();
+  const r = await train({
+    dataset,
+    modelDir: model,
+    config: '3d_fullres',
+    fold,
+    budgetSeconds: seconds,
+    threads,
+    log,
+  });
+  const trainSeconds = (performance.now() - tTrain) / 1000;
+  const fit = lines.map((l) => /at ([\d.]+) s\/step: (\d+) epochs × (\d+) iterations/.exec(l)).find(Boolean);
+  const iters = fit ? Number(fit[3]) : NaN;
+  const val = validationDir(model, '3d_fullres', fold);
+  const predDir = path.join(model, 'prediction');
+  const refDir = path.join(model, 'reference');
+  mkdirSync(predDir, { recursive: true });
+  mkdirSync(refDir, { recursive: true });
+  const ids = readdirSync(val).filter((f) => f.endsWith('.nii.gz') && !f.includes('_probabilities'));
+  for (const f of ids) {
+    copyFileSync(path.join(val, f), path.join(predDir, f));
+    copyFileSync(path.join(dataset, 'labelsTr', f), path.join(refDir, f));
+  }
+  const report = await evaluateFolders({ predDir, refDir, labels, regions });
+  const row = {
+    set,
+    held_out: held,
+    budget_min: minutes,
+    plan: kind,
+    ...shape,
+    s_per_step: fit ? Number(Number(fit[1]).toFixed(2)) : null,
+    steps: r.history.length * iters,
+    dice: Object.fromEntries(
+      Object.entries(report.mean).map(([k, m]) => [k, m.dice === null ? null : Number(m.dice.toFixed(3))]),
+    ),
+    hd95: Object.fromEntries(
+      Object.entries(report.mean).map(([k, m]) => [k, m.hd95 == null ? null : Number(m.hd95.toFixed(1))]),
+    ),
+    train_s: Math.round(trainSeconds),
+    total_s: Math.round((performance.now() - t0) / 1000),
+    machine: `${os.cpus()[0]?.model} ×${os.availableParallelism()}, threads ${threads}, load ${os.loadavg()[0].toFixed(1)}${values.shared ? ' (shared)' : ''}`,
+  };
+  rows.push(row);
+  appendFileSync(path.join(out, 'cells.jsonl'), `${JSON.stringify(row)}\n`);
+  console.log(JSON.stringify(row));
+}
+
+const budgets = values.budgets.split(',').map(Number);
+const kinds = values.plans.split(',');
+for (const set of values.sets.split(',')) {
+  if (set === 'brats') {
+    const dataset = await bratsDataset();
+    const ids = readdirSync(path.join(dataset, 'labelsTr'))
+      .map((f) => f.replace('.nii.gz', ''))
+      .sort();
+    for (const k of values.rotations.split(',').map(Number)) {
+      const held = ids[k];
+      const splits = [{ train: ids.filter((i) => i !== held), val: [held] }];
+      for (const minutes of budgets)
+        for (const kind of kinds)
+          await cell({ set, dataset, held, fold: 0, splits, kind, minutes, regions: REGIONS, labels: [] });
+    }
+  } else {
+    for (const task of values.tasks.split(',')) {
+      rmSync(path.join(out, task, 'data'), { recursive: true, force: true });
+      const { dir } = await writeSynthDataset(findTask(task), path.join(out, task, 'data'), {
+        seed: 0,
+        size: 'small',
+        cases: 10,
+      });
+      for (const minutes of budgets)
+        for (const kind of kinds) await cell({ set: task, dataset: dir, fold: 0, kind, minutes });
+    }
+  }
+}
+
+console.log('\n| set | held out | budget | plan | patch | features | s/step | steps | Dice | HD95 |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  const fmt = (o) =>
+    Object.entries(o)
+      .map(([k, v]) => `${k} ${v ?? '–'}`)
+      .join(', ');
+  console.log(
+    `| ${r.set} | ${r.held_out ?? 'fold 0'} | ${r.budget_min} min | ${r.plan} | ${r.patch} | ${r.features} | ${r.s_per_step ?? '–'} | ${r.steps} | ${fmt(r.dice)} | ${fmt(r.hd95)} |`,
+  );
+}

@@ -1,0 +1,221 @@
+// Budget-aware planning: the network a run can afford in the time it has on this machine.
+//
+// THE RULE. nnU-Net's plan assumes a GPU and 250,000 steps; on a CPU a 40-minute run of it makes
+// ~100 steps and sees each region of the training images a handful of times. A budgeted plan first
+// secures TARGET_STEPS optimisation steps (AdamW + warm-up converge in about a thousand on the
+// datasets measured: bench/RESULTS.md) and spends the rest of the budget on context, then width:
+//   1. the largest patch (from nnU-Net's own, down to PATCH_FRACTIONS' last, 1/16 of its voxels, and
+//      never below MIN_PATCH_AXIS voxels along an axis) at
+//      which a network of at least 16 base features reaches TARGET_STEPS; at that patch the widest
+//      (32…320, 24…256, 16…128 features) that does;
+//   2. otherwise 8…64 features at the largest patch that reaches TARGET_STEPS;
+//   3. otherwise the smallest candidate, with the steps the budget gives it; and when that is less
+//      than one epoch of MIN_EPOCH_STEPS steps, an error that names the minimum budget.
+// Step times come from the calibration (calibrate.ts: a few small networks measured on this
+// machine and precision, a linear model in the step's GFLOP predicts the rest). Depth follows the
+// patch (nnU-Net's topology rules); the batch stays nnU-Net's; the precision is the calibration's.
+// A budget that affords nnU-Net's plan with TARGET_STEPS gets nnU-Net's plan unchanged.
+import type { Configuration } from './planner.js';
+import { planTopology } from './topology.js';
+import type { UNetSpec } from '../nn/unet.js';
+import { predictStepSeconds, stepGflop, type StepTimeModel } from './budgetCost.js';
+import type { TrainingDefaults } from './budgetSchema.js';
+
+export const TARGET_STEPS = 1000;
+export const MIN_EPOCH_STEPS = 10;
+/** Share of the budget spent in steps (the rest: validation, checkpoints, loader start-up). */
+export const STEP_SHARE = 0.85;
+/** Smallest patch side a budget plan shrinks to (voxels), unless nnU-Net's patch is smaller. */
+export const MIN_PATCH_AXIS = 32;
+/** Patch voxel counts tried, as fractions of nnU-Net's patch. */
+export const PATCH_FRACTIONS = [1, 0.7, 0.5, 0.35, 0.25, 0.18, 0.125, 0.09, 0.0625];
+/** Widths tried: base features and the cap, nnU-Net's first. */
+export const WIDTHS = [
+  { base: 32, cap: 320 },
+  { base: 24, cap: 256 },
+  { base: 16, cap: 128 },
+  { base: 8, cap: 64 },
+];
+
+export type { BudgetSection, TrainingDefaults } from './budgetSchema.js';
+
+export interface Candidate {
+  patch: number[];
+  batch: number;
+  network: UNetSpec;
+  /** Fraction of nnU-Net's patch voxels asked for (the topology rounds the patch). */
+  fraction: number;
+  width: { base: number; cap: number };
+  stepSeconds: number;
+  steps: number;
+}
+
+export class BudgetTooSmallError extends Error {
+  constructor(
+    readonly seconds: number,
+    readonly minimumSeconds: number,
+    detail: string,
+  ) {
+    super(
+      `budget ${formatSeconds(seconds)} is too small for one epoch (${MIN_EPOCH_STEPS} steps) of the smallest network ` +
+        `for this dataset (${detail}): give at least --budget ${formatSeconds(minimumSeconds)}`,
+    );
+  }
+}
+
+export function formatSeconds(s: number): string {
+  if (s < 120) return `${Math.ceil(s)}s`;
+  const m = Math.ceil(s / 60);
+  return m < 120 ? `${m}m` : `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
+}
+
+/** The network of a patch and width, by nnU-Net's topology rules (depth follows the patch). */
+export function candidateNetwork(
+  base: Configuration,
+  patchWanted: number[],
+  width: { base: number; cap: number },
+): { patch: number[]; network: UNetSpec } {
+  const dims = base.network.dims;
+  const spacing = base.spacing.slice(-dims);
+  const topo = planTopology(patchWanted, spacing, dims === 3 ? 6 : 7);
+  const n = topo.strides.length;
+  return {
+    patch: topo.patch,
+    network: {
+      ...base.network,
+      features: Array.from({ length: n }, (_, i) => Math.min(width.base * 2 ** i, width.cap)),
+      kernelSizes: topo.kernelSizes,
+      strides: topo.strides,
+      encoderBlocks: Array.from(
+        { length: n },
+        (_, i) => base.network.encoderBlocks[i] ?? base.network.encoderBlocks.at(-1)!,
+      ),
+      decoderConvs: new Array<number>(n - 1).fill(base.network.decoderConvs[0] ?? 2),
+    },
+  };
+}
+
+/** Every candidate: patch fractions × widths, each with its predicted step time and steps. */
+export function budgetCandidates(base: Configuration, model: StepTimeModel, seconds: number): Candidate[] {
+  const out: Candidate[] = [];
+  const nd = base.patch.length;
+  for (const fraction of PATCH_FRACTIONS) {
+    const scale = fraction ** (1 / nd);
+    // never below MIN_PATCH_AXIS voxels along an axis (or the whole of a smaller nnU-Net patch):
+    // a patch smaller than that sees too little around each voxel to segment it
+    const wanted = base.patch.map((p) => Math.max(Math.min(p, MIN_PATCH_AXIS), Math.round(p * scale)));
+    for (const width of WIDTHS) {
+      const isBase = fraction === 1 && width.base === base.network.features[0];
+      const { patch, network } = isBase
+        ? { patch: base.patch, network: base.network }
+        : candidateNetwork(base, wanted, width);
+      const stepSeconds = predictStepSeconds(model, stepGflop(network, patch, base.batchSize));
+      out.push({
+        patch,
+        batch: base.batchSize,
+        network,
+        fraction,
+        width,
+        stepSeconds,
+        steps: Math.floor((seconds * STEP_SHARE) / stepSeconds),
+      });
+    }
+  }
+  return out;
+}
+
+/** The rule (see the top of this file): which candidate, and in words why. */
+export function chooseCandidate(
+  candidates: Candidate[],
+  seconds: number,
+): { chosen: Candidate; rule: string } {
+  const reaches = (c: Candidate) => c.steps >= TARGET_STEPS;
+  // candidates come patch-major, widest first
+  const wide = candidates.find((c) => c.width.base >= 16 && reaches(c));
+  if (wide) {
+    return {
+      chosen: wide,
+      rule: `the largest patch at which a network of ≥ 16 base features gets ≥ ${TARGET_STEPS} steps, the widest there`,
+    };
+  }
+  const narrow = candidates.find(reaches);
+  if (narrow) {
+    return {
+      chosen: narrow,
+      rule: `no network of ≥ 16 base features gets ${TARGET_STEPS} steps: 8 base features at the largest patch that does`,
+    };
+  }
+  const smallest = candidates.reduce((a, b) => (b.stepSeconds < a.stepSeconds ? b : a));
+  const minimum = (MIN_EPOCH_STEPS * smallest.stepSeconds) / STEP_SHARE;
+  if (smallest.steps < MIN_EPOCH_STEPS) {
+    throw new BudgetTooSmallError(
+      seconds,
+      minimum,
+      `patch ${smallest.patch.join('x')}, features ${smallest.network.features[0]}…${smallest.network.features.at(-1)}, ` +
+        `${smallest.stepSeconds.toFixed(2)} s/step`,
+    );
+  }
+  return {
+    chosen: smallest,
+    rule: `no candidate gets ${TARGET_STEPS} steps: the smallest network, with the steps the budget allows`,
+  };
+}
+
+/** Short-run optimisation (bench/RESULTS.md): AdamW 3e-3 with warm-up below 20,000 steps, else nnU-Net's SGD. */
+export function trainingFor(steps: number, bf16: boolean): TrainingDefaults {
+  const itersPerEpoch = Math.max(MIN_EPOCH_STEPS, Math.min(250, Math.round(steps / 25)));
+  const epochs = Math.max(1, Math.floor(steps / itersPerEpoch));
+  const adamw = steps < 20000;
+  return {
+    optimizer: adamw ? 'adamw' : 'sgd',
+    initialLr: adamw ? 3e-3 : 1e-2,
+    warmupSteps: adamw ? Math.min(200, Math.round(0.05 * epochs * itersPerEpoch)) : 0,
+    bf16,
+    epochs,
+    itersPerEpoch,
+  };
+}
+
+export interface BudgetPlanInput {
+  /** nnU-Net's configuration (planDataset's): its spacing, patch, batch and network are the start. */
+  base: Configuration;
+  seconds: number;
+  model: StepTimeModel;
+  precision: 'bf16' | 'fp32';
+  /** Digest of the calibration the model comes from. */
+  calibration: string;
+}
+
+/** The configuration fitted to the budget, with its `budget` and `training` sections. */
+export function planForBudget(i: BudgetPlanInput): Configuration {
+  if (!(i.seconds > 0)) throw new Error(`budget must be a positive number of seconds, got ${i.seconds}`);
+  const candidates = budgetCandidates(i.base, i.model, i.seconds);
+  const { chosen, rule } = chooseCandidate(candidates, i.seconds);
+  const training = trainingFor(chosen.steps, i.precision === 'bf16');
+  const steps = training.epochs * training.itersPerEpoch;
+  const f = chosen.network.features;
+  const unchanged = chosen.network === i.base.network;
+  const why =
+    `${formatSeconds(i.seconds)} budget, ${Math.round(STEP_SHARE * 100)}% of it in steps; ${rule}: ` +
+    (unchanged
+      ? `nnU-Net's plan itself (patch ${chosen.patch.join('x')}, features ${f[0]}…${f.at(-1)})`
+      : `patch ${chosen.patch.join('x')} (${Math.round(chosen.fraction * 100)}% of nnU-Net's ${i.base.patch.join('x')} voxels), ` +
+        `features ${f[0]}…${f.at(-1)} in ${f.length} stages (nnU-Net: ${i.base.network.features[0]}…${i.base.network.features.at(-1)})`) +
+    `, batch ${chosen.batch}, ${i.precision}: ${chosen.stepSeconds.toFixed(2)} s/step predicted → ${steps} steps ` +
+    `(${training.epochs} epochs × ${training.itersPerEpoch}), ${training.optimizer === 'adamw' ? `AdamW ${training.initialLr} with ${training.warmupSteps} warm-up steps` : "nnU-Net's SGD"}`;
+  return {
+    ...i.base,
+    patch: chosen.patch,
+    batchSize: chosen.batch,
+    network: chosen.network,
+    budget: {
+      seconds: i.seconds,
+      stepSeconds: Number(chosen.stepSeconds.toFixed(4)),
+      steps,
+      why,
+      precision: i.precision,
+      calibration: i.calibration,
+    },
+    training,
+  };
+}

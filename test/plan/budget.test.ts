@@ -1,0 +1,199 @@
+// The budget rule on made-up calibrations (pure and fast): which network a budget buys, the training
+// section that goes with it, the too-small error, the plans.json sections' checks, the step-time fit
+// and bf16 detection from a cpuinfo text.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  BudgetTooSmallError,
+  MIN_EPOCH_STEPS,
+  STEP_SHARE,
+  TARGET_STEPS,
+  candidateNetwork,
+  validatePlans,
+  type Plans,
+  fitStepTime,
+  hasNativeBf16,
+  planForBudget,
+  predictStepSeconds,
+  stepGflop,
+  type Configuration,
+  type StepTimeModel,
+} from '../../src/plan/index.js';
+import { parseCpuInfo } from '../../src/engine/cpu.js';
+
+/** A BraTS-like nnU-Net configuration: 1 mm isotropic, patch 80x112x128, 32…320, batch 2. */
+function bratsBase(): Configuration {
+  const seed = {
+    name: '3d_fullres',
+    spacing: [1, 1, 1],
+    medianShape: [138, 169, 138],
+    patch: [80, 112, 128],
+    batchSize: 2,
+    normalization: [{ scheme: 'zscore' }, { scheme: 'zscore' }],
+    imageInterpolation: 'linear',
+    labelInterpolation: 'linear',
+    network: {
+      architecture: 'plain',
+      dims: 3,
+      inputChannels: 2,
+      numClasses: 4,
+      features: [32],
+      kernelSizes: [],
+      strides: [],
+      encoderBlocks: [2],
+      decoderConvs: [2],
+      deepSupervision: true,
+    },
+  } as Configuration;
+  const { patch, network } = candidateNetwork(seed, seed.patch, { base: 32, cap: 320 });
+  return { ...seed, patch, network };
+}
+
+/** A machine whose step takes `handSeconds` for the 64x96x96 16…128 network (no overhead). */
+function machine(handSeconds: number): StepTimeModel {
+  const hand = candidateNetwork(bratsBase(), [64, 96, 96], { base: 16, cap: 128 });
+  return { overheadSeconds: 0, gflopPerSecond: stepGflop(hand.network, hand.patch, 2) / handSeconds };
+}
+
+const plan = (seconds: number, model: StepTimeModel) =>
+  planForBudget({ base: bratsBase(), seconds, model, precision: 'bf16', calibration: 'test' });
+
+test("a 40-minute budget on a machine like the colleague's finds the hand-sized plan", () => {
+  const c = plan(40 * 60, machine(1.9));
+  assert.deepEqual(c.patch, [64, 96, 96]);
+  assert.deepEqual(c.network.features, [16, 32, 64, 128, 128]);
+  assert.ok(c.budget!.steps >= TARGET_STEPS, `${c.budget!.steps} steps`);
+  assert.ok(c.budget!.stepSeconds <= 1.9 * 1.01, `${c.budget!.stepSeconds} s/step`); // the same topology up to rounding
+  assert.equal(c.budget!.steps, c.training!.epochs * c.training!.itersPerEpoch);
+  assert.ok(c.budget!.steps * c.budget!.stepSeconds <= STEP_SHARE * 40 * 60);
+  assert.equal(c.training!.optimizer, 'adamw');
+  assert.equal(c.training!.bf16, true);
+  assert.ok(c.training!.warmupSteps > 0);
+  assert.match(c.budget!.why, /64x96x96/);
+  // spacing, normalisation and interpolation stay nnU-Net's (the preprocessed data stay valid)
+  assert.deepEqual(c.spacing, bratsBase().spacing);
+  assert.deepEqual(c.normalization, bratsBase().normalization);
+});
+
+test("more budget buys a larger network; a huge budget gets nnU-Net's plan unchanged", () => {
+  const model = machine(1.9);
+  const sizes = [10, 20, 40, 240].map((m) => {
+    const c = plan(m * 60, model);
+    return c.patch.reduce((a, b) => a * b, 1) * c.network.features[0]!;
+  });
+  for (let i = 1; i < sizes.length; i++) assert.ok(sizes[i]! >= sizes[i - 1]!, `sizes ${sizes.join(' ')}`);
+  assert.ok(sizes[3]! > sizes[0]!);
+  const huge = plan(100 * 3600, model);
+  assert.deepEqual(huge.patch, bratsBase().patch);
+  assert.deepEqual(huge.network, bratsBase().network);
+  assert.equal(huge.training!.optimizer, 'sgd'); // enough steps for nnU-Net's own schedule
+});
+
+test('a slower machine gets a smaller network for the same budget', () => {
+  const fast = plan(20 * 60, machine(1.0));
+  const slow = plan(20 * 60, machine(8.0));
+  const cost = (c: Configuration) => stepGflop(c.network, c.patch, c.batchSize);
+  assert.ok(cost(slow) < cost(fast));
+  assert.ok(slow.budget!.steps >= TARGET_STEPS || slow.network.features[0] === 8);
+});
+
+test('a budget too small for one epoch of the smallest network: one error with the minimum budget', () => {
+  const model = machine(2000); // a very slow machine
+  assert.throws(
+    () => plan(30, model),
+    (e: unknown) => {
+      assert.ok(e instanceof BudgetTooSmallError);
+      assert.match(e.message, /too small for one epoch/);
+      assert.match(e.message, /give at least --budget \d+(s|m)/);
+      // the minimum it names is enough: planning with it succeeds with ≥ one epoch
+      const ok = plan(e.minimumSeconds + 1, model);
+      assert.ok(ok.budget!.steps >= MIN_EPOCH_STEPS);
+      return true;
+    },
+  );
+});
+
+test('the step-time fit recovers a line and predicts from GFLOP', () => {
+  const pts = [1, 4, 9, 20].map((g) => ({ name: `${g}`, gflop: g, seconds: 0.2 + g / 50 }));
+  const m = fitStepTime(pts);
+  assert.ok(Math.abs(m.overheadSeconds - 0.2) < 1e-9);
+  assert.ok(Math.abs(m.gflopPerSecond - 50) < 1e-6);
+  assert.ok(Math.abs(predictStepSeconds(m, 100) - 2.2) < 1e-9);
+  // a negative intercept is not a cost: the line goes through the origin then
+  const m2 = fitStepTime([
+    { name: 'a', gflop: 10, seconds: 0.5 },
+    { name: 'b', gflop: 20, seconds: 1.5 },
+  ]);
+  assert.equal(m2.overheadSeconds, 0);
+});
+
+test('stepGflop counts a one-stage-deep network by hand', () => {
+  // 2 stages, 1 channel in, 2 out features 4/8, kernel 3³, stride 2, 2 classes, patch 8³, batch 1
+  const spec = {
+    architecture: 'plain' as const,
+    dims: 3,
+    inputChannels: 1,
+    numClasses: 2,
+    features: [4, 8],
+    kernelSizes: [
+      [3, 3, 3],
+      [3, 3, 3],
+    ],
+    strides: [
+      [1, 1, 1],
+      [2, 2, 2],
+    ],
+    encoderBlocks: [2, 2],
+    decoderConvs: [2],
+    deepSupervision: true,
+  };
+  const v0 = 512;
+  const v1 = 64;
+  const enc = v0 * 27 * (1 * 4 + 4 * 4) + v1 * 27 * (4 * 8 + 8 * 8);
+  const dec = v0 * 8 * 4 + v0 * 27 * (2 * 4 * 4 + 4 * 4) + v0 * 4 * 2;
+  assert.ok(Math.abs(stepGflop(spec, [8, 8, 8], 1) - (6 * (enc + dec)) / 1e9) < 1e-15);
+});
+
+test('bf16 by default only where the CPU flags say native bf16', () => {
+  const zen4 = parseCpuInfo(
+    'processor\t: 0\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n\nprocessor\t: 1\n',
+  );
+  assert.equal(zen4.model, 'AMD EPYC 9R14');
+  assert.equal(hasNativeBf16(zen4.flags), true);
+  const spr = parseCpuInfo('model name : Intel Xeon\nflags : avx512f amx_tile amx_bf16\n');
+  assert.equal(hasNativeBf16(spr.flags), true);
+  const skylake = parseCpuInfo('model name : Intel Xeon\nflags : avx2 avx512f avx512bw avx512_vnni\n');
+  assert.equal(hasNativeBf16(skylake.flags), false);
+  assert.equal(hasNativeBf16(parseCpuInfo('').flags), false);
+});
+
+test('plans.json budget and training sections: a written plan reads back valid, broken ones are named', () => {
+  const c = JSON.parse(JSON.stringify(plan(40 * 60, machine(1.9)))) as Configuration;
+  const plans = (conf: unknown) =>
+    ({
+      version: 1,
+      dataset: 'BraTS',
+      axes: 'zyx',
+      channelNames: ['FLAIR', 'T1c'],
+      labelValues: [0, 1, 2, 3],
+      memoryGb: 8,
+      configurations: { '3d_fullres': conf },
+      lowresReason: '',
+    }) as Plans;
+  const back = validatePlans(plans(c), 'plans.json').configurations['3d_fullres']!;
+  assert.deepEqual(back.budget, c.budget);
+  assert.deepEqual(back.training, c.training);
+  validatePlans(plans(bratsBase()), 'plans.json'); // nnU-Net's plan has neither section
+  assert.throws(
+    () => validatePlans(plans({ ...c, training: { ...c.training!, optimizer: 'adam' } }), 'plans.json'),
+    /plans\.json: configurations\.3d_fullres\.training\.optimizer/,
+  );
+  assert.throws(
+    () => validatePlans(plans({ ...c, training: { ...c.training!, epochs: 2.5 } }), 'plans.json'),
+    /configurations\.3d_fullres\.training\.epochs/,
+  );
+  assert.throws(
+    () => validatePlans(plans({ ...c, budget: { ...c.budget!, steps: -1 } }), 'plans.json'),
+    /configurations\.3d_fullres\.budget\.steps/,
+  );
+});

@@ -1,0 +1,123 @@
+// The calibration cache: keyed by machine and libtorch build, reused only on an exact key match
+// (a cache copied from another machine or build is measured again), and really measured otherwise.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  calibrate,
+  calibrationFile,
+  calibrationKey,
+  keyDigest,
+  readCalibration,
+  thisCpu,
+  planTopology,
+  type Calibration,
+} from '../../src/plan/index.js';
+import { engineInfo } from '../../src/engine/index.js';
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'medseg-cal-'));
+
+/** A tiny probe (16³, 4…8 features): milliseconds per step. */
+function tinyProbes() {
+  const patch = [16, 16, 16];
+  const topo = planTopology(patch, [1, 1, 1], 2);
+  const spec = {
+    architecture: 'plain' as const,
+    dims: 3,
+    inputChannels: 1,
+    numClasses: 2,
+    features: [4, 8],
+    kernelSizes: topo.kernelSizes,
+    strides: topo.strides,
+    encoderBlocks: [1, 1],
+    decoderConvs: [1],
+    deepSupervision: true,
+  };
+  return [
+    { name: 'tiny a', spec, patch, batch: 1 },
+    { name: 'tiny b', spec: { ...spec, features: [8, 16] }, patch, batch: 1 },
+  ];
+}
+
+test('the key names this CPU, its flags, threads and libtorch; any difference is another file', () => {
+  const key = calibrationKey('fp32', 2);
+  assert.equal(key.cpuModel, thisCpu().model);
+  assert.equal(key.torchVersion, engineInfo().torchVersion);
+  assert.equal(key.threads, 2);
+  assert.equal(key.precision, 'fp32');
+  for (const f of key.cpuFlags) assert.ok(thisCpu().flags.includes(f));
+  const variants = [
+    { ...key, cpuModel: 'Other CPU' },
+    { ...key, cpuFlags: [...key.cpuFlags, 'amx_bf16'] },
+    { ...key, threads: 3 },
+    { ...key, torchVersion: '2.11.0' },
+    { ...key, build: `${key.build}x` },
+    { ...key, precision: 'bf16' as const },
+  ];
+  const digests = new Set([key, ...variants].map(keyDigest));
+  assert.equal(digests.size, variants.length + 1);
+});
+
+test("a cache from another machine or build is never reused, even under this key's file name", () => {
+  const dir = tmp();
+  const key = calibrationKey('fp32', 2);
+  const points = [
+    { name: 'a', gflop: 1, seconds: 0.5 },
+    { name: 'b', gflop: 2, seconds: 0.9 },
+  ];
+  const foreign = (k: object) =>
+    JSON.stringify({ key: k, digest: keyDigest(key), measuredAt: 'x', points, model: {} });
+  writeFileSync(calibrationFile(key, dir), foreign({ ...key, cpuModel: 'Some Xeon' }));
+  assert.equal(readCalibration(key, dir), null);
+  writeFileSync(calibrationFile(key, dir), foreign({ ...key, torchVersion: '2.6.0' }));
+  assert.equal(readCalibration(key, dir), null);
+  writeFileSync(calibrationFile(key, dir), '{ not json');
+  assert.equal(readCalibration(key, dir), null);
+  writeFileSync(calibrationFile(key, dir), foreign(key));
+  const ok = readCalibration(key, dir);
+  assert.ok(ok);
+  // the model is refitted from the stored points, not trusted from the file
+  assert.ok(Math.abs(ok.model.gflopPerSecond - 1 / 0.4) < 1e-9);
+});
+
+test('calibrate measures once, caches, reuses the cache, and measures again when asked', async () => {
+  const dir = tmp();
+  const logs: string[] = [];
+  const first = await calibrate({
+    precision: 'fp32',
+    threads: 1,
+    cacheDir: dir,
+    probes: tinyProbes(),
+    log: (s) => logs.push(s),
+  });
+  assert.equal(first.points.length, 2);
+  for (const p of first.points) assert.ok(p.seconds > 0 && p.gflop > 0);
+  assert.ok(first.points[1]!.gflop > first.points[0]!.gflop);
+  const file = calibrationFile(first.key, dir);
+  assert.ok(existsSync(file));
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as Calibration;
+  assert.deepEqual(stored.key, calibrationKey('fp32', 1));
+  logs.length = 0;
+  const again = await calibrate({
+    precision: 'fp32',
+    threads: 1,
+    cacheDir: dir,
+    probes: tinyProbes(),
+    log: (s) => logs.push(s),
+  });
+  assert.equal(again.measuredAt, first.measuredAt);
+  assert.ok(logs.some((l) => /cached/.test(l)));
+  // another thread count is another machine setting: measured, not reused
+  const other = await calibrate({ precision: 'fp32', threads: 2, cacheDir: dir, probes: tinyProbes() });
+  assert.notEqual(calibrationFile(other.key, dir), file);
+  const refreshed = await calibrate({
+    precision: 'fp32',
+    threads: 1,
+    cacheDir: dir,
+    probes: tinyProbes(),
+    refresh: true,
+  });
+  assert.notEqual(refreshed.measuredAt, first.measuredAt);
+});
