@@ -13,8 +13,7 @@ import { train } from '../crossval/train.js';
 import { predict } from '../infer/predict.js';
 import { evaluateFolders } from '../evaluate/folders.js';
 import { writeEvaluationRecord, writeReport } from '../report/report.js';
-import type { Split } from '../train/splits.js';
-import { readFile } from 'node:fs/promises';
+import { readSplits } from '../train/splits.js';
 
 export interface DemoOptions {
   workDir: string;
@@ -93,7 +92,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     log,
   });
   // fold 0's validation cases: predicted with the trained model, evaluated against their labels
-  const splits = JSON.parse(await readFile(path.join(modelDir, 'splits.json'), 'utf8')) as Split[];
+  const splits = await readSplits(path.join(modelDir, 'splits.json'));
   const val = splits[0]!.val;
   const predDir = path.join(o.workDir, 'predictions');
   const refDir = path.join(o.workDir, 'reference');

@@ -1,6 +1,7 @@
 // `medseg export MODEL --format onnx -o DIR`: every configuration and fold of a model's inference
 // recipe (MODEL/inference.json; else 3d_fullres with the folds that have a checkpoint; a cascade with
 // its earlier stage) as ONNX files, plus export.json with the rest of what inference needs.
+import { readPlans } from '../plan/schema.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -83,7 +84,7 @@ export async function exportPlan(
 }> {
   const plansFile = path.join(o.modelDir, 'plans.json');
   if (!existsSync(plansFile)) throw new Error(`${o.modelDir}: not a medseg model folder (no plans.json)`);
-  const plans = JSON.parse(await readFile(plansFile, 'utf8')) as Plans;
+  const plans = await readPlans(plansFile);
   const recipe = o.config ? null : await readRecipe(o.modelDir);
   const members: ConfigurationName[] = o.config ? [o.config] : (recipe?.configurations ?? ['3d_fullres']);
   const checkpoint = o.checkpoint ?? recipe?.checkpoint ?? 'best';

@@ -3,10 +3,11 @@
 // shared preprocessed store); its value is the best per-epoch validation pseudo-Dice, reported
 // after every epoch for pruning. `function`: a standard test function (functions.ts) with a fake
 // per-epoch curve, for the sampler benchmark and the worker tests (no libtorch).
+import { readPlans } from '../plan/schema.js';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { ConfigurationName, Plans } from '../plan/planner.js';
+import type { ConfigurationName } from '../plan/planner.js';
 import { writePlans } from '../plan/planner.js';
 import type { EpochLog } from '../train/types.js';
 import type { AshaOptions } from './asha.js';
@@ -86,7 +87,7 @@ async function runFunction(c: FunctionStudyConfig, ctx: TrialContext): Promise<T
 }
 
 async function runTraining(c: TrainStudyConfig, ctx: TrialContext): Promise<TrialOutcome> {
-  const basePlans = JSON.parse(await readFile(path.join(c.modelDir, 'plans.json'), 'utf8')) as Plans;
+  const basePlans = await readPlans(path.join(c.modelDir, 'plans.json'));
   // an impossible combination fails here, before any folder is written
   const plans = applyParams(basePlans, c.config, ctx.params);
   const dir = trialDirOf(c.modelDir, ctx.number);

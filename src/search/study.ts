@@ -2,6 +2,7 @@
 // child processes of `workerProcess.js`, each a `medseg worker` on the same store). Before any
 // trial: the space is validated, the store answers, the dataset is planned and preprocessed once
 // (every trial reads the same preprocessed cases) and the splits exist.
+import { readPlans } from '../plan/schema.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,7 +10,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { ConfigurationName, Plans } from '../plan/planner.js';
+import type { ConfigurationName } from '../plan/planner.js';
 import { writePlans } from '../plan/planner.js';
 import { DEFAULT_SPACE, validateSpace, type Params, type Space } from './space.js';
 import type { StudyConfig } from './objective.js';
@@ -236,7 +237,7 @@ export async function writeBestPlans(
   const trialPlans = path.join(trialDirOf(o.modelDir, best.number), 'plans.json');
   if (!existsSync(trialPlans))
     throw new Error(`${trialPlans} is missing (was the trial run on another file system?)`);
-  const plans = JSON.parse(await readFile(trialPlans, 'utf8')) as Plans;
+  const plans = await readPlans(trialPlans);
   const current = path.join(o.modelDir, 'plans.json');
   const backup = path.join(o.modelDir, 'plans.before-search.json');
   if (existsSync(current) && !existsSync(backup)) await writeFileAtomic(backup, await readFile(current));
