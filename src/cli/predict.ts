@@ -28,6 +28,7 @@ async function allFolds(model: string): Promise<number[]> {
 const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config NAME] [--folds 0,1,2|all]
                       [--checkpoint best|latest] [--mirror] [--bf16] [--save-probabilities]
                       [--no-postprocess] [--output-format nifti|dicom-seg] [--threads N]
+                      [--task NAME]
 
 IN is an image file (NIfTI, NRRD; 4D = channels), a DICOM series folder, or a folder of images
 (nnU-Net naming CASE_0000.nii.gz for channels). Label maps are written in each input's own
@@ -39,7 +40,9 @@ folds, the chosen post-processing), or 3d_fullres fold 0 when there is none. A c
 prior variant) runs 3d_lowres first.
 --output-format dicom-seg (DICOM series in): a DICOM Segmentation object per series (OUT.dcm or
 OUT/SERIES.dcm), one segment per label with the dataset's label names, each frame referring to its
-source image, for PACS viewers.`;
+source image, for PACS viewers.
+--task NAME (a model of train-multi / meta-train): predicts with task NAME's head (and input stem),
+through that task's own plans (MODEL/tasks/NAME); an unknown name lists the model's tasks.`;
 
 export const command: Command = {
   name: 'predict',
@@ -60,6 +63,7 @@ export const command: Command = {
         'save-probabilities': { type: 'boolean', default: false },
         'output-format': { type: 'string', default: 'nifti' },
         threads: { type: 'string' },
+        task: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -69,6 +73,10 @@ export const command: Command = {
     }
     if (!values.input || !values.output || !values.model)
       throw new UsageError(`-i, -o and -m are required\n${HELP}`);
+    if (values.task !== undefined) {
+      const { taskModelDir } = await import('../multitask/view.js');
+      values.model = await taskModelDir(values.model, values.task);
+    }
     if (values.checkpoint !== undefined && values.checkpoint !== 'best' && values.checkpoint !== 'latest')
       throw new UsageError('--checkpoint must be best or latest');
     const outputFormat = values['output-format'];
