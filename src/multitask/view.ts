@@ -8,6 +8,10 @@ export async function taskModelDir(modelDir: string, task: string): Promise<stri
   if (!existsSync(path.join(modelDir, MANIFEST)))
     throw new Error(`${modelDir} is not a multi-task model (no ${MANIFEST}): --task needs one`);
   const m = await readManifest(modelDir);
+  if (m.kind !== 'multitask')
+    throw new Error(
+      `${modelDir} is a meta-learned initialisation (${m.kind}) with one foreground head: fine-tune it (medseg finetune DATASET --from ${modelDir}) rather than predict --task`,
+    );
   const t = m.tasks.find((x) => x.name === task);
   if (!t) throw new Error(`unknown task '${task}': ${modelDir} has ${m.tasks.map((x) => x.name).join(', ')}`);
   return path.join(modelDir, t.folder);
