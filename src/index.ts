@@ -18,3 +18,6 @@ export { evaluateFolders as evaluate } from './evaluate/folders.js';
 export { findBest, type FindBestOptions, type FindBestResult } from './evaluate/findBest.js';
 export { writeReport } from './report/report.js';
 export { runDemo } from './demo/pipeline.js';
+export { trainMulti, type TrainMultiOptions, type TrainMultiResult } from './multitask/train.js';
+export { metaTrain, type MetaTrainOptions } from './multitask/meta.js';
+export { taskModelDir } from './multitask/view.js';

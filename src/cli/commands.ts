@@ -26,4 +26,12 @@ export const commands: Record<string, Entry> = {
   },
   report: { summary: 'an HTML report of a model folder', load: () => import('./report.js') },
   synth: { summary: 'write the synthetic decathlon (nnU-Net v2)', load: () => import('./synth.js') },
+  'train-multi': {
+    summary: 'train one network over several datasets (shared body, per-task heads)',
+    load: () => import('./trainMulti.js'),
+  },
+  'meta-train': {
+    summary: 'meta-learn an initialisation over several datasets (Reptile / FOMAML)',
+    load: () => import('./metaTrain.js'),
+  },
 };
