@@ -11,6 +11,7 @@ import path from 'node:path';
 import { readImage } from '../io/image.js';
 import type { EvaluationReport } from '../evaluate/folders.js';
 import { busiestSlice, overlayPng } from './overlay.js';
+import { multitaskSections } from './multitask.js';
 
 /** What the pipeline records after evaluating, so the report can find the images. */
 export interface EvaluationRecord {
@@ -110,6 +111,7 @@ export async function writeReport(
     }
   }
   sections.push(...(await crossValidationSections(runDir)));
+  sections.push(...(await multitaskSections(runDir))); // train-multi / meta-train models: per-task table
   const evalFile = path.join(runDir, 'evaluation.json');
   if (existsSync(evalFile)) {
     const rec = JSON.parse(await readFile(evalFile, 'utf8')) as EvaluationRecord;

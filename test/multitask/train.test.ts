@@ -17,6 +17,7 @@ import { readPlans } from '../../src/plan/schema.js';
 import { manualSeed, randn, tidy, noGrad } from '../../src/engine/index.js';
 import { predict } from '../../src/infer/predict.js';
 import { medseg } from '../cli/run.js';
+import { writeReport } from '../../src/report/report.js';
 
 const tiny = (s: { features: number[] }) =>
   ({ ...s, features: s.features.map((_, i) => Math.min(4 * 2 ** i, 16)) }) as never;
@@ -124,6 +125,11 @@ test('train-multi: one body, per-task heads and stems, task views predict; unkno
   assert.equal(diff2, 0);
   for (const n of [viewA, written, net]) n.dispose();
   x.dispose();
+
+  // the report shows each task's row (channels, classes, cases, steps, Dice)
+  const html = readFileSync(await writeReport(model), 'utf8');
+  assert.match(html, /<h2>Tasks \(multi-task model/);
+  for (const t of [A, B]) assert.match(html, new RegExp(`<td style="text-align:left">${t}</td>`));
 
   // predict with each task's head through the ordinary path
   for (const [i, t] of [A, B].entries()) {
