@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { writeSynthDataset, SYNTH_TASKS, findTask } from '../dist/src/synth/index.js';
+import { datasetFolderName } from '../dist/src/synth/generate.js';
 import { plan } from '../dist/src/plan/run.js';
 import { readPlans } from '../dist/src/plan/schema.js';
 import { writePlans } from '../dist/src/plan/planner.js';
@@ -38,7 +39,9 @@ const [phase = 'table', target = 'spleen', ...rest] = process.argv.slice(2);
 // FEWSHOT_SMOKE=1: 3 pre-training tasks, 1 epoch each (checks the script end to end in minutes)
 const SMOKE = process.env.FEWSHOT_SMOKE === '1';
 const OUT = path.resolve('bench/out/fewshot', SMOKE ? `${target}-smoke` : target);
-const EPOCHS = SMOKE ? 1 : 12;
+const EPOCHS = SMOKE ? 1 : Number(process.env.FEWSHOT_EPOCHS ?? 4);
+// a stage whose model exists is not trained again (pretrain can be rerun after a failure)
+const trained = (dir) => existsSync(path.join(OUT, dir, '3d_fullres/fold_0/checkpoint_latest.safetensors'));
 const DATA = path.join(OUT, 'data');
 const SINGLE_SOURCE = { spleen: 'liver', liver: 'spleen' }[target] ?? 'liver';
 const PRE_CASES = 8; // per pre-training task
@@ -56,55 +59,62 @@ async function pretrain() {
   const others = SYNTH_TASKS.map((t) => t.key).filter(
     (k) => k !== target && (!SMOKE || ['hippocampus', 'prostate', SINGLE_SOURCE].includes(k)),
   );
+  // stages to run (default all; separate processes may run them side by side once the data exist)
+  const stages = (rest[0] ?? 'multi,meta,single').split(',');
   const dirs = [];
   for (const k of others) {
-    dirs.push(await dataset(k, DATA, 7, PRE_CASES));
-    log(`wrote ${k}`);
+    const dir = path.join(DATA, datasetFolderName(findTask(k)));
+    if (existsSync(path.join(dir, 'dataset.json'))) dirs.push(dir);
+    else dirs.push(await dataset(k, DATA, 7, PRE_CASES));
+    log(`${k} ready`);
   }
   const t0 = performance.now();
-  await trainMulti({
-    datasets: dirs,
-    modelDir: path.join(OUT, 'multi'),
-    epochs: EPOCHS,
-    itersPerEpoch: 25,
-    valPatches: 1,
-    threads: 2,
-    workers: 0,
-    memoryGb: 2,
-    body,
-    log,
-  });
+  if (stages.includes('multi') && !trained('multi'))
+    await trainMulti({
+      datasets: dirs,
+      modelDir: path.join(OUT, 'multi'),
+      epochs: EPOCHS,
+      itersPerEpoch: 20,
+      valPatches: 1,
+      threads: 2,
+      workers: 0,
+      memoryGb: 2,
+      body,
+      log,
+    });
   log(`multi-task done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   const t1 = performance.now();
-  await metaTrain({
-    datasets: dirs,
-    modelDir: path.join(OUT, 'meta'),
-    epochs: EPOCHS,
-    itersPerEpoch: 5,
-    innerSteps: 5,
-    valPatches: 1,
-    threads: 2,
-    workers: 0,
-    memoryGb: 2,
-    body,
-    log,
-  });
+  if (stages.includes('meta') && !trained('meta'))
+    await metaTrain({
+      datasets: dirs,
+      modelDir: path.join(OUT, 'meta'),
+      epochs: EPOCHS,
+      itersPerEpoch: 4, // 4 meta-iterations × 5 inner steps per epoch
+      innerSteps: 5,
+      valPatches: 1,
+      threads: 2,
+      workers: 0,
+      memoryGb: 2,
+      body,
+      log,
+    });
   log(`meta-train done in ${((performance.now() - t1) / 1000).toFixed(0)} s`);
   // the single-task source: the same network and patch as the multi-task model, one task
   const t2 = performance.now();
   const src = dirs[others.indexOf(SINGLE_SOURCE)];
   const model = path.join(OUT, 'single');
-  await sharedPlans(src, model);
-  await trainModel({
-    dataset: src,
-    modelDir: model,
-    epochs: EPOCHS,
-    itersPerEpoch: 25,
-    valPatches: 1,
-    threads: 2,
-    memoryGb: 2,
-    log,
-  });
+  if (stages.includes('single') && !trained('single')) await sharedPlans(src, model);
+  if (stages.includes('single') && !trained('single'))
+    await trainModel({
+      dataset: src,
+      modelDir: model,
+      epochs: EPOCHS,
+      itersPerEpoch: 20,
+      valPatches: 1,
+      threads: 2,
+      memoryGb: 2,
+      log,
+    });
   log(`single-task (${SINGLE_SOURCE}) done in ${((performance.now() - t2) / 1000).toFixed(0)} s`);
 }
 
