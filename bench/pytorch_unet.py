@@ -4,6 +4,7 @@ loss and optimizer, with the same parameter names, so both run on one machine in
   /usr/bin/python3 bench/pytorch_unet.py train-step --patch 64,64,64 --batch 2 [--bf16] [--steps 5] [--threads 2]
   /usr/bin/python3 bench/pytorch_unet.py sliding-window --shape 1,128,128,128 --patch 64,64,64 [--bf16]
   /usr/bin/python3 bench/pytorch_unet.py load-check FILE.safetensors   (loads a medseg checkpoint, prints a forward checksum)
+  python3 bench/pytorch_unet.py train-step --device cuda --amp fp16|bf16 ...   (GPU: autocast, GradScaler for fp16, cudnn.benchmark)
 
 Prints JSON as the last line, with the same keys as medseg's bench.
 """
@@ -126,29 +127,50 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def amp_dtype(a):
+    amp = a.amp or ('bf16' if a.bf16 else None)
+    return {'fp16': torch.float16, 'bf16': torch.bfloat16, None: None}[amp]
+
+
+def sync(a):
+    if a.device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
 def train_step(a):
     torch.manual_seed(0)
+    torch.backends.cudnn.benchmark = a.device.startswith('cuda')
     patch = [int(v) for v in a.patch.split(',')]
-    net = PlainConvUNet(patch, a.inch, a.classes)
+    net = PlainConvUNet(patch, a.inch, a.classes).to(a.device)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.99, nesterov=True, weight_decay=3e-5)
-    x = torch.randn(a.batch, a.inch, *patch)
-    y = torch.randint(0, a.classes, (a.batch, *patch))
+    x = torch.randn(a.batch, a.inch, *patch).to(a.device)
+    y = torch.randint(0, a.classes, (a.batch, *patch)).to(a.device)
+    dtype = amp_dtype(a)
+    scaler = torch.amp.GradScaler('cuda') if dtype == torch.float16 else None
     times = []
     for i in range(a.warmup + a.steps):
         t0 = time.perf_counter()
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=a.bf16):
+        with torch.autocast(a.device.split(':')[0], dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             outs = net(x)
         loss = ds_loss(outs, y)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        if scaler:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
+        sync(a)
         ms = (time.perf_counter() - t0) * 1000
         print(i, round(ms), float(loss), file=sys.stderr)
         if i >= a.warmup:
             times.append(ms)
     return {'ms_per_step': statistics.median(times), 'steps_ms': [round(t) for t in times],
             'parameters': sum(p.numel() for p in net.parameters()), 'peak_rss_mb': round(peak_rss_mb()),
-            'patch': patch, 'batch': a.batch, 'bf16': a.bf16, 'threads': torch.get_num_threads(), 'torch': torch.__version__}
+            'patch': patch, 'batch': a.batch, 'bf16': a.bf16, 'amp': a.amp, 'device': a.device,
+            'gpu': torch.cuda.get_device_name(0) if a.device.startswith('cuda') else None,
+            'threads': torch.get_num_threads(), 'torch': torch.__version__}
 
 
 def gaussian(patch, sigma_scale=1 / 8):
@@ -230,6 +252,8 @@ def main():
     ap.add_argument('--steps', type=int, default=5)
     ap.add_argument('--warmup', type=int, default=2)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--device', default='cpu')
+    ap.add_argument('--amp', choices=['fp16', 'bf16'], default=None)
     ap.add_argument('--json', action='store_true')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)

@@ -9,7 +9,9 @@
         "src/ops_nn.cc",
         "src/conv.cc",
         "src/fused.cc",
-        "src/allocator.cc"
+        "src/allocator.cc",
+        "src/guard.cc",
+        "src/device.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -18,6 +20,7 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_CPP_EXCEPTIONS_ALL",
         "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "_GLIBCXX_USE_CXX11_ABI=<!(node -p \"require('./torch-config.json').cxx11Abi\")",
         "MEDSEG_HAS_CUDA=<!(node -p \"require('./torch-config.json').cuda ? 1 : 0\")"

@@ -46,6 +46,8 @@ if [ "$dev" = 1 ]; then
   /usr/bin/python3 -c 'import pydicom' 2>/dev/null || missing+=(python3-pydicom)
   # pydicom decodes the JPEG 2000 and RLE test series through Pillow (built with OpenJPEG)
   /usr/bin/python3 -c 'import PIL' 2>/dev/null || missing+=(python3-pil)
+  # DCMTK encodes and decodes the JPEG / JPEG-LS test series (test/io/dicom-jpeg.test.ts)
+  command -v dcmcjpls >/dev/null 2>&1 || missing+=(dcmtk)
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup.sh: installing the test references: ${missing[*]}"
     apt_install "${missing[@]}" || echo "setup.sh: continuing without them (their tests will skip)"

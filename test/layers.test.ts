@@ -29,6 +29,7 @@ export const LAYERS: Record<string, number> = {
   multitask: 9, // multi-task training, Reptile/FOMAML meta-training (train's parts, per-task heads)
   postprocess: 8,
   evaluate: 9,
+  transfer: 9, // fine-tuning (over crossval's train) and model packages
   report: 10,
   bench: 10,
   demo: 11,

@@ -7,8 +7,10 @@
 #include <torch/csrc/api/include/torch/cuda.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 
@@ -22,72 +24,23 @@ Registry& registry() {
     registerNnOps(x);
     registerConvOps(x);
     registerFusedOps(x);
+    registerDeviceOps(x);
     return x;
   }();
   return r;
 }
 
-// "op conv3d(float32[2,1,64,64,64], float32[32,1,3,3,3], 1, 1): <message>"
-std::string failure(const Napi::CallbackInfo& info, const std::string& op, const std::string& what) {
-  std::ostringstream o;
-  o << op << "(";
-  for (size_t i = 1; i < info.Length(); ++i) {
-    if (i > 1) o << ", ";
-    Napi::Value v = info[i];
-    if (TensorHandle::Is(info.Env(), v)) {
-      TensorHandle* h = TensorHandle::Unwrap(v);
-      o << (h->disposed ? std::string("disposed") : describe(h->tensor));
-    } else if (v.IsArray()) {
-      Napi::Array arr = v.As<Napi::Array>();
-      o << "[";
-      for (uint32_t k = 0; k < arr.Length() && k < 8; ++k) {
-        Napi::Value e = arr.Get(k);
-        if (k) o << ",";
-        if (TensorHandle::Is(info.Env(), e)) o << describe(TensorHandle::Unwrap(e)->tensor);
-        else o << e.ToString().Utf8Value();
-      }
-      if (arr.Length() > 8) o << ",...";
-      o << "]";
-    } else if (v.IsUndefined() || v.IsNull()) {
-      o << "null";
-    } else {
-      o << v.ToString().Utf8Value();
-    }
-  }
-  o << "): " << what;
-  return o.str();
-}
-
-Napi::Value throwOpError(const Napi::CallbackInfo& info, const std::string& op, const std::string& what) {
-  Napi::Error err = Napi::Error::New(info.Env(), failure(info, op, what));
-  err.Set("op", Napi::String::New(info.Env(), op));
-  err.Set("engine", Napi::Boolean::New(info.Env(), true));
-  throw err;
-}
-
-// First line of a libtorch message: enough to say what was wrong without the C++ backtrace.
-std::string firstLines(const std::string& s) {
-  std::string out = s.substr(0, s.find("\nException raised from"));
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
-
+// call(name, ...args): the op's own guard names the op; errors before it is known name `call`.
 Napi::Value Call(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "call(name, ...args)");
-  std::string op = info[0].As<Napi::String>().Utf8Value();
-  auto it = registry().find(op);
-  if (it == registry().end()) return throwOpError(info, op, "no such op");
-  Args args(info, 1);
-  try {
+  if (info.Length() < 1 || !info[0].IsString())
+    throw ArgError(ErrorKind::Type, "the first argument must be the name of an op (see opNames())");
+  const std::string op = info[0].As<Napi::String>().Utf8Value();
+  return guarded(info, op, 1, false, [&]() -> Napi::Value {
+    auto it = registry().find(op);
+    if (it == registry().end()) throw ArgError(ErrorKind::Type, "no such op");
+    Args args(info, 1);
     return it->second(args);
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const c10::Error& e) {
-    return throwOpError(info, op, firstLines(e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    return throwOpError(info, op, e.what());
-  }
+  });
 }
 
 Napi::Value OpNames(const Napi::CallbackInfo& info) {
@@ -99,33 +52,34 @@ Napi::Value OpNames(const Napi::CallbackInfo& info) {
 
 // fromArray(typedArray, shape, dtype, device?): copies the values into a new tensor.
 Napi::Value FromArray(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  try {
-    if (info.Length() < 3 || !info[0].IsTypedArray()) throw std::invalid_argument("fromArray(typedArray, shape, dtype)");
-    Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
-    Args a(info, 0);
-    std::vector<int64_t> shape = a.Ints(1);
-    at::ScalarType dtype = a.Dtype(2);
-    // bool arrives as uint8 and is normalised to 0/1 by the cast below.
-    at::ScalarType storeAs = dtype == at::kBool ? at::kByte : dtype;
-    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(storeAs));
-    size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
-    if (arr.ByteLength() != bytes) {
-      std::ostringstream o;
-      o << "fromArray: " << arr.ByteLength() << " bytes given, shape " << describe(t) << " needs " << bytes;
-      throw std::invalid_argument(o.str());
-    }
-    if (bytes) std::memcpy(t.data_ptr(), static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset(), bytes);
-    if (dtype == at::kBool) t = t.ne(0);
-    if (a.has(3)) t = t.to(parseDevice(a.S(3)));
-    return TensorHandle::Wrap(env, t);
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const c10::Error& e) {
-    throw Napi::Error::New(env, std::string("fromArray: ") + firstLines(e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, e.what());
+  Args a(info, 0);
+  if (!a.has(0) || !info[0].IsTypedArray()) throw ArgError(ErrorKind::Type, "argument 0 must be a typed array");
+  Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
+  std::vector<int64_t> shape = a.Ints(1);
+  at::ScalarType dtype = a.Dtype(2);
+  // bool arrives as uint8 and is normalised to 0/1 by the cast below.
+  at::ScalarType storeAs = dtype == at::kBool ? at::kByte : dtype;
+  // The size check comes before the allocation: a malformed shape must not map gigabytes first.
+  std::ostringstream o;
+  o << dtypeName(dtype) << "[";
+  uint64_t bytes = c10::elementSize(storeAs);
+  bool overflow = false;
+  for (size_t k = 0; k < shape.size(); ++k) {
+    if (shape[k] < 0) throw ArgError(ErrorKind::Range, "argument 1 must not hold negative sizes");
+    overflow = overflow || __builtin_mul_overflow(bytes, static_cast<uint64_t>(shape[k]), &bytes);
+    o << (k ? "," : "") << shape[k];
   }
+  o << "]";
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) bytes = 0, overflow = false;  // no elements
+  if (overflow || arr.ByteLength() != bytes) {
+    throw ArgError(ErrorKind::Range, std::to_string(arr.ByteLength()) + " bytes given, shape " + o.str() + " needs " +
+                                         (overflow ? std::string("more than 2^64") : std::to_string(bytes)));
+  }
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(storeAs));
+  if (bytes) std::memcpy(t.data_ptr(), static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset(), bytes);
+  if (dtype == at::kBool) t = t.ne(0);
+  if (a.has(3)) t = t.to(parseDevice(a.S(3)));
+  return TensorHandle::Wrap(info.Env(), t);
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -140,9 +94,11 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// setThreads(n), 1 <= n <= 1024: libtorch checks n > 0 by throwing c10::Error, and a huge n would
+// start that many OpenMP threads at the next parallel region.
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   Args a(info, 0);
-  at::set_num_threads(static_cast<int>(a.I(0)));
+  at::set_num_threads(static_cast<int>(a.I(0, 1, 1024)));
   return info.Env().Undefined();
 }
 
@@ -158,6 +114,7 @@ Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled());
 }
 
+// manualSeed(seed): any safe integer; a negative seed wraps to uint64 as in PyTorch.
 Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   Args a(info, 0);
   at::manual_seed(static_cast<uint64_t>(a.I(0)));
@@ -173,13 +130,10 @@ Napi::Value GetRngState(const Napi::CallbackInfo& info) {
 
 Napi::Value SetRngState(const Napi::CallbackInfo& info) {
   Args a(info, 0);
-  try {
-    auto gen = at::globalContext().defaultGenerator(at::kCPU);
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(a.T(0));
-  } catch (const c10::Error& e) {
-    throw Napi::Error::New(info.Env(), std::string("setRngState: ") + firstLines(e.what_without_backtrace()));
-  }
+  const at::Tensor& state = a.T(0);
+  auto gen = at::globalContext().defaultGenerator(at::kCPU);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
   return info.Env().Undefined();
 }
 
@@ -188,11 +142,7 @@ Napi::Value SetRngState(const Napi::CallbackInfo& info) {
 Napi::Value SetAutocast(const Napi::CallbackInfo& info) {
   Args a(info, 0);
   at::ScalarType prev = autocastDtype();
-  try {
-    setAutocastDtype(a.Dtype(0));
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), std::string("setAutocast: ") + e.what());
-  }
+  setAutocastDtype(a.Dtype(0));
   return Napi::String::New(info.Env(), dtypeName(prev));
 }
 
@@ -214,8 +164,11 @@ torch::autograd::profiler::RecordProfile* g_profile = nullptr;
 
 Napi::Value StartProfile(const Napi::CallbackInfo& info) {
   Args a(info, 0);
-  if (g_profile) throw Napi::Error::New(info.Env(), "startProfile: a profile is already running");
-  g_profile = new torch::autograd::profiler::RecordProfile(a.S(0));
+  const std::string file = a.S(0);
+  if (g_profile) throw ArgError(ErrorKind::Error, "a profile is already running");
+  // RecordProfile writes its file only when it stops, and says nothing when it cannot: try now.
+  if (!std::ofstream(file, std::ios::app)) throw ArgError(ErrorKind::Error, "cannot write '" + file + "'");
+  g_profile = new torch::autograd::profiler::RecordProfile(file);
   return info.Env().Undefined();
 }
 
@@ -232,7 +185,7 @@ Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
 
 Napi::Value SetCacheLimit(const Napi::CallbackInfo& info) {
   Args a(info, 0);
-  setAllocatorCacheLimit(static_cast<size_t>(std::max<double>(0, a.D(0))));
+  setAllocatorCacheLimit(static_cast<size_t>(a.I(0, 0, Args::kMaxSafeInt)));
   return info.Env().Undefined();
 }
 
@@ -242,23 +195,27 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->tensorCtor = Napi::Persistent(TensorHandle::Define(env));
   env.SetInstanceData<AddonData>(data);
   exports.Set("TensorHandle", data->tensorCtor.Value());
-  exports.Set("call", Napi::Function::New(env, Call, "call"));
-  exports.Set("opNames", Napi::Function::New(env, OpNames, "opNames"));
-  exports.Set("fromArray", Napi::Function::New(env, FromArray, "fromArray"));
-  exports.Set("info", Napi::Function::New(env, Info, "info"));
-  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
-  exports.Set("setGradEnabled", Napi::Function::New(env, SetGradEnabled, "setGradEnabled"));
-  exports.Set("isGradEnabled", Napi::Function::New(env, IsGradEnabled, "isGradEnabled"));
-  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));
-  exports.Set("getRngState", Napi::Function::New(env, GetRngState, "getRngState"));
-  exports.Set("setRngState", Napi::Function::New(env, SetRngState, "setRngState"));
-  exports.Set("setAutocast", Napi::Function::New(env, SetAutocast, "setAutocast"));
-  exports.Set("memoryStats", Napi::Function::New(env, MemoryStats, "memoryStats"));
-  exports.Set("startProfile", Napi::Function::New(env, StartProfile, "startProfile"));
-  exports.Set("stopProfile", Napi::Function::New(env, StopProfile, "stopProfile"));
-  exports.Set("emptyCache", Napi::Function::New(env, EmptyCache, "emptyCache"));
-  exports.Set("setCacheLimit", Napi::Function::New(env, SetCacheLimit, "setCacheLimit"));
-  exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize, "cudaSynchronize"));
+  // Every function goes through the guard (guard.h): no C++ exception ever reaches node-addon-api.
+  const std::pair<const char*, Napi::Value (*)(const Napi::CallbackInfo&)> functions[] = {
+      {"call", Call},
+      {"opNames", OpNames},
+      {"fromArray", FromArray},
+      {"info", Info},
+      {"setThreads", SetThreads},
+      {"setGradEnabled", SetGradEnabled},
+      {"isGradEnabled", IsGradEnabled},
+      {"manualSeed", ManualSeed},
+      {"getRngState", GetRngState},
+      {"setRngState", SetRngState},
+      {"setAutocast", SetAutocast},
+      {"memoryStats", MemoryStats},
+      {"startProfile", StartProfile},
+      {"stopProfile", StopProfile},
+      {"emptyCache", EmptyCache},
+      {"setCacheLimit", SetCacheLimit},
+      {"cudaSynchronize", CudaSynchronize},
+  };
+  for (const auto& [name, fn] : functions) defineGuarded(env, exports, name, fn);
   return exports;
 }
 

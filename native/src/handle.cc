@@ -2,7 +2,9 @@
 #include "common.h"
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
+#include <regex>
 #include <sstream>
 
 namespace medseg {
@@ -42,7 +44,11 @@ std::string dtypeName(at::ScalarType t) {
   }
 }
 
-at::Device parseDevice(const std::string& s) { return at::Device(s); }
+at::Device parseDevice(const std::string& s) {
+  static const std::regex ok("cpu|cuda(:[0-9]{1,2})?");
+  if (!std::regex_match(s, ok)) throw ArgError(ErrorKind::Range, "unknown device '" + s + "' (cpu, cuda or cuda:N)");
+  return at::Device(s);
+}
 
 std::string describe(const at::Tensor& t) {
   if (!t.defined()) return "undefined";
@@ -55,14 +61,34 @@ std::string describe(const at::Tensor& t) {
 }
 
 // ---------------------------------------------------------------------------------------------
+namespace {
+// A method defined through the guard: `this` is checked (a method called on something other than
+// a tensor handle is an error, not a crash) and every failure names the method.
+void defineMethod(Napi::Env env, Napi::Object proto, const char* name,
+                  Napi::Value (TensorHandle::*method)(const Napi::CallbackInfo&)) {
+  defineGuarded(
+      env, proto, name,
+      [method](const Napi::CallbackInfo& info) -> Napi::Value {
+        TensorHandle* h = TensorHandle::Find(info.Env(), info.This());
+        if (!h) throw ArgError(ErrorKind::Type, "called on something that is not a tensor handle");
+        return (h->*method)(info);
+      },
+      0, true);
+}
+}  // namespace
+
 Napi::Function TensorHandle::Define(Napi::Env env) {
-  return DefineClass(env, "TensorHandle",
-                     {InstanceMethod("shape", &TensorHandle::Shape), InstanceMethod("dtype", &TensorHandle::Dtype),
-                      InstanceMethod("device", &TensorHandle::DeviceName),
-                      InstanceMethod("dispose", &TensorHandle::Dispose),
-                      InstanceMethod("isDisposed", &TensorHandle::IsDisposed),
-                      InstanceMethod("toArray", &TensorHandle::ToArray),
-                      InstanceMethod("dataView", &TensorHandle::DataView), InstanceMethod("item", &TensorHandle::Item)});
+  Napi::Function ctor = DefineClass(env, "TensorHandle", {});
+  Napi::Object proto = ctor.Get("prototype").As<Napi::Object>();
+  defineMethod(env, proto, "shape", &TensorHandle::Shape);
+  defineMethod(env, proto, "dtype", &TensorHandle::Dtype);
+  defineMethod(env, proto, "device", &TensorHandle::DeviceName);
+  defineMethod(env, proto, "dispose", &TensorHandle::Dispose);
+  defineMethod(env, proto, "isDisposed", &TensorHandle::IsDisposed);
+  defineMethod(env, proto, "toArray", &TensorHandle::ToArray);
+  defineMethod(env, proto, "dataView", &TensorHandle::DataView);
+  defineMethod(env, proto, "item", &TensorHandle::Item);
+  return ctor;
 }
 
 TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
@@ -91,30 +117,36 @@ Napi::Object TensorHandle::Wrap(Napi::Env env, at::Tensor t) {
   return obj;
 }
 
-bool TensorHandle::Is(Napi::Env env, const Napi::Value& v) {
-  if (!v.IsObject()) return false;
+TensorHandle* TensorHandle::Find(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsObject()) return nullptr;
   auto* data = env.GetInstanceData<AddonData>();
-  return v.As<Napi::Object>().InstanceOf(data->tensorCtor.Value());
+  if (!v.As<Napi::Object>().InstanceOf(data->tensorCtor.Value())) return nullptr;
+  // instanceof only looks at the prototype chain: Object.create(TensorHandle.prototype) passes it
+  // with no C++ object behind it.
+  void* p = nullptr;
+  if (napi_unwrap(env, v, &p) != napi_ok) return nullptr;
+  return static_cast<TensorHandle*>(p);
 }
 
-static const at::Tensor& live(const TensorHandle* h, Napi::Env env) {
-  if (h->disposed || !h->tensor.defined()) throw Napi::Error::New(env, "tensor used after dispose()");
-  return h->tensor;
+const at::Tensor& TensorHandle::live() const {
+  if (disposed) throw ArgError(ErrorKind::Error, "tensor used after dispose()");
+  if (!tensor.defined()) throw ArgError(ErrorKind::Error, "empty tensor handle (made by new TensorHandle(), not by the engine)");
+  return tensor;
 }
 
 Napi::Value TensorHandle::Shape(const Napi::CallbackInfo& info) {
-  const at::Tensor& t = live(this, info.Env());
+  const at::Tensor& t = live();
   Napi::Array a = Napi::Array::New(info.Env(), t.dim());
   for (int64_t i = 0; i < t.dim(); ++i) a.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), t.size(i)));
   return a;
 }
 
 Napi::Value TensorHandle::Dtype(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), dtypeName(live(this, info.Env()).scalar_type()));
+  return Napi::String::New(info.Env(), dtypeName(live().scalar_type()));
 }
 
 Napi::Value TensorHandle::DeviceName(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), live(this, info.Env()).device().str());
+  return Napi::String::New(info.Env(), live().device().str());
 }
 
 Napi::Value TensorHandle::Dispose(const Napi::CallbackInfo& info) {
@@ -150,29 +182,23 @@ static napi_typedarray_type arrayTypeFor(at::ScalarType t) {
 // A copy of the values as a new TypedArray (contiguous, CPU).
 Napi::Value TensorHandle::ToArray(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
-    at::Tensor t = live(this, env).detach().to(at::kCPU).contiguous();
-    size_t n = static_cast<size_t>(t.numel());
-    Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, n * t.element_size());
-    if (n) std::memcpy(buf.Data(), t.data_ptr(), n * t.element_size());
-    return makeTypedArray(env, arrayTypeFor(t.scalar_type()), n, buf);
-  } catch (const c10::Error& e) {
-    throw Napi::Error::New(env, std::string("toArray(") + describe(tensor) + "): " + e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, std::string("toArray(") + describe(tensor) + "): " + e.what());
-  }
+  at::Tensor t = live().detach().to(at::kCPU).contiguous();
+  napi_typedarray_type type = arrayTypeFor(t.scalar_type());
+  size_t n = static_cast<size_t>(t.numel());
+  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, n * t.element_size());
+  if (n) std::memcpy(buf.Data(), t.data_ptr(), n * t.element_size());
+  return makeTypedArray(env, type, n, buf);
 }
 
 // A TypedArray aliasing the tensor's memory (no copy): only for contiguous CPU tensors. The array
 // keeps the storage alive; writes through it change the tensor.
 Napi::Value TensorHandle::DataView(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const at::Tensor& t = live(this, env);
-  if (!t.is_cpu() || !t.is_contiguous())
-    throw Napi::Error::New(env, "dataView(" + describe(t) + "): needs a contiguous CPU tensor");
+  const at::Tensor& t = live();
+  if (!t.is_cpu() || !t.is_contiguous()) throw ArgError(ErrorKind::Error, "needs a contiguous CPU tensor");
   size_t n = static_cast<size_t>(t.numel());
-  auto* keep = new at::Tensor(t.detach());
   napi_typedarray_type type = arrayTypeFor(t.scalar_type());
+  auto* keep = new at::Tensor(t.detach());
   if (n == 0) {
     delete keep;
     return makeTypedArray(env, type, 0, Napi::ArrayBuffer::New(env, 0));
@@ -184,24 +210,43 @@ Napi::Value TensorHandle::DataView(const Napi::CallbackInfo& info) {
 
 Napi::Value TensorHandle::Item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const at::Tensor& t = live(this, env);
-  if (t.numel() != 1) throw Napi::Error::New(env, "item(" + describe(t) + "): needs exactly one element");
+  const at::Tensor& t = live();
+  if (t.numel() != 1) throw ArgError(ErrorKind::Error, "needs exactly one element");
   if (t.scalar_type() == at::kBool) return Napi::Boolean::New(env, t.item<bool>());
   return Napi::Number::New(env, t.item<double>());
 }
 
 // ---------------------------------------------------------------------------------------------
-void Args::bad(size_t i, const char* want) const {
-  throw std::invalid_argument("argument " + std::to_string(i) + " must be " + want);
+void Args::missingOrWrongType(size_t i, const char* want) const {
+  const std::string arg = "argument " + std::to_string(i);
+  if (i >= size() || raw(i).IsUndefined()) throw ArgError(ErrorKind::Type, arg + " is missing: it must be " + want);
+  throw ArgError(ErrorKind::Type, arg + " must be " + want);
+}
+
+void Args::outOfRange(size_t i, const std::string& want) const {
+  throw ArgError(ErrorKind::Range, "argument " + std::to_string(i) + " must be " + want);
+}
+
+double Args::number(size_t i, const char* want) const {
+  if (i >= size() || !raw(i).IsNumber()) missingOrWrongType(i, want);
+  return raw(i).As<Napi::Number>().DoubleValue();
 }
 
 bool Args::isTensor(size_t i) const { return i < size() && TensorHandle::Is(env(), raw(i)); }
 
-const at::Tensor& Args::T(size_t i) const {
-  if (!isTensor(i)) bad(i, "a tensor");
-  TensorHandle* h = TensorHandle::Unwrap(raw(i));
-  if (h->disposed) throw std::invalid_argument("argument " + std::to_string(i) + " is a disposed tensor");
+namespace {
+const at::Tensor& liveArg(TensorHandle* h, size_t i, const char* holds) {
+  const std::string arg = "argument " + std::to_string(i);
+  if (h->disposed) throw ArgError(ErrorKind::Error, arg + holds + " a disposed tensor");
+  if (!h->tensor.defined()) throw ArgError(ErrorKind::Error, arg + holds + " an empty tensor handle");
   return h->tensor;
+}
+}  // namespace
+
+const at::Tensor& Args::T(size_t i) const {
+  TensorHandle* h = i < size() ? TensorHandle::Find(env(), raw(i)) : nullptr;
+  if (!h) missingOrWrongType(i, "a tensor");
+  return liveArg(h, i, " is");
 }
 
 c10::optional<at::Tensor> Args::OT(size_t i) const {
@@ -210,24 +255,26 @@ c10::optional<at::Tensor> Args::OT(size_t i) const {
 }
 
 std::vector<at::Tensor> Args::Ts(size_t i) const {
-  if (i >= size() || !raw(i).IsArray()) bad(i, "an array of tensors");
+  if (i >= size() || !raw(i).IsArray()) missingOrWrongType(i, "an array of tensors");
   Napi::Array arr = raw(i).As<Napi::Array>();
   std::vector<at::Tensor> out;
-  out.reserve(arr.Length());
-  for (uint32_t k = 0; k < arr.Length(); ++k) {
-    Napi::Value v = arr.Get(k);
-    if (!TensorHandle::Is(env(), v)) bad(i, "an array of tensors");
-    TensorHandle* h = TensorHandle::Unwrap(v);
-    if (h->disposed) throw std::invalid_argument("argument " + std::to_string(i) + " holds a disposed tensor");
-    out.push_back(h->tensor);
+  for (uint32_t k = 0, n = arr.Length(); k < n; ++k) {  // element by element: a sparse array fails at its first hole
+    TensorHandle* h = TensorHandle::Find(env(), arr.Get(k));
+    if (!h) missingOrWrongType(i, "an array of tensors");
+    out.push_back(liveArg(h, i, " holds"));
   }
   return out;
 }
 
-int64_t Args::I(size_t i) const {
-  if (i >= size() || !raw(i).IsNumber()) bad(i, "an integer");
-  double d = raw(i).As<Napi::Number>().DoubleValue();
-  if (d != static_cast<double>(static_cast<int64_t>(d))) bad(i, "an integer");
+int64_t Args::I(size_t i, int64_t lo, int64_t hi) const {
+  lo = std::max(lo, -kMaxSafeInt);
+  hi = std::min(hi, kMaxSafeInt);
+  const double d = number(i, "an integer");
+  // Checked as a double: casting NaN, ±Infinity or a double beyond int64 is undefined behaviour.
+  if (!std::isfinite(d) || std::trunc(d) != d || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+    if (lo == -kMaxSafeInt && hi == kMaxSafeInt) outOfRange(i, "an integer of at most 2^53-1 in magnitude, got " + jsNumber(d));
+    outOfRange(i, "an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got " + jsNumber(d));
+  }
   return static_cast<int64_t>(d);
 }
 
@@ -237,47 +284,35 @@ c10::optional<int64_t> Args::OI(size_t i) const {
 }
 
 double Args::D(size_t i) const {
-  if (i >= size() || !raw(i).IsNumber()) bad(i, "a number");
-  return raw(i).As<Napi::Number>().DoubleValue();
+  const double d = number(i, "a number");
+  if (!std::isfinite(d)) outOfRange(i, "a finite number, got " + jsNumber(d));
+  return d;
 }
 
-c10::optional<double> Args::OD(size_t i) const {
-  if (!has(i)) return c10::nullopt;
-  return D(i);
-}
+double Args::Dx(size_t i) const { return number(i, "a number"); }
 
 bool Args::B(size_t i) const {
-  if (i >= size() || !raw(i).IsBoolean()) bad(i, "a boolean");
+  if (i >= size() || !raw(i).IsBoolean()) missingOrWrongType(i, "a boolean");
   return raw(i).As<Napi::Boolean>().Value();
 }
 
 std::string Args::S(size_t i) const {
-  if (i >= size() || !raw(i).IsString()) bad(i, "a string");
+  if (i >= size() || !raw(i).IsString()) missingOrWrongType(i, "a string");
   return raw(i).As<Napi::String>().Utf8Value();
 }
 
 std::vector<int64_t> Args::Ints(size_t i) const {
-  if (i >= size() || !raw(i).IsArray()) bad(i, "an array of integers");
+  if (i >= size() || !raw(i).IsArray()) missingOrWrongType(i, "an array of integers");
   Napi::Array arr = raw(i).As<Napi::Array>();
-  std::vector<int64_t> out(arr.Length());
-  for (uint32_t k = 0; k < arr.Length(); ++k) {
+  std::vector<int64_t> out;
+  for (uint32_t k = 0, n = arr.Length(); k < n; ++k) {
     Napi::Value v = arr.Get(k);
-    if (!v.IsNumber()) bad(i, "an array of integers");
-    double d = v.As<Napi::Number>().DoubleValue();
-    if (d != static_cast<double>(static_cast<int64_t>(d))) bad(i, "an array of integers");
-    out[k] = static_cast<int64_t>(d);
-  }
-  return out;
-}
-
-std::vector<double> Args::Doubles(size_t i) const {
-  if (i >= size() || !raw(i).IsArray()) bad(i, "an array of numbers");
-  Napi::Array arr = raw(i).As<Napi::Array>();
-  std::vector<double> out(arr.Length());
-  for (uint32_t k = 0; k < arr.Length(); ++k) {
-    Napi::Value v = arr.Get(k);
-    if (!v.IsNumber()) bad(i, "an array of numbers");
-    out[k] = v.As<Napi::Number>().DoubleValue();
+    if (!v.IsNumber()) missingOrWrongType(i, "an array of integers");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(d) || std::trunc(d) != d || std::fabs(d) > static_cast<double>(kMaxSafeInt))
+      outOfRange(i, "an array of integers of at most 2^53-1 in magnitude, got " + jsNumber(d) + " at index " +
+                        std::to_string(k));
+    out.push_back(static_cast<int64_t>(d));
   }
   return out;
 }
@@ -290,9 +325,11 @@ at::TensorOptions Args::Opts(size_t i) const {
 
 at::Scalar Args::Sc(size_t i) const {
   if (i < size() && raw(i).IsBoolean()) return at::Scalar(raw(i).As<Napi::Boolean>().Value());
-  double d = D(i);
-  // Integral numbers stay integral so that integer tensors are not promoted to float.
-  if (d == static_cast<double>(static_cast<int64_t>(d)) && std::abs(d) < 9.0e15) return at::Scalar(static_cast<int64_t>(d));
+  const double d = number(i, "a number or a boolean");
+  // Integral numbers stay integral so that integer tensors are not promoted to float; the
+  // range test comes before the cast (NaN and ±Infinity stay doubles).
+  if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) <= static_cast<double>(kMaxSafeInt))
+    return at::Scalar(static_cast<int64_t>(d));
   return at::Scalar(d);
 }
 

@@ -193,7 +193,15 @@ void registerBasicOps(Registry& r) {
     if (!g.defined()) return a.env().Null();
     return toJs(a.env(), g);
   };
-  MEDSEG_OPV(r, "set_grad", a.T(0).mutable_grad() = a.has(1) ? a.T(1) : at::Tensor());
+  // set_grad(x, g?): as PyTorch's .grad setter, g must match x (the optimizers trust it blindly).
+  r["set_grad"] = [](Args& a) -> Napi::Value {
+    const at::Tensor& x = a.T(0);
+    at::Tensor g = a.has(1) ? a.T(1) : at::Tensor();
+    if (g.defined() && (g.sizes() != x.sizes() || g.scalar_type() != x.scalar_type() || g.device() != x.device()))
+      throw ArgError(ErrorKind::Error, "the gradient must have the tensor's shape, dtype and device");
+    x.mutable_grad() = g;
+    return a.env().Undefined();
+  };
   MEDSEG_OPV(r, "backward",
              torch::autograd::backward({a.T(0)}, a.has(1) ? torch::autograd::variable_list{a.T(1)} : torch::autograd::variable_list{},
                                        a.has(2) ? c10::optional<bool>(a.B(2)) : c10::nullopt, false));

@@ -92,7 +92,7 @@ void registerNnOps(Registry& r) {
   };
   MEDSEG_OP(r, "affine_grid", at::affine_grid_generator(a.T(0), a.Ints(1), a.B(2)));
   // pad(x, [last-dim before, after, next-to-last before, after, ...], mode, value)
-  MEDSEG_OP(r, "pad", pad(a.T(0), a.Ints(1), a.S(2), a.has(3) ? a.D(3) : 0.0));
+  MEDSEG_OP(r, "pad", pad(a.T(0), a.Ints(1), a.S(2), a.has(3) ? a.Dx(3) : 0.0));
 
   // ---- losses ----
   // cross_entropy(logits [N,C,...], target [N,...] int64, weight?, reduction, ignoreIndex, labelSmoothing)

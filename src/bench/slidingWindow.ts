@@ -1,6 +1,6 @@
 // The sliding-window benchmark: the 3d_fullres network for a patch over a random volume, step 0.5,
 // Gaussian importance (sigma = patch/8), windows batched by 2, argmax at the end.
-import { manualSeed, randn, setThreads, engineInfo, synchronize } from '../engine/index.js';
+import { manualSeed, randn, setThreads, engineInfo, synchronize, useDevice } from '../engine/index.js';
 import { UNet, defaultPlainSpec } from '../nn/index.js';
 import { slidingWindowSegment, windowBoxes } from '../infer/index.js';
 import { peakRssMb } from './memory.js';
@@ -10,6 +10,7 @@ export interface SlidingWindowBenchOptions {
   patch: number[];
   classes: number;
   bf16: boolean;
+  fp16?: boolean;
   threads?: number;
   device?: string;
   onProgress?: (done: number, total: number) => void;
@@ -22,6 +23,7 @@ export function benchSlidingWindow(o: SlidingWindowBenchOptions) {
   const [channels, ...spatial] = o.shape;
   const net = new UNet({ ...defaultPlainSpec(o.patch, channels!, o.classes), deepSupervision: false }).eval();
   if (device !== 'cpu') net.to(device);
+  useDevice(device);
   const volume = randn(o.shape, { device });
   const t0 = performance.now();
   const seg = slidingWindowSegment(net, volume, {
@@ -29,7 +31,8 @@ export function benchSlidingWindow(o: SlidingWindowBenchOptions) {
     numClasses: o.classes,
     step: 0.5,
     batch: 2,
-    autocast: o.bf16 ? 'bfloat16' : null,
+    autocast: o.fp16 ? 'float16' : o.bf16 ? 'bfloat16' : null,
+    device,
     onProgress: o.onProgress,
   });
   synchronize();
@@ -43,6 +46,7 @@ export function benchSlidingWindow(o: SlidingWindowBenchOptions) {
     shape: o.shape,
     patch: o.patch,
     bf16: o.bf16,
+    fp16: !!o.fp16,
     threads: engineInfo().threads,
     torch: engineInfo().torchVersion,
     device,

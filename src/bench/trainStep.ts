@@ -1,8 +1,16 @@
 // The train-step benchmark (the trainer's own step function, src/train/step.ts): nnU-Net's 3d_fullres PlainConvUNet, Dice+CE with deep supervision,
 // SGD (lr 0.01, Nesterov 0.99, wd 3e-5), random input and labels from a fixed seed.
-import { manualSeed, randint, randn, setThreads, engineInfo, synchronize } from '../engine/index.js';
+import {
+  manualSeed,
+  randint,
+  randn,
+  setThreads,
+  engineInfo,
+  synchronize,
+  useDevice,
+} from '../engine/index.js';
 import { UNet, defaultPlainSpec, deepSupervisionLoss } from '../nn/index.js';
-import { SGD } from '../optim/index.js';
+import { SGD, GradScaler } from '../optim/index.js';
 import { trainOnBatch, type StepParts } from '../train/step.js';
 import { peakRssMb } from './memory.js';
 import { median } from '../common/stats.js';
@@ -13,6 +21,8 @@ export interface TrainStepBenchOptions {
   inChannels: number;
   classes: number;
   bf16: boolean;
+  /** float16 autocast with dynamic loss scaling (GPU only). */
+  fp16?: boolean;
   steps: number;
   warmup: number;
   threads?: number;
@@ -31,6 +41,9 @@ export interface TrainStepBenchResult {
   patch: number[];
   batch: number;
   bf16: boolean;
+  fp16: boolean;
+  /** Steps the loss scaler skipped (fp16). */
+  skipped_steps: number;
   threads: number;
   torch: string;
   device: string;
@@ -42,12 +55,14 @@ export function benchTrainStep(o: TrainStepBenchOptions): TrainStepBenchResult {
   const device = o.device ?? 'cpu';
   const net = new UNet(defaultPlainSpec(o.patch, o.inChannels, o.classes));
   if (device !== 'cpu') net.to(device);
+  useDevice(device);
   const opt = new SGD(net.parameters(), { lr: 0.01, momentum: 0.99, nesterov: true, weightDecay: 3e-5 });
   const parts: StepParts = {
     forward: (input) => net.forwardAll(input),
     loss: deepSupervisionLoss,
     opt,
-    precision: o.bf16 ? 'bfloat16' : null,
+    precision: o.fp16 ? 'float16' : o.bf16 ? 'bfloat16' : null,
+    scaler: o.fp16 ? new GradScaler() : null,
     lrAt: () => 0.01,
   };
   const x = randn([o.batch, o.inChannels, ...o.patch], { device });
@@ -73,6 +88,8 @@ export function benchTrainStep(o: TrainStepBenchOptions): TrainStepBenchResult {
     patch: o.patch,
     batch: o.batch,
     bf16: o.bf16,
+    fp16: !!o.fp16,
+    skipped_steps: parts.scaler?.skipped ?? 0,
     threads: engineInfo().threads,
     torch: engineInfo().torchVersion,
     device,

@@ -26,6 +26,12 @@ export const commands: Record<string, Entry> = {
   },
   report: { summary: 'an HTML report of a model folder', load: () => import('./report.js') },
   synth: { summary: 'write the synthetic decathlon (nnU-Net v2)', load: () => import('./synth.js') },
+  info: { summary: 'libtorch build, GPUs, CPU features and threads', load: () => import('./info.js') },
+  finetune: {
+    summary: 'train a dataset starting from another model (folder or package)',
+    load: () => import('./finetune.js'),
+  },
+  package: { summary: 'write a model folder as one .medseg file', load: () => import('./package.js') },
   'train-multi': {
     summary: 'train one network over several datasets (shared body, per-task heads)',
     load: () => import('./trainMulti.js'),

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { parseInteger, FOLD_RANGE, THREADS_RANGE } from './args.js';
+import { deviceOption, parseDeviceOption, DEVICE_HELP } from './device.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
@@ -25,9 +26,10 @@ async function allFolds(model: string): Promise<number[]> {
   return Array.from({ length: n }, (_, f) => f);
 }
 
-const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR [--config NAME] [--folds 0,1,2|all]
-                      [--checkpoint best|latest] [--mirror] [--bf16] [--save-probabilities]
+const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR|FILE.medseg [--config NAME] [--folds 0,1,2|all]
+                      [--checkpoint best|latest] [--mirror] [--bf16 | --fp16] [--save-probabilities]
                       [--no-postprocess] [--output-format nifti|dicom-seg] [--threads N]
+                      [--device auto|cpu|cuda|cuda:N]
                       [--task NAME]
 
 IN is an image file (NIfTI, NRRD; 4D = channels), a DICOM series folder, or a folder of images
@@ -41,6 +43,9 @@ prior variant) runs 3d_lowres first.
 --output-format dicom-seg (DICOM series in): a DICOM Segmentation object per series (OUT.dcm or
 OUT/SERIES.dcm), one segment per label with the dataset's label names, each frame referring to its
 source image, for PACS viewers.
+${DEVICE_HELP}
+On a GPU the sliding window's Gaussian accumulation stays on the GPU when it fits in free memory,
+else it runs on the CPU; --bf16 also applies on a GPU, --fp16 (float16 autocast) only there.
 --task NAME (a model of train-multi / meta-train): predicts with task NAME's head (and input stem),
 through that task's own plans (MODEL/tasks/NAME); an unknown name lists the model's tasks.`;
 
@@ -60,9 +65,11 @@ export const command: Command = {
         'no-postprocess': { type: 'boolean', default: false },
         mirror: { type: 'boolean', default: false },
         bf16: { type: 'boolean', default: false },
+        fp16: { type: 'boolean', default: false },
         'save-probabilities': { type: 'boolean', default: false },
         'output-format': { type: 'string', default: 'nifti' },
         threads: { type: 'string' },
+        ...deviceOption,
         task: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -82,7 +89,14 @@ export const command: Command = {
     const outputFormat = values['output-format'];
     if (outputFormat !== 'nifti' && outputFormat !== 'dicom-seg')
       throw new UsageError(`--output-format must be nifti or dicom-seg, not '${outputFormat}'`);
-    const config = (values.config === '3d_cascade' ? await cascadeVariant(values.model) : values.config) as
+    const threads = parseInteger(values.threads, 'threads', THREADS_RANGE);
+    // a .medseg package is unpacked (once, into the cache) and used as its model folder; a folder
+    // (or a missing path) goes on as before
+    const { isPackageFile, resolveModel } = await import('../transfer/open.js');
+    const model = isPackageFile(values.model)
+      ? await resolveModel(values.model, { log: (s) => process.stderr.write(`${s}\n`) })
+      : values.model;
+    const config = (values.config === '3d_cascade' ? await cascadeVariant(model) : values.config) as
       ConfigurationName | undefined;
     if (config !== undefined && !CONFIGURATION_NAMES.includes(config))
       throw new UsageError(`unknown --config '${config}'`);
@@ -90,10 +104,13 @@ export const command: Command = {
       values.folds === undefined
         ? undefined
         : values.folds === 'all'
-          ? await allFolds(values.model)
+          ? await allFolds(model)
           : values.folds.split(',').map((f) => parseInteger(f, 'folds', FOLD_RANGE)!);
-    const threads = parseInteger(values.threads, 'threads', THREADS_RANGE);
     // refused before libtorch loads: predictions never land among the inputs or in a dataset
+    if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
+    const device = await parseDeviceOption(values.device);
+    if (values.fp16 && device === 'cpu')
+      throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
     const { findInputCases } = await import('../infer/inputs.js');
     const { assertOutputOutsideInputs, isSingleFileOutput } = await import('../infer/outputLocation.js');
     const cases = findInputCases(values.input);
@@ -103,13 +120,14 @@ export const command: Command = {
     const r = await predict({
       input: values.input,
       output: values.output,
-      modelDir: values.model,
+      modelDir: model,
       config,
       folds,
       checkpoint: values.checkpoint as 'best' | 'latest' | undefined,
       postprocess: !values['no-postprocess'],
       mirror: values.mirror,
-      autocast: values.bf16 ? 'bfloat16' : null,
+      autocast: values.fp16 ? 'float16' : values.bf16 ? 'bfloat16' : null,
+      device,
       saveProbabilities: values['save-probabilities'],
       outputFormat,
       threads,

@@ -15,13 +15,15 @@ import {
 } from './args.js';
 import { parseDuration } from './duration.js';
 import { assertWritableModelFolder } from '../train/preflight.js';
+import { deviceOption, parseDeviceOption, DEVICE_HELP } from './device.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
+import type { TrainOptions } from '../train/types.js';
 
 const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d|3d_cascade_prior|3d_cascade_crop]
                     [--fold 0-4|all] [--model DIR]
                     [--epochs N] [--iters-per-epoch N] [--budget 30m] [--optimizer sgd|adamw]
-                    [--lr X] [--bf16] [--resume] [--seed N] [--threads N] [--memory-gb N]
-                    [--no-validation]
+                    [--lr X] [--bf16 | --fp16] [--resume] [--seed N] [--threads N] [--memory-gb N]
+                    [--no-validation] [--device auto|cpu|cuda|cuda:N]
 
 Trains one fold (nnU-Net defaults: SGD 0.01, Nesterov 0.99, poly LR, weight decay 3e-5, Dice+CE
 with deep supervision, a third of each batch forced to contain foreground, augmentation).
@@ -33,63 +35,103 @@ out-of-fold predictions find-best compares and the cascade's second stage trains
 (--no-validation skips them).
 The cascade (planned when 3d_lowres is): train 3d_lowres with --fold all, then 3d_cascade_prior
 (stage 1's prediction as extra input channels) and/or 3d_cascade_crop (stage 2 on boxes around
-stage 1's components); 3d_cascade means 3d_cascade_prior.`;
+stage 1's components); 3d_cascade means 3d_cascade_prior.
+${DEVICE_HELP}
+--bf16: bfloat16 autocast (CPU with AVX512-BF16/AMX, or GPU). --fp16: float16 autocast with dynamic
+loss scaling (GPU only). On a GPU cuDNN's benchmark mode is on (the patch size is fixed).`;
+
+/** train's options, as parseArgs reads them (finetune takes the same ones and adds its own). */
+export const TRAIN_ARGS = {
+  config: { type: 'string', short: 'c', default: '3d_fullres' },
+  fold: { type: 'string', short: 'f', default: '0' },
+  model: { type: 'string', short: 'm' },
+  epochs: { type: 'string' },
+  'iters-per-epoch': { type: 'string' },
+  budget: { type: 'string' },
+  optimizer: { type: 'string', default: 'sgd' },
+  lr: { type: 'string' },
+  bf16: { type: 'boolean', default: false },
+  fp16: { type: 'boolean', default: false },
+  ...deviceOption,
+  resume: { type: 'boolean', default: false },
+  'no-validation': { type: 'boolean', default: false },
+  seed: { type: 'string' },
+  threads: { type: 'string' },
+  'memory-gb': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** The values parseArgs gives for TRAIN_ARGS. */
+export interface TrainArgValues {
+  config: string;
+  fold: string;
+  model?: string;
+  epochs?: string;
+  'iters-per-epoch'?: string;
+  budget?: string;
+  optimizer: string;
+  lr?: string;
+  bf16: boolean;
+  fp16: boolean;
+  device: string;
+  resume: boolean;
+  'no-validation': boolean;
+  seed?: string;
+  threads?: string;
+  'memory-gb'?: string;
+}
+
+/** train's options from the command line: the dataset's options (all but the fold) and the fold. */
+export async function trainOptionsFromArgs(
+  values: TrainArgValues,
+  ds: string,
+  defaultModelDir = path.join('medseg_results', path.basename(path.resolve(ds))),
+): Promise<{ options: Omit<TrainOptions, 'fold'>; fold: number | 'all' }> {
+  const config = (values.config === '3d_cascade' ? '3d_cascade_prior' : values.config) as ConfigurationName;
+  if (!CONFIGURATION_NAMES.includes(config)) throw new UsageError(`unknown --config '${config}'`);
+  if (values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
+    throw new UsageError('--optimizer must be sgd or adamw');
+  if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
+  const device = await parseDeviceOption(values.device);
+  if (values.fp16 && device === 'cpu')
+    throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
+  const options = {
+    dataset: ds,
+    modelDir: values.model ?? defaultModelDir,
+    config,
+    epochs: parseInteger(values.epochs, 'epochs', COUNT_RANGE),
+    itersPerEpoch: parseInteger(values['iters-per-epoch'], 'iters-per-epoch', COUNT_RANGE),
+    budgetSeconds: values.budget === undefined ? undefined : parseDuration(values.budget, 'budget'),
+    optimizer: values.optimizer as 'sgd' | 'adamw',
+    initialLr: parseNumber(values.lr, 'lr', LR_RANGE),
+    bf16: values.bf16,
+    fp16: values.fp16,
+    device,
+    resume: values.resume,
+    validate: !values['no-validation'],
+    seed: parseInteger(values.seed, 'seed', SEED_RANGE),
+    threads: parseInteger(values.threads, 'threads', THREADS_RANGE),
+    memoryGb: parseNumber(values['memory-gb'], 'memory-gb', MEMORY_GB_RANGE),
+    log: (s: string) => {
+      process.stderr.write(`${s}\n`);
+    },
+  };
+  const fold = values.fold === 'all' ? 'all' : parseInteger(values.fold, 'fold', FOLD_RANGE)!;
+  return { options, fold };
+}
 
 export const command: Command = {
   name: 'train',
   summary: 'train one fold of a configuration',
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c', default: '3d_fullres' },
-        fold: { type: 'string', short: 'f', default: '0' },
-        model: { type: 'string', short: 'm' },
-        epochs: { type: 'string' },
-        'iters-per-epoch': { type: 'string' },
-        budget: { type: 'string' },
-        optimizer: { type: 'string', default: 'sgd' },
-        lr: { type: 'string' },
-        bf16: { type: 'boolean', default: false },
-        resume: { type: 'boolean', default: false },
-        'no-validation': { type: 'boolean', default: false },
-        seed: { type: 'string' },
-        threads: { type: 'string' },
-        'memory-gb': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: TRAIN_ARGS });
     if (values.help) {
       console.log(HELP);
       return 0;
     }
     const ds = positionals[0];
     if (!ds) throw new UsageError(`a dataset folder is required\n${HELP}`);
-    const config = (values.config === '3d_cascade' ? '3d_cascade_prior' : values.config) as ConfigurationName;
-    if (!CONFIGURATION_NAMES.includes(config)) throw new UsageError(`unknown --config '${config}'`);
-    if (values.optimizer !== 'sgd' && values.optimizer !== 'adamw')
-      throw new UsageError('--optimizer must be sgd or adamw');
-    const opts = {
-      dataset: ds,
-      modelDir: values.model ?? path.join('medseg_results', path.basename(path.resolve(ds))),
-      config,
-      epochs: parseInteger(values.epochs, 'epochs', COUNT_RANGE),
-      itersPerEpoch: parseInteger(values['iters-per-epoch'], 'iters-per-epoch', COUNT_RANGE),
-      budgetSeconds: values.budget === undefined ? undefined : parseDuration(values.budget, 'budget'),
-      optimizer: values.optimizer as 'sgd' | 'adamw',
-      initialLr: parseNumber(values.lr, 'lr', LR_RANGE),
-      bf16: values.bf16,
-      resume: values.resume,
-      validate: !values['no-validation'],
-      seed: parseInteger(values.seed, 'seed', SEED_RANGE),
-      threads: parseInteger(values.threads, 'threads', THREADS_RANGE),
-      memoryGb: parseNumber(values['memory-gb'], 'memory-gb', MEMORY_GB_RANGE),
-      log: (s: string) => {
-        process.stderr.write(`${s}\n`);
-      },
-    };
-    const fold = values.fold === 'all' ? 'all' : parseInteger(values.fold, 'fold', FOLD_RANGE)!;
+    const { options: opts, fold } = await trainOptionsFromArgs(values, ds);
     // before libtorch loads and the dataset is read: a folder training cannot write to fails now
     await assertWritableModelFolder(opts.modelDir);
     const { train, trainFolds } = await import('../crossval/train.js');

@@ -1,9 +1,9 @@
 // Training with cross-validation: a fold is trained (src/train/) and then its validation cases are
 // predicted with its own checkpoint (the out-of-fold predictions that find-best compares and that a
 // cascade's second stage trains on); every fold of the split, one after the other.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { trainFold, type TrainOptions, type TrainResult } from '../train/index.js';
+import { readSplits } from '../train/splits.js';
 import { predictValidation } from './validate.js';
 
 /** Trains fold `o.fold` and, unless `validate: false`, predicts its validation cases. */
@@ -21,6 +21,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       config,
       fold,
       splits,
+      device: o.device,
       log,
     });
     log(
@@ -36,7 +37,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
  */
 export async function trainFolds(o: Omit<TrainOptions, 'fold'>): Promise<TrainResult[]> {
   const results = [await train({ ...o, fold: 0 })];
-  const splits = JSON.parse(await readFile(path.join(o.modelDir, 'splits.json'), 'utf8')) as unknown[];
+  const splits = await readSplits(path.join(o.modelDir, 'splits.json'));
   for (let f = 1; f < splits.length; f++) results.push(await train({ ...o, fold: f }));
   return results;
 }

@@ -38,6 +38,8 @@ export interface ValidationOptions {
   fold: number;
   splits: Split[];
   checkpoint?: 'best' | 'latest';
+  /** Where the network runs ('cpu' default, 'cuda:N'). */
+  device?: string;
   log?: (s: string) => void;
 }
 
@@ -51,7 +53,7 @@ export async function predictValidation(o: ValidationOptions): Promise<OutOfFold
   await mkdir(dir, { recursive: true });
   const ckptFile = path.join(o.modelDir, o.config, `fold_${o.fold}`, `checkpoint_${checkpoint}.safetensors`);
   const checkpointMtimeMs = (await stat(ckptFile)).mtimeMs;
-  const model = await loadConfigModel(o.modelDir, o.plans, o.config, [o.fold], checkpoint);
+  const model = await loadConfigModel(o.modelDir, o.plans, o.config, [o.fold], checkpoint, o.device);
   const cascade = model.config.cascade;
   const values = o.plans.labelValues;
   const foreground = values.slice(1);
@@ -70,8 +72,8 @@ export async function predictValidation(o: ValidationOptions): Promise<OutOfFold
       let probs: Tensor;
       try {
         probs = stage1
-          ? cascadeProbabilities(model, image, spacing, stage1)
-          : predictProbabilities(model, image, spacing);
+          ? cascadeProbabilities(model, image, spacing, stage1, { device: o.device })
+          : predictProbabilities(model, image, spacing, { device: o.device });
       } finally {
         image.dispose();
         stage1?.dispose();

@@ -6,3 +6,6 @@ export { tidy, keep } from './scope.js';
 export * from './ops.js';
 export * as F from './functional.js';
 export * from './runtime.js';
+export * from './device.js';
+export * from './cpu.js';
+export * from './systemInfo.js';

@@ -17,6 +17,18 @@ export interface NativeHandle {
   item(): number | boolean;
 }
 
+/**
+ * What every function of the addon (and every handle method) throws instead of aborting: a
+ * TypeError for a missing argument or a wrong kind of value, a RangeError for a number outside
+ * what the function takes (NaN, ±Infinity, a fraction or a number beyond 2^53 where an integer is
+ * read), an Error for anything libtorch refuses. The message reads "op(inputs described): what".
+ */
+export interface NativeError extends Error {
+  /** the function, op or method that failed */
+  op: string;
+  engine: true;
+}
+
 export interface NativeAddon {
   call(op: string, ...args: unknown[]): unknown;
   opNames(): string[];
@@ -29,9 +41,11 @@ export interface NativeAddon {
     threads: number;
     parallelInfo: string;
   };
+  /** An integer from 1 to 1024. */
   setThreads(n: number): void;
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
+  /** Any safe integer (|seed| < 2^53); a negative seed wraps to uint64 as in PyTorch. */
   manualSeed(seed: number): void;
   getRngState(): NativeHandle;
   setRngState(state: NativeHandle): void;
@@ -41,8 +55,9 @@ export interface NativeAddon {
   memoryStats(): { cachedBytes: number; maps: number };
   /** Returns every cached block to the OS. */
   emptyCache(): void;
+  /** A whole number of bytes, 0 to 2^53 - 1. */
   setCacheLimit(bytes: number): void;
-  /** libtorch's op profiler; stopProfile writes a Chrome trace to the file given here. */
+  /** libtorch's op profiler; stopProfile writes a Chrome trace to the file given here (checked writable now). */
   startProfile(file: string): void;
   stopProfile(): void;
   TensorHandle: new () => NativeHandle;

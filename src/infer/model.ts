@@ -4,7 +4,7 @@
 // look (crop).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Tensor, tidy, noGrad, F, stack, zeros, type AutocastDType } from '../engine/index.js';
+import { Tensor, tidy, noGrad, F, stack, zeros, useDevice, type AutocastDType } from '../engine/index.js';
 import { UNet, loadCheckpoint } from '../nn/index.js';
 import type { Plans, Configuration, ConfigurationName } from '../plan/planner.js';
 import { preprocessCase, revertProbabilities } from '../preprocess/preprocessCase.js';
@@ -24,6 +24,8 @@ export interface ConfigModel {
 export interface InferenceOptions {
   mirror?: boolean;
   autocast?: AutocastDType | null;
+  /** Where the networks live (loadConfigModel's device); the probabilities come back on the CPU. */
+  device?: string;
 }
 
 export function configurationOf(plans: Plans, name: ConfigurationName, plansFile: string): Configuration {
@@ -43,6 +45,7 @@ export async function loadConfigModel(
   name: ConfigurationName,
   folds: number[],
   checkpoint: 'best' | 'latest' = 'best',
+  device = 'cpu',
 ): Promise<ConfigModel> {
   const config = configurationOf(plans, name, path.join(modelDir, 'plans.json'));
   const nets: UNet[] = [];
@@ -53,6 +56,7 @@ export async function loadConfigModel(
       const net = new UNet({ ...config.network, deepSupervision: false });
       nets.push(net);
       await loadCheckpoint(file, net);
+      if (device !== 'cpu') net.to(device);
       net.eval();
     }
   } catch (e) {
@@ -78,6 +82,7 @@ export function predictProbabilities(
 ): Tensor {
   const { config, plans } = m;
   const K = plans.labelValues.length;
+  if (o.device && o.device !== 'cpu') useDevice(o.device);
   return tidy(() =>
     noGrad(() => {
       const pre = preprocessCase(image, null, spacing, {
@@ -102,13 +107,15 @@ export function predictProbabilities(
                 numClasses: K,
                 mirrorAxes: o.mirror ? [0, 1, 2] : [],
                 autocast: o.autocast ?? null,
+                device: o.device,
               });
         const p = F.softmax(logits, 0);
         logits.dispose();
         sum = sum ? sum.add_(p) : p;
       }
       if (m.nets.length > 1) sum!.div_(m.nets.length);
-      return revertProbabilities(sum!, pre.record, config.spacing);
+      // back to the CPU, where the preprocessing record's resampling runs
+      return revertProbabilities(sum!.to('cpu'), pre.record, config.spacing);
     }),
   );
 }
@@ -124,6 +131,7 @@ function slices2d(net: UNet, image: Tensor, patch: number[], classes: number, o:
           numClasses: classes,
           mirrorAxes: o.mirror ? [0, 1] : [],
           autocast: o.autocast ?? null,
+          device: o.device,
         }),
       );
     }

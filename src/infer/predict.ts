@@ -44,6 +44,8 @@ export interface PredictOptions {
   /** 'nifti' (default): label maps as .nii.gz; 'dicom-seg': a DICOM Segmentation object (.dcm) per
    * DICOM series given, one segment per label with its name, referring to the source images. */
   outputFormat?: 'nifti' | 'dicom-seg';
+  /** 'cpu' (default) or 'cuda[:N]', resolved (engine/device.ts): networks and sliding windows run there. */
+  device?: string;
   /** Also write the class probabilities as a 4D float32 NIfTI next to each label map. */
   saveProbabilities?: boolean;
   threads?: number;
@@ -83,12 +85,13 @@ async function loadWithStages(
   folds: number[],
   checkpoint: 'best' | 'latest',
   loaded: Map<ConfigurationName, ConfigModel>,
+  device = 'cpu',
 ): Promise<void> {
   if (loaded.has(name)) return;
   const config = configurationOf(plans, name, path.join(modelDir, 'plans.json'));
   if (config.cascade)
-    await loadWithStages(modelDir, plans, config.cascade.previousStage, folds, checkpoint, loaded);
-  loaded.set(name, await loadConfigModel(modelDir, plans, name, folds, checkpoint));
+    await loadWithStages(modelDir, plans, config.cascade.previousStage, folds, checkpoint, loaded, device);
+  loaded.set(name, await loadConfigModel(modelDir, plans, name, folds, checkpoint, device));
 }
 
 /**
@@ -153,7 +156,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
   }
   const models = new Map<ConfigurationName, ConfigModel>();
   try {
-    for (const name of members) await loadWithStages(o.modelDir, plans, name, folds, which, models);
+    for (const name of members) await loadWithStages(o.modelDir, plans, name, folds, which, models, o.device);
   } catch (e) {
     for (const m of models.values()) disposeModel(m);
     throw e;
@@ -163,7 +166,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
   const ending = dicomSeg ? '.dcm' : '.nii.gz';
   const segments = dicomSeg ? await segmentsOf(o.modelDir, plans.labelValues) : [];
   const results: PredictResult['cases'] = [];
-  const inference: InferenceOptions = { mirror: o.mirror, autocast: o.autocast ?? null };
+  const inference: InferenceOptions = { mirror: o.mirror, autocast: o.autocast ?? null, device: o.device };
   try {
     for (const c of cases) {
       const t0 = performance.now();

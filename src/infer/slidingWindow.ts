@@ -1,6 +1,8 @@
 // Sliding-window inference: windows of the network's patch size tiled with a step of half a
 // patch, batched, weighted by a Gaussian importance map, optionally mirrored, accumulated into one
 // logits volume. Holds one C×D×H×W float32 accumulator (plus one weight volume), never two.
+// Device-generic: windows run where the network lives (o.device); the accumulator stays on that
+// device when it fits in its free memory, else on the CPU (windows' logits then cross per batch).
 import {
   autocast,
   noGrad,
@@ -11,6 +13,8 @@ import {
   F,
   type Tensor,
   type AutocastDType,
+  canonicalDevice,
+  deviceMemory,
 } from '../engine/index.js';
 import { gaussianImportance } from './gaussian.js';
 
@@ -30,16 +34,30 @@ export interface SlidingWindowOptions {
   mirrorAxes?: number[];
   sigmaScale?: number;
   autocast?: AutocastDType | null;
+  /** Where the network lives and the windows are computed (default: the image's device). */
   device?: string;
+  /** Where the Gaussian accumulation happens: 'auto' (default) = the compute device when it fits
+   * (accumulationDevice), else the CPU. */
+  accumulate?: 'auto' | 'device' | 'cpu';
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Window start positions along one axis: evenly spread, first at 0, last flush with the end. */
+/** Rounds to the nearest integer, halves to even (numpy's np.round, which nnU-Net's tiling uses). */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Window start positions along one axis: evenly spread, first at 0, last flush with the end. The
+ * same starts as nnU-Net's compute_steps_for_sliding_window, ties included (29 voxels with a
+ * 16-voxel patch: 0, 6, 13, not 0, 7, 13).
+ */
 export function windowStarts(size: number, patch: number, step: number): number[] {
   if (size <= patch) return [0];
   const n = Math.ceil((size - patch) / (patch * step)) + 1;
   const actual = (size - patch) / (n - 1);
-  return Array.from({ length: n }, (_, i) => Math.round(actual * i));
+  return Array.from({ length: n }, (_, i) => roundHalfEven(actual * i));
 }
 
 /** All window corners of a volume's spatial shape. */
@@ -58,9 +76,32 @@ function mirrorCombinations(axes: number[]): number[][] {
   return combos;
 }
 
+/** Bytes the accumulation of a [channels, ...shape] image into `classes` logits holds on its device. */
+export function accumulationBytes(shape: number[], channels: number, classes: number): number {
+  const voxels = shape.reduce((a, b) => a * b, 1);
+  // logits accumulator + weights + the image itself, float32
+  return 4 * voxels * (classes + 1 + channels);
+}
+
 /**
- * Logits [K, ...spatial] for one image [C, ...spatial] (float32 on the input's device). Images
- * smaller than the patch are padded for the windows and cropped back.
+ * Where to accumulate: the compute device when the accumulator fits in its free memory with room
+ * left for the network's activations (a quarter of the device, at least 1 GiB), else the CPU. When
+ * free memory cannot be read, accumulators up to 2 GiB stay on the device.
+ */
+export function accumulationDevice(
+  device: string,
+  bytes: number,
+  memory: { freeBytes: number; totalBytes: number } | null = deviceMemory(device),
+): string {
+  if (device === 'cpu') return 'cpu';
+  if (!memory) return bytes <= 2 * 2 ** 30 ? device : 'cpu';
+  const reserve = Math.max(2 ** 30, memory.totalBytes / 4);
+  return bytes <= memory.freeBytes - reserve ? device : 'cpu';
+}
+
+/**
+ * Logits [K, ...spatial] for one image [C, ...spatial] (float32, on the accumulation device: see
+ * `accumulate`). Images smaller than the patch are padded for the windows and cropped back.
  */
 export function slidingWindowLogits(
   net: SegmentationNetwork,
@@ -83,19 +124,27 @@ export function slidingWindowLogits(
   const boxes = windowBoxes(shape, o.patch, o.step ?? 0.5);
   const batch = Math.max(1, o.batch ?? 2);
   const mirrors = mirrorCombinations(o.mirrorAxes ?? []);
-  const device = image.device;
-  const gauss = keep(tidy(() => gaussianImportance(o.patch, o.sigmaScale).to(device)));
-  const acc = keep(zeros([o.numClasses, ...shape], { device }));
-  const weight = keep(zeros(shape, { device }));
+  const device = canonicalDevice(o.device ?? image.device);
+  const accDevice =
+    o.accumulate === 'cpu'
+      ? 'cpu'
+      : o.accumulate === 'device'
+        ? device
+        : accumulationDevice(device, accumulationBytes(shape, padded.shape[0]!, o.numClasses));
+  // with the accumulator on the device the whole image crosses once; else each batch of windows does
+  const source = accDevice === device && padded.device !== device ? keep(padded.to(device)) : padded;
+  const gauss = keep(tidy(() => gaussianImportance(o.patch, o.sigmaScale).to(accDevice)));
+  const acc = keep(zeros([o.numClasses, ...shape], { device: accDevice }));
+  const weight = keep(zeros(shape, { device: accDevice }));
   try {
     noGrad(() => {
       for (let b = 0; b < boxes.length; b += batch) {
         tidy(() => {
           const group = boxes.slice(b, b + batch);
           const windows = stack(
-            group.map((box) => box.reduce((t, st, d) => t.narrow(d + 1, st, o.patch[d]!), padded)),
+            group.map((box) => box.reduce((t, st, d) => t.narrow(d + 1, st, o.patch[d]!), source)),
             0,
-          );
+          ).to(device);
           let logits: Tensor | null = null;
           for (const m of mirrors) {
             const dims = m.map((a) => a + 2);
@@ -105,6 +154,7 @@ export function slidingWindowLogits(
             logits = logits ? logits.add_(out) : out;
           }
           if (mirrors.length > 1) logits!.div_(mirrors.length);
+          if (accDevice !== device) logits = logits!.to(accDevice);
           group.forEach((box, k) => {
             const target = box.reduce((t, st, d) => t.narrow(d + 1, st, o.patch[d]!), acc);
             target.add_(logits!.select(0, k).mul(gauss));
@@ -119,6 +169,7 @@ export function slidingWindowLogits(
   } finally {
     gauss.dispose();
     weight.dispose();
+    if (source !== padded) source.dispose();
     if (padded !== image) padded.dispose();
   }
   if (!padAmounts.some((p) => p > 0)) return acc;

@@ -3,11 +3,13 @@
 // ImagePositionPatient (so a gantry tilt stays exact), and LPS becomes RAS.
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import dicomParser, { type DataSet } from 'dicom-parser';
 import { flipXY, spacingOf, type Mat4 } from './affine.js';
 import { allocate, bytesOf, swapBytes } from './datatype.js';
 import { ImageFormatError, formatBytes } from './errors.js';
 import { decodeJ2K } from './j2k.js';
+import { jpegDecoderFor } from './jpeg.js';
 import { MAX_VOXELS } from './nifti.js';
 import type { Volume, VoxelType } from './volume.js';
 
@@ -104,7 +106,7 @@ async function readSlice(file: string): Promise<Slice | undefined> {
     return undefined;
   let ds: DataSet;
   try {
-    ds = dicomParser.parseDicom(bytes);
+    ds = dicomParser.parseDicom(bytes, { inflater });
   } catch (e) {
     throw new ImageFormatError(file, `cannot parse DICOM (${parserMessage(e)}; truncated or corrupt file?)`);
   }
@@ -150,6 +152,19 @@ async function readSlice(file: string): Promise<Slice | undefined> {
     slope: Number.isFinite(slope) && slope !== 0 ? slope : 1,
     inter: Number.isFinite(inter) ? inter : 0,
   };
+}
+
+/**
+ * Deflated explicit VR little endian (1.2.840.10008.1.2.1.99): the data set after the file meta
+ * information is raw deflate. dicom-parser's built-in path needs a Node Buffer; this works on the
+ * Uint8Array we pass and returns the whole file with the data set inflated.
+ */
+function inflater(bytes: Uint8Array, position: number): Uint8Array {
+  const inflated = zlib.inflateRawSync(bytes.subarray(position));
+  const full = new Uint8Array(position + inflated.length);
+  full.set(bytes.subarray(0, position));
+  full.set(inflated, position);
+  return full;
 }
 
 /** dicom-parser throws Errors, strings, or { exception, dataSet } objects. */
@@ -278,6 +293,29 @@ async function pixelBytes(s: Slice, bytes: number): Promise<Uint8Array> {
       throw new ImageFormatError(
         file,
         `JPEG 2000 frame is ${d.width}×${d.height}×${d.componentCount}, the header says ${s.cols}×${s.rows}`,
+      );
+    }
+    return d.bytes;
+  }
+  const jpeg = jpegDecoderFor(s.syntax);
+  if (jpeg) {
+    const name = `${s.syntax} (${NAMES[s.syntax]})`;
+    if (s.syntax === '1.2.840.10008.1.2.4.51' && s.bitsAllocated > 8) {
+      throw new ImageFormatError(
+        file,
+        `${name} with ${s.bitsStored}-bit samples is not supported (no 12-bit JPEG codec); decompress the series first (e.g. gdcmconv --raw or dcmdjpeg)`,
+      );
+    }
+    let d;
+    try {
+      d = await jpeg(frame);
+    } catch (e) {
+      throw new ImageFormatError(file, `cannot decode ${name} pixel data (${(e as Error).message})`);
+    }
+    if (d.width !== s.cols || d.height !== s.rows || d.componentCount !== 1 || d.bytes.length !== bytes) {
+      throw new ImageFormatError(
+        file,
+        `${name} frame is ${d.width}×${d.height}×${d.componentCount} at ${d.bitsPerSample} bits, the header says ${s.cols}×${s.rows} at ${s.bitsAllocated} bits allocated`,
       );
     }
     return d.bytes;

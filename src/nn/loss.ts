@@ -4,7 +4,10 @@ import { F, tidy, type Tensor } from '../engine/index.js';
 export interface DiceCEOptions {
   /** Skip class 0 in the Dice term (nnU-Net: yes). */
   excludeBackground?: boolean;
-  /** Dice over the whole batch instead of per sample. */
+  /**
+   * Dice over the whole batch instead of per sample. Default false; nnU-Net turns it on for its 3D
+   * configurations, and the plans carry it per configuration (Configuration.batchDice).
+   */
   batchDice?: boolean;
   smooth?: number;
   ceWeight?: number;
@@ -31,7 +34,10 @@ export function softDice(probs: Tensor, onehot: Tensor, batchDice: boolean, smoo
   });
 }
 
-/** CE + (1 − mean soft Dice) for logits [N, C, ...] and integer labels [N, ...]; computed in float32. */
+/**
+ * CE + (1 − mean soft Dice) for logits [N, C, ...] and integer labels [N, ...]; computed in float32.
+ * nnU-Net's value is CE − Dice: the same gradients, 1 lower (test/nn/loss-reference.test.ts).
+ */
 export function diceCELoss(logits: Tensor, labels: Tensor, o: DiceCEOptions = {}): Tensor {
   return tidy(() => {
     const x = logits.dtype === 'float32' ? logits : logits.float();
@@ -59,7 +65,11 @@ export function deepSupervisionWeights(n: number): number[] {
   return w.map((v) => v / s);
 }
 
-/** Labels [N, ...] resized by nearest neighbour to each output's spatial size. */
+/**
+ * Labels [N, ...] resized by nearest neighbour to each output's spatial size. Halving picks voxel 2j
+ * for output j, the voxel a stride-2 3×3 convolution centres output j on (nnU-Net v2 uses
+ * 'nearest-exact', voxel 2j + 1: half a voxel off that centre).
+ */
 export function downsampleLabels(labels: Tensor, outputs: Tensor[]): Tensor[] {
   return outputs.map((o) =>
     tidy(() => {

@@ -3,3 +3,4 @@ export * from './sgd.js';
 export * from './adamw.js';
 export * from './schedule.js';
 export * from './clip.js';
+export * from './gradScaler.js';

@@ -73,7 +73,9 @@ export abstract class Optimizer {
       const i = Number(k.slice(0, dot));
       let s = this.state.get(i);
       if (!s) this.state.set(i, (s = new Map()));
-      s.set(k.slice(dot + 1), keep(noGrad(() => t.clone())));
+      // onto the parameter's device (a checkpoint is read on the CPU; training may run on a GPU)
+      const device = this.params[i]!.device;
+      s.set(k.slice(dot + 1), keep(noGrad(() => (t.device === device ? t.clone() : t.to(device)))));
     }
     this.step_count = Number(meta.step ?? 0);
     if (typeof meta.lr === 'number') this.lr = meta.lr;

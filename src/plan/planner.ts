@@ -180,6 +180,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
       patch: full.patch,
       batchSize: full.batch,
       network: full.spec,
+      batchDice: true,
       ...base,
     },
   };
@@ -192,6 +193,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
     patch: twoD.patch,
     batchSize: twoD.batch,
     network: twoD.spec,
+    batchDice: false,
     ...base,
   };
   // A low-resolution stage when the full-resolution patch covers < 25% of the median image.
@@ -212,6 +214,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
           patch: p.patch,
           batchSize: p.batch,
           network: withArchitecture(p.spec),
+          batchDice: true,
           ...base,
         };
         break;

@@ -113,6 +113,11 @@ export const configurationSchema = z
     labelInterpolation: z.enum(['nearest', 'linear']),
     /** Set on the cascade's second stage. */
     cascade: cascadeStageSchema.optional(),
+    /**
+     * Soft Dice over the whole batch instead of per sample (nnU-Net: true for the 3D configurations,
+     * false for 2d, whose batch mixes slices of many cases). Absent in plans written before it: false.
+     */
+    batchDice: z.boolean().optional(),
   })
   .superRefine((c, ctx) => {
     const net = c.network;

@@ -4,9 +4,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { manualSeed, setThreads, type AutocastDType } from '../engine/index.js';
+import { manualSeed, setThreads, keep, isCuda, useDevice, type AutocastDType } from '../engine/index.js';
 import { UNet, loadCheckpoint } from '../nn/index.js';
-import { SGD, AdamW, type Optimizer } from '../optim/index.js';
+import { SGD, AdamW, GradScaler, type Optimizer } from '../optim/index.js';
 import type { ConfigurationName } from '../plan/planner.js';
 import type { StoredCase } from '../preprocess/store.js';
 import { prepare, type Prepared } from './prepare.js';
@@ -34,6 +34,10 @@ export interface TrainRun {
   opt: Optimizer;
   lr0: number;
   precision: AutocastDType | null;
+  /** float16 runs: the dynamic loss scale (its state is saved with every checkpoint). */
+  scaler: GradScaler | null;
+  /** Where the network, optimiser state and validation patches live ('cpu', 'cuda:0', ...). */
+  device: string;
   state: TrainState;
   history: EpochLog[];
   /** True when this run continues a checkpoint. */
@@ -69,6 +73,12 @@ export async function openRun(o: TrainOptions): Promise<TrainRun> {
   const log = o.log ?? (() => {});
   const configName = o.config ?? '3d_fullres';
   const fold = o.fold ?? 0;
+  const device = o.device ?? 'cpu';
+  if (o.fp16 && !isCuda(device))
+    throw new Error(
+      `fp16 training needs a CUDA device (the run's device is ${device}); on the CPU use bf16 where it has native support`,
+    );
+  if (o.fp16 && o.bf16) throw new Error('fp16 and bf16 exclude each other: choose one');
   setThreads(o.threads);
   const p = await prepare(o.dataset, o.modelDir, configName, { memoryGb: o.memoryGb, log });
   const splits = await loadOrCreateSplits(
@@ -86,6 +96,9 @@ export async function openRun(o: TrainOptions): Promise<TrainRun> {
 
   manualSeed(o.seed ?? 0);
   const net = new UNet(p.config.network);
+  // moved before the optimiser is made: it holds the parameters themselves
+  if (device !== 'cpu') net.to(device);
+  useDevice(device);
   const opt = makeOptimizer(net, o.optimizer, o.initialLr);
   const lr0 = opt.lr;
   let state: TrainState = {
@@ -127,7 +140,20 @@ export async function openRun(o: TrainOptions): Promise<TrainRun> {
   }
   const squeeze2d = p.config.network.dims === 2;
   const patch = squeeze2d ? [1, ...p.config.patch] : p.config.patch;
-  const val = validationBatches(p.preprocessedDir, ofSplit(split.val), patch, o.valPatches ?? 2);
+  let val = validationBatches(p.preprocessedDir, ofSplit(split.val), patch, o.valPatches ?? 2);
+  if (device !== 'cpu') {
+    const onCpu = val;
+    val = onCpu.map((b) => ({ x: keep(b.x.to(device)), y: keep(b.y.to(device)) }));
+    disposeBatches(onCpu);
+  }
+  const scaler = o.fp16 ? new GradScaler({}, state.gradScaler) : null;
+  // every checkpoint written from state carries the scaler's current scale (read when it is saved)
+  if (scaler)
+    Object.defineProperty(state, 'gradScaler', {
+      get: () => scaler.state(),
+      enumerable: true,
+      configurable: true,
+    });
   // batches made ahead in worker threads; the batch of step s depends only on (seed, s)
   const loader = new BatchLoader({
     dir: p.preprocessedDir,
@@ -149,7 +175,9 @@ export async function openRun(o: TrainOptions): Promise<TrainRun> {
     net,
     opt,
     lr0,
-    precision: o.bf16 ? 'bfloat16' : null,
+    precision: o.fp16 ? 'float16' : o.bf16 ? 'bfloat16' : null,
+    scaler,
+    device,
     state,
     history,
     resumed,

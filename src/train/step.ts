@@ -2,8 +2,8 @@
 // the scheduled learning rate. Every trainer (single task, fine-tuning, multi-task, meta-learning,
 // search trials) is built from this and the epoch loop; the train-step benchmark times this very
 // function.
-import { tidy, type Tensor, type AutocastDType, autocast } from '../engine/index.js';
-import type { Optimizer } from '../optim/index.js';
+import { tidy, keep, canonicalDevice, type Tensor, type AutocastDType, autocast } from '../engine/index.js';
+import type { Optimizer, GradScaler } from '../optim/index.js';
 
 export interface Batch {
   x: Tensor;
@@ -18,6 +18,21 @@ export interface StepParts {
   precision: AutocastDType | null;
   /** The learning rate of global step s. */
   lrAt: (step: number) => number;
+  /** float16 training: the loss is scaled and overflowing steps skipped (optim/gradScaler.ts). */
+  scaler?: GradScaler | null;
+  /** Where the network lives: the loader's CPU batches cross to it here, once per step. */
+  device?: string;
+}
+
+/** The batch on `device` (the same one when it is there already; else the CPU copy is freed). */
+export function batchTo(batch: Batch, device: string | undefined): Batch {
+  if (!device || batch.x.device === canonicalDevice(device)) return batch;
+  try {
+    return { x: keep(batch.x.to(device)), y: keep(batch.y.to(device)) };
+  } finally {
+    batch.x.dispose();
+    batch.y.dispose();
+  }
 }
 
 /** Runs one step on `batch` (which the caller owns) and returns the loss. */
@@ -27,8 +42,13 @@ export function trainOnBatch(parts: StepParts, step: number, batch: Batch): numb
     const outs = autocast(parts.precision, () => parts.forward(batch.x));
     const l = parts.loss(outs, batch.y);
     parts.opt.zeroGrad();
-    l.backward();
-    parts.opt.step();
+    if (parts.scaler) {
+      parts.scaler.scaleLoss(l).backward();
+      parts.scaler.step(parts.opt);
+    } else {
+      l.backward();
+      parts.opt.step();
+    }
     return l.item();
   });
 }
@@ -39,7 +59,7 @@ export function makeTrainStep(
   nextBatch: (step: number) => Promise<Batch>,
 ): (step: number) => Promise<number> {
   return async (step) => {
-    const batch = await nextBatch(step);
+    const batch = batchTo(await nextBatch(step), parts.device);
     try {
       return trainOnBatch(parts, step, batch);
     } finally {

@@ -23,9 +23,12 @@ export function runStep(run: TrainRun): (step: number) => Promise<number> {
   return makeTrainStep(
     {
       forward: (x) => run.net.forwardAll(x),
-      loss: deepSupervisionLoss,
+      // batch Dice (one Dice over the whole batch) where the plan says so, as nnU-Net's 3D plans do
+      loss: (outs, y) => deepSupervisionLoss(outs, y, { batchDice: run.prepared.config.batchDice ?? false }),
       opt,
       precision: run.precision,
+      scaler: run.scaler,
+      device: run.device,
       lrAt: (s) => warmupPolyLR(run.lr0, s, state.totalEpochs * state.itersPerEpoch, warmup),
     },
     (s) => run.loader.next(s),

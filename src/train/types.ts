@@ -1,6 +1,7 @@
 // What a training run is asked for, what it records per epoch, and what it carries across a resume.
 import type { ConfigurationName } from '../plan/planner.js';
 import type { UNet } from '../nn/index.js';
+import type { GradScalerState } from '../optim/index.js';
 
 export interface TrainOptions {
   dataset: string;
@@ -16,6 +17,11 @@ export interface TrainOptions {
   /** Linear learning-rate warm-up over this many steps before the poly decay (default 0). */
   warmupSteps?: number;
   bf16?: boolean;
+  /** float16 autocast with dynamic loss scaling (CUDA only; optim/gradScaler.ts). */
+  fp16?: boolean;
+  /** 'cpu' (default) or 'cuda[:N]', already resolved (engine/device.ts resolveDevice): network,
+   * optimiser state and validation patches live there; batches cross once per step. */
+  device?: string;
   seed?: number;
   resume?: boolean;
   memoryGb?: number;
@@ -66,4 +72,6 @@ export interface TrainState {
   ema: number;
   config: ConfigurationName;
   fold: number;
+  /** float16 runs: the loss scale, so that a resumed run continues with it. */
+  gradScaler?: GradScalerState;
 }

@@ -79,13 +79,13 @@ export function writeJson(file: string, value: unknown): void {
 
 /**
  * The shared real-data folder (MEDSEG_REAL_DATA, default ../shared/data from the repo root), or
- * undefined with a printed notice when it is absent, so that a fresh clone still passes.
+ * undefined after marking the test skipped (reported as a skip, never as a pass) when it is absent.
  */
-export function realData(sub: string): string | undefined {
+export function realData(t: TestContext, sub: string): string | undefined {
   const root = process.env.MEDSEG_REAL_DATA ?? path.resolve('../shared/data');
   const dir = path.join(root, sub);
   if (!fs.existsSync(dir)) {
-    console.log(`# skipped: real data ${dir} not found (set MEDSEG_REAL_DATA)`);
+    t.skip(`real data ${dir} not found (set MEDSEG_REAL_DATA)`);
     return undefined;
   }
   return dir;

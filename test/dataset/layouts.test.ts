@@ -171,8 +171,8 @@ test('layout detection and reading a renamed dataset.json', async (t) => {
   assert.equal(ds.root, dir);
 });
 
-test('real data: the published MSD prostate dataset.json', async () => {
-  const dir = realData('msd-dataset-json');
+test('real data: the published MSD prostate dataset.json', async (t) => {
+  const dir = realData(t, 'msd-dataset-json');
   if (!dir) return;
   const ds = await readDataset(path.join(dir, 'Task05_Prostate.dataset.json'));
   assert.equal(ds.layout, 'msd');

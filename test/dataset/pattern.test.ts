@@ -1,11 +1,12 @@
-// Path patterns: the syntax, matching against a listing, and the shared BIDS-like / DeepMedic sets.
+// Path patterns: the syntax, matching against a listing, generated BIDS-like / DeepMedic-like trees
+// and the shared real ones (skipped without them).
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { checkDataset } from '../../src/dataset/check.js';
 import { datasetFromPattern } from '../../src/dataset/from-pattern.js';
 import { channelPatterns, compilePattern, matchPattern } from '../../src/dataset/pattern.js';
-import { realData } from './fixtures.js';
+import { realData, tmpDir, vol, write } from './fixtures.js';
 
 test('{case} captures one segment and must repeat identically', () => {
   const re = compilePattern('sub-{case}/ct/sub-{case}_ct.nii.gz');
@@ -88,8 +89,8 @@ test('without a label pattern every case is a test case', () => {
   assert.equal(ds.training.length, 0);
 });
 
-test('real data: the BIDS-like spleen crop', async () => {
-  const root = realData('msd-spleen-crop');
+test('real data: the BIDS-like spleen crop', async (t) => {
+  const root = realData(t, 'msd-spleen-crop');
   if (!root) return;
   const ds = await datasetFromPattern({
     root,
@@ -109,8 +110,8 @@ test('real data: the BIDS-like spleen crop', async () => {
   assert.deepEqual(r.cases[0]!.labelCounts, { '0': 611152, '1': 96672 });
 });
 
-test('real data: DeepMedic BRATS cases with two channels, labels inferred', async () => {
-  const root = realData('brats2013-deepmedic');
+test('real data: DeepMedic BRATS cases with two channels, labels inferred', async (t) => {
+  const root = realData(t, 'brats2013-deepmedic');
   if (!root) return;
   const ds = await datasetFromPattern({
     root,
@@ -149,4 +150,75 @@ test('real data: DeepMedic BRATS cases with two channels, labels inferred', asyn
     narrow.cases.some((c) => c.errors.some((e) => /values 4 \(\d+ voxels\) are not declared/.test(e))),
     narrow.report,
   );
+});
+
+test('generated BIDS-like and DeepMedic-like trees (the shapes of the real-data ones) read everywhere', async (t) => {
+  const root = tmpDir(t);
+  // BIDS-like: sub-<case>/ct/…_ct.nii.gz, labels under derivatives/; one case lacks its label
+  const shape = [6, 5, 4];
+  const counts = new Map<string, Record<string, number>>();
+  for (const [k, id] of ['spleen2', 'spleen7', 'spleen9'].entries()) {
+    await write(
+      path.join(root, 'bids', `sub-${id}/ct/sub-${id}_ct.nii.gz`),
+      vol(shape, (i) => i - 40, { datatype: 'int16' }),
+    );
+    if (id === 'spleen9') continue;
+    const lab = vol(shape, (i) => (i % (k + 3) === 0 ? 1 : 0), { datatype: 'uint8' });
+    const ones = (lab.data as Uint8Array).filter((v) => v === 1).length;
+    counts.set(id, { '0': 120 - ones, '1': ones });
+    await write(
+      path.join(root, 'bids', `derivatives/labels/sub-${id}/ct/sub-${id}_ct_seg-manual.nii.gz`),
+      lab,
+    );
+  }
+  const bids = await datasetFromPattern({
+    root: path.join(root, 'bids'),
+    images: ['sub-{case}/ct/sub-{case}_ct.nii.gz'],
+    label: 'derivatives/labels/sub-{case}/ct/sub-{case}_ct_seg-manual.nii.gz',
+    channelNames: ['CT'],
+    labels: { background: 0, spleen: 1 },
+  });
+  assert.deepEqual(
+    bids.training.map((c) => c.id),
+    ['spleen2', 'spleen7'],
+  );
+  assert.ok(
+    bids.issues.some((i) => i.caseId === 'spleen9' && /no label file/.test(i.message)),
+    JSON.stringify(bids.issues),
+  );
+  const r = await checkDataset(bids);
+  // the label-less case is the check's only error; the others are counted as written
+  assert.match(r.report, /case spleen9 \(training\): 1 error/);
+  assert.match(r.report, /FAILED: 1 error, 0 warnings/);
+  assert.equal(r.cases.filter((c) => counts.has(c.id)).length, 2);
+  for (const c of r.cases.filter((c) => counts.has(c.id)))
+    assert.deepEqual(c.labelCounts, counts.get(c.id), c.id);
+
+  // DeepMedic-like: two channels per case folder, float32 labels 0..4 without names (inferred)
+  for (const id of ['pat0003_1', 'pat0004_1']) {
+    for (const ch of ['Flair', 'T1c'])
+      await write(
+        path.join(root, 'dm', `brats_2013_${id}/${ch}_subtrMeanDivStd.nii.gz`),
+        vol(shape, (i) => Math.sin(i)),
+      );
+    await write(
+      path.join(root, 'dm', `brats_2013_${id}/OTMultiClass.nii.gz`),
+      vol(shape, (i) => i % 5),
+    );
+  }
+  const dm = await datasetFromPattern({
+    root: path.join(root, 'dm'),
+    images: ['brats_2013_{case}/{channel}_subtrMeanDivStd.nii.gz'],
+    channels: ['Flair', 'T1c'],
+    label: 'brats_2013_{case}/OTMultiClass.nii.gz',
+  });
+  assert.deepEqual(
+    dm.training.map((c) => c.id),
+    ['pat0003_1', 'pat0004_1'],
+  );
+  assert.deepEqual(dm.labelValues, [0, 1, 2, 3, 4]);
+  assert.ok(dm.issues.some((i) => i.severity === 'warning' && /no label names given/.test(i.message)));
+  const r2 = await checkDataset(dm);
+  assert.ok(r2.ok, r2.report);
+  assert.deepEqual(r2.cases[0]!.labelCounts, { '0': 24, '1': 24, '2': 24, '3': 24, '4': 24 });
 });

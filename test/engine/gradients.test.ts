@@ -1,8 +1,12 @@
-// Every differentiable op's gradient from autograd against central finite differences (float64).
+// Every differentiable op's gradient from autograd against central finite differences (float64), on
+// MEDSEG_TEST_DEVICE (cpu when unset).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor, tidy, grad, F } from '../../src/engine/index.js';
 import { assertClose, finiteDifference, seededValues } from '../helpers/numeric.js';
+import { testDevice } from '../helpers/device.js';
+
+const device = testDevice();
 
 function input(shape: number[], seed: number, scale = 1): Tensor {
   return Tensor.fromArray(
@@ -13,6 +17,7 @@ function input(shape: number[], seed: number, scale = 1): Tensor {
     ),
     shape,
     'float64',
+    device,
   );
 }
 

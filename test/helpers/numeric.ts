@@ -58,8 +58,8 @@ export function finiteDifference(f: (x: Tensor) => number, x: Tensor, eps = 1e-6
     plus[i]! += eps;
     const minus = Float64Array.from(base);
     minus[i]! -= eps;
-    const fp = tidy(() => f(Tensor.fromArray(plus, x.shape, 'float64')));
-    const fm = tidy(() => f(Tensor.fromArray(minus, x.shape, 'float64')));
+    const fp = tidy(() => f(Tensor.fromArray(plus, x.shape, 'float64', x.device)));
+    const fm = tidy(() => f(Tensor.fromArray(minus, x.shape, 'float64', x.device)));
     g[i] = (fp - fm) / (2 * eps);
   }
   return g;

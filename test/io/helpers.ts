@@ -46,6 +46,14 @@ export function reference<T = Record<string, unknown>>(command: string, ...args:
   });
 }
 
+/**
+ * Runs several reference.py commands in one Python process (pydicom/nibabel load once), in order;
+ * returns each command's answer.
+ */
+export function referenceBatch(...commands: string[][]): Promise<unknown[][]> {
+  return reference<unknown[]>('batch', JSON.stringify(commands));
+}
+
 /** A fresh temporary folder, removed after the test. */
 export function tempDir(t: TestContext): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'medseg-io-'));

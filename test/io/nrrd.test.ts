@@ -1,5 +1,6 @@
 // NRRD: the pyradiomics cases against a separate numpy reading of the header text, their NIfTI
-// conversion against nibabel, and hand-made attached/detached files for each encoding and layout.
+// conversion against nibabel, ITK-like files written by numpy (no shared data needed), and
+// hand-made attached/detached files for each encoding and layout.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -190,4 +191,39 @@ test('bad NRRD input gives ImageFormatError', async (t) => {
       name,
     );
   }
+});
+
+test('NRRD files written by numpy as ITK writes them (LPS, oblique, raw/gzip, attached/detached) read as written', async (t) => {
+  if (!haveReference(t)) return;
+  const dir = tempDir(t);
+  const cases: [string, string, string][] = [
+    ['short', 'gzip', '0'],
+    ['float', 'raw', '0'],
+    ['uchar', 'gzip', '1'],
+    ['ushort', 'raw', '1'],
+  ];
+  for (const [kind, encoding, detached] of cases) {
+    const file = path.join(dir, `${kind}-${encoding}.${detached === '1' ? 'nhdr' : 'nrrd'}`);
+    const [truth] = await reference<Ref>('write-nrrd', file, kind, encoding, detached);
+    // the independent numpy reading of the header text agrees with what was written (attached only)
+    if (detached === '0') {
+      const [numpyRead] = await reference<Ref>('nrrd', file);
+      assert.equal(numpyRead!.sha, truth!.sha);
+    }
+    const vol = await readNrrd(file);
+    const what = `${kind} ${encoding}${detached === '1' ? ' detached' : ''}`;
+    assert.deepEqual(vol.shape, truth!.shape, what);
+    assert.equal(vol.datatype, truth!.dtype, what);
+    assert.equal(sha(vol.data), truth!.sha, what);
+    assert.ok(affineDiff(vol.affine, truth!.affine) < 1e-9, what);
+    assert.ok(vol.affine[0]![0]! < 0, `${what}: LPS x points left in RAS`);
+  }
+  // converted to NIfTI, nibabel reads the same values and geometry
+  const file = path.join(dir, 'short-gzip.nrrd');
+  const out = path.join(dir, 'short.nii.gz');
+  await convertImage(file, out);
+  const [[truth], [info]] = await Promise.all([reference<Ref>('nrrd', file), reference<Ref>('info', out)]);
+  assert.equal(info!.sha, truth!.sha);
+  assert.deepEqual(info!.shape, truth!.shape);
+  assert.ok(affineDiff(info!.affine, truth!.affine) < 1e-4); // NIfTI-1 stores float32
 });

@@ -170,6 +170,110 @@ def transcode(folder, out, syntax, mode, count):
     return [{'files': len(files)}]
 
 
+def synth_series(out, kind, count):
+    """Writes a small single-frame series from scratch (no source files): 'ct' int16 with rescale,
+    'mr' uint16 with 12 bits stored, 'u8' 8-bit. Oblique orientation, unequal pixel spacing, slices
+    2.5 mm apart along the normal, uncompressed explicit VR little endian (transcode the rest)."""
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    os.makedirs(out, exist_ok=True)
+    count = int(count)
+    rows, cols = 12, 13
+    a = 0.2
+    row = np.array([np.cos(a), np.sin(a), 0.0])
+    col = np.array([-np.sin(a) * np.cos(0.1), np.cos(a) * np.cos(0.1), np.sin(0.1)])
+    normal = np.cross(row, col)
+    origin = np.array([-12.5, 30.25, 7.0])
+    study, series = generate_uid(prefix='1.2.826.0.1.3680043.8.498.'), generate_uid(prefix='1.2.826.0.1.3680043.8.498.')
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    for k in range(count):
+        if kind == 'ct':
+            arr = ((xx * 37 + yy * 101 + k * 613) % 2000 - 1000).astype(np.int16)
+            bits, stored, signed = 16, 16, 1
+        elif kind == 'mr':
+            arr = ((xx * 53 + yy * 211 + k * 977) % 4096).astype(np.uint16)
+            bits, stored, signed = 16, 12, 0
+        else:
+            arr = ((xx * 7 + yy * 19 + k * 41) % 256).astype(np.uint8)
+            bits, stored, signed = 8, 8, 0
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = '1.2.840.10008.5.1.4.1.1.2' if kind == 'ct' else '1.2.840.10008.5.1.4.1.1.4'
+        meta.MediaStorageSOPInstanceUID = generate_uid(prefix='1.2.826.0.1.3680043.8.498.')
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        meta.ImplementationClassUID = '1.2.826.0.1.3680043.8.498.1'
+        d = Dataset()
+        d.file_meta = meta
+        d.preamble = b'\0' * 128
+        d.is_little_endian, d.is_implicit_VR = True, False
+        d.SOPClassUID = meta.MediaStorageSOPClassUID
+        d.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        d.StudyInstanceUID, d.SeriesInstanceUID = study, series
+        d.Modality = 'CT' if kind == 'ct' else 'MR'
+        d.SeriesDescription = 'medseg synthetic ' + kind
+        d.InstanceNumber = k + 1
+        d.ImagePositionPatient = [float(v) for v in origin + 2.5 * k * normal]
+        d.ImageOrientationPatient = [float(v) for v in np.concatenate([row, col])]
+        d.PixelSpacing = [0.8, 0.7]
+        d.SliceThickness = 2.5
+        d.Rows, d.Columns = rows, cols
+        d.SamplesPerPixel = 1
+        d.PhotometricInterpretation = 'MONOCHROME2'
+        d.BitsAllocated, d.BitsStored, d.HighBit, d.PixelRepresentation = bits, stored, stored - 1, signed
+        if kind == 'ct':
+            d.RescaleSlope, d.RescaleIntercept = 1, -1024
+        d.PixelData = arr.astype(arr.dtype.newbyteorder('<')).tobytes()
+        d['PixelData'].VR = 'OW' if bits > 8 else 'OB'
+        d.save_as(os.path.join(out, f'{k:03d}.dcm'), write_like_original=False)
+    return [{'files': count}]
+
+
+
+def dcmtk(tool, folder, out, *args):
+    """Runs a DCMTK codec tool (dcmcjpeg, dcmcjpls, dcmdjpeg, dcmdjpls) on every file of a folder."""
+    import subprocess
+    os.makedirs(out, exist_ok=True)
+    files = sorted(os.listdir(folder))
+    for f in files:
+        subprocess.run([tool, *args, os.path.join(folder, f), os.path.join(out, f)], check=True)
+    return [{'files': len(files)}]
+
+def write_nrrd(out, kind, encoding, detached):
+    """Writes an NRRD the way ITK/pyradiomics files look (LPS space, oblique space directions, a
+    comment and key:=value lines), from numpy, and answers with the ground truth: shape, RAS affine,
+    sha of the values. kind: short | float | uchar | ushort; encoding: raw | gzip; detached: 0 | 1
+    (a .nhdr with its data in a separate file)."""
+    types = {'short': '<i2', 'float': '<f4', 'uchar': 'u1', 'ushort': '<u2'}
+    sizes = [7, 5, 4]
+    rng = np.random.default_rng(11)
+    data = (rng.standard_normal(sizes) * 300).astype(types[kind]) if kind != 'uchar' else rng.integers(0, 255, sizes).astype('u1')
+    if kind == 'ushort':
+        data = np.abs(rng.standard_normal(sizes) * 900).astype('<u2')
+    c, s_ = np.cos(0.3), np.sin(0.3)
+    dirs = np.array([[0.9 * c, 0.9 * s_, 0.0], [-1.1 * s_, 1.1 * c, 0.0], [0.0, 0.0, 2.5]])  # rows: axis vectors (LPS)
+    origin = np.array([-101.5, 87.25, -33.0])
+    fmt = lambda v: '(' + ','.join(repr(float(x)) for x in v) + ')'
+    body = data.tobytes(order='F')
+    if encoding == 'gzip':
+        body = gzip.compress(body)
+    lines = ['NRRD0004', '# Complete NRRD file format specification at:', '# http://teem.sourceforge.net/nrrd/format.html',
+             'type: ' + kind, 'dimension: 3', 'space: left-posterior-superior', 'sizes: ' + ' '.join(map(str, sizes)),
+             'space directions: ' + ' '.join(fmt(d) for d in dirs), 'kinds: domain domain domain',
+             'endian: little', 'encoding: ' + encoding, 'space origin: ' + fmt(origin), 'modality:=CT']
+    if detached == '1':
+        data_name = os.path.basename(out) + ('.raw.gz' if encoding == 'gzip' else '.raw')
+        lines.append('data file: ' + data_name)
+        open(out, 'w').write('\n'.join(lines) + '\n')
+        open(os.path.join(os.path.dirname(out), data_name), 'wb').write(body)
+    else:
+        open(out, 'wb').write(('\n'.join(lines) + '\n\n').encode() + body)
+    aff = np.eye(4)
+    aff[:3, :3] = dirs.T
+    aff[:3, 3] = origin
+    aff[:2] *= -1  # LPS -> RAS
+    return [{'shape': sizes, 'affine': aff.tolist(), 'sha': sha(data), 'dtype': data.dtype.name,
+             'min': float(data.min()), 'max': float(data.max()), 'mean': float(data.mean())}]
+
 COMMANDS = {
     'info': lambda a: info(a),
     'write': lambda a: write(a[0]),
@@ -177,7 +281,12 @@ COMMANDS = {
     'nrrd': lambda a: nrrd(a[0]),
     'dicom': lambda a: dicom_stack(a[0], a[1]),
     'transcode': lambda a: transcode(a[0], a[1], a[2], a[3], a[4]),
+    'synth-series': lambda a: synth_series(a[0], a[1], a[2]),
+    'dcmtk': lambda a: dcmtk(*a),
+    'write-nrrd': lambda a: write_nrrd(*a),
 }
+
+COMMANDS['batch'] = lambda a: [COMMANDS[c[0]](c[1:]) for c in json.loads(a[0])]  # one process, many commands
 
 if __name__ == '__main__':
     print(json.dumps(COMMANDS[sys.argv[1]](sys.argv[2:])))

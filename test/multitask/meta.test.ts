@@ -133,3 +133,56 @@ test('meta-train (Reptile, 1- and 2-channel tasks): a model folder that loads in
   assert.ok(JSON.parse(lines[1]!).outer_step < JSON.parse(lines[0]!).outer_step, 'ε anneals');
   await assert.rejects(taskModelDir(model, m.tasks[0]!.name), /meta-learned initialisation .* fine-tune it/);
 });
+
+test('fine-tuning starts from a meta-learned folder and from its package', async () => {
+  const { finetune } = await import('../../src/transfer/finetune.js');
+  const { packageModel } = await import('../../src/transfer/package.js');
+  const root = mkdtempSync(path.join(os.tmpdir(), 'medseg-meta-ft-'));
+  const a = await writeSynthDataset(findTask('hippocampus'), root, { seed: 1, size: 'tiny', cases: 4 });
+  const b = await writeSynthDataset(findTask('prostate'), root, { seed: 2, size: 'tiny', cases: 4 });
+  const init = path.join(root, 'init');
+  await metaTrain({
+    datasets: [a.dir, b.dir],
+    modelDir: init,
+    epochs: 1,
+    itersPerEpoch: 1,
+    innerSteps: 1,
+    valPatches: 1,
+    memoryGb: 1,
+    threads: 1,
+    workers: 0,
+    body: (s) => ({ ...s, features: s.features.map((_, i) => Math.min(4 * 2 ** i, 16)) }),
+  });
+  const target = await writeSynthDataset(findTask('spleen'), path.join(root, 't'), {
+    seed: 3,
+    size: 'tiny',
+    cases: 4,
+  });
+  const pkg = path.join(root, 'init.medseg');
+  await packageModel({ modelDir: init, output: pkg });
+  for (const from of [init, pkg]) {
+    const out = path.join(root, `ft-${path.basename(from)}`);
+    await finetune({
+      dataset: target.dir,
+      from,
+      modelDir: out,
+      epochs: 1,
+      itersPerEpoch: 1,
+      memoryGb: 1,
+      threads: 1,
+      valPatches: 1,
+      validate: false,
+      cache: path.join(root, 'cache'),
+    });
+    const rec = JSON.parse(readFileSync(path.join(out, 'transfer.json'), 'utf8')) as {
+      weights: { name: string; fate: string }[];
+    };
+    const fate = new Map(rec.weights.map((w) => [w.name, w.fate]));
+    assert.equal(fate.get('encoder.stages.1.0.convs.0.conv.weight'), 'loaded', 'the body is loaded');
+    assert.equal(fate.get('decoder.stages.0.convs.0.conv.weight'), 'loaded');
+    // the first conv takes the target's 1 channel from the body's 2; the per-task parts are listed
+    assert.equal(fate.get('encoder.stages.0.0.convs.0.conv.weight'), 'adapted');
+    assert.equal(fate.get('heads.foreground.seg_layers.0.weight'), 'skipped');
+    assert.ok([...fate.keys()].some((k) => k.startsWith('stems.')));
+  }
+});

@@ -1,0 +1,90 @@
+// `medseg finetune DATASET --from MODEL [-m OUT] [--freeze encoder|all-but-heads] ...` and train's options.
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { parseInteger, FOLD_RANGE } from './args.js';
+import { assertWritableModelFolder } from '../train/preflight.js';
+import { TRAIN_ARGS, trainOptionsFromArgs } from './train.js';
+import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
+
+const HELP = `usage: medseg finetune DATASET --from MODEL [--model OUT] [--freeze encoder|all-but-heads]
+                       [--unfreeze-after N] [--lr X] [--warmup N] [--source-config NAME] [--source-fold F]
+                       and train's options: [--config NAME] [--fold F|all] [--epochs N] [--iters-per-epoch N]
+                       [--budget 30m] [--optimizer sgd|adamw] [--bf16 | --fp16] [--resume] [--seed N]
+                       [--threads N] [--memory-gb N] [--no-validation] [--device auto|cpu|cuda|cuda:N]
+
+Trains DATASET starting from MODEL (a model folder or a .medseg package). The target's plans keep the
+source's network and patch and take the target's spacing, normalisation, channels and labels
+(OUT/plans.json, an ordinary model: train, predict and find-best use it as any other). Weights load
+by name and shape with a printed table: new segmentation heads when the label set differs; when the
+channel count differs, a new first convolution whose filters are the mean of the source's input
+filters, scaled by c_src/c_new; everything else listed. Recorded in OUT/transfer.json.
+Defaults: lr 1e-3 (SGD; AdamW 1e-4), a tenth of training from scratch, so the first updates refine
+the pre-trained features rather than overwrite them; a linear warm-up of 50 steps (a tenth of a
+shorter run). --freeze holds the loaded encoder (or everything but the segmentation heads) fixed,
+for the whole run or the first N epochs (--unfreeze-after N); new or adapted tensors always train.
+OUT defaults to medseg_results/<DATASET>_from_<MODEL>.`;
+
+/** Epoch and step counts that may be 0 (no warm-up; unfrozen from the start). */
+const STEPS = { min: 0, max: 100_000_000 };
+
+export const command: Command = {
+  name: 'finetune',
+  summary: 'train a dataset starting from another model (folder or package)',
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        ...TRAIN_ARGS,
+        from: { type: 'string' },
+        freeze: { type: 'string' },
+        'unfreeze-after': { type: 'string' },
+        warmup: { type: 'string' },
+        'source-config': { type: 'string' },
+        'source-fold': { type: 'string' },
+      },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const ds = positionals[0];
+    if (!ds) throw new UsageError(`a dataset folder is required\n${HELP}`);
+    if (!values.from)
+      throw new UsageError(`--from MODEL is required (a model folder or .medseg package)\n${HELP}`);
+    if (values.freeze !== undefined && values.freeze !== 'encoder' && values.freeze !== 'all-but-heads')
+      throw new UsageError(`--freeze must be encoder or all-but-heads, got '${values.freeze}'`);
+    if (values['unfreeze-after'] !== undefined && values.freeze === undefined)
+      throw new UsageError('--unfreeze-after needs --freeze encoder|all-but-heads');
+    const sourceConfig = values['source-config'] as ConfigurationName | undefined;
+    if (sourceConfig !== undefined && !CONFIGURATION_NAMES.includes(sourceConfig))
+      throw new UsageError(`unknown --source-config '${sourceConfig}'`);
+    const name = path.basename(path.resolve(values.from)).replace(/\.medseg$/, '');
+    const { options, fold } = await trainOptionsFromArgs(
+      values,
+      ds,
+      path.join('medseg_results', `${path.basename(path.resolve(ds))}_from_${name}`),
+    );
+    // before libtorch loads and the dataset is read: a folder training cannot write to fails now
+    await assertWritableModelFolder(options.modelDir);
+    const { finetune } = await import('../transfer/finetune.js');
+    const { results } = await finetune({
+      ...options,
+      fold,
+      from: values.from,
+      freeze: values.freeze as 'encoder' | 'all-but-heads' | undefined,
+      unfreezeAfter: parseInteger(values['unfreeze-after'], 'unfreeze-after', STEPS),
+      warmupSteps: parseInteger(values.warmup, 'warmup', STEPS),
+      sourceConfig,
+      sourceFold: parseInteger(values['source-fold'], 'source-fold', FOLD_RANGE),
+    });
+    for (const r of results) {
+      console.log(
+        `fine-tuned ${r.epochs} epochs; best EMA pseudo-Dice ${r.bestEmaDice.toFixed(3)}; checkpoints in ${r.foldDir}`,
+      );
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,278 @@
+// Fine-tuning (`medseg finetune DATASET --from MODEL`): the target's plans made from the source's
+// network and the target's data (plans.ts), the source's weights loaded by name and shape
+// (weights.ts) when the run starts, optional freezing for the first epochs, a learning-rate
+// warm-up, and a lower default learning rate; everything else is the ordinary trainer, so the
+// result is an ordinary model folder. What was transferred is recorded in MODEL/transfer.json.
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { assertDatasetValid } from '../dataset/check.js';
+import { computeFingerprint, writeFingerprint, type Fingerprint } from '../plan/fingerprint.js';
+import {
+  CONFIGURATION_NAMES,
+  planDataset,
+  writePlans,
+  type ConfigurationName,
+  type Plans,
+} from '../plan/planner.js';
+import { readFingerprint, readPlans } from '../plan/schema.js';
+import { loadSafetensors, weightsOf } from '../nn/index.js';
+import type { UNet } from '../nn/unet.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { TrainOptions, TrainResult } from '../train/types.js';
+import { train, trainFolds } from '../crossval/train.js';
+import { resolveModel } from './open.js';
+import { sha256File } from './tar.js';
+import { transferPlans } from './plans.js';
+import { formatWeightTable, frozenNames, loadTransferred, setFrozen, type WeightRow } from './weights.js';
+
+export type FreezeMode = 'encoder' | 'all-but-heads';
+
+export interface FinetuneOptions extends Omit<TrainOptions, 'fold'> {
+  /** A model folder or package (.medseg) to start from. */
+  from: string;
+  /** undefined: fold 0; 'all': every fold of the target's split. */
+  fold?: number | 'all';
+  /** The source configuration (default: the target's if the source trained it, else its only one). */
+  sourceConfig?: ConfigurationName;
+  /** The source fold whose weights start the run (default: the lowest trained). */
+  sourceFold?: number;
+  /** Hold the loaded encoder (or everything but the heads) fixed ... */
+  freeze?: FreezeMode;
+  /** ... for this many epochs (default: the whole run). */
+  unfreezeAfter?: number;
+  /** Where packages are unpacked (default ~/.cache/medseg). */
+  cache?: string;
+}
+
+/** MODEL/transfer.json: where the weights came from and what became of each tensor. */
+export interface TransferRecord {
+  version: 1;
+  source: {
+    model: string;
+    dir: string;
+    config: ConfigurationName;
+    fold: number;
+    checkpoint: string;
+    sha256: string;
+  };
+  config: ConfigurationName;
+  freeze: FreezeMode | null;
+  unfreezeAfter: number | null;
+  initialLr: number;
+  warmupSteps: number;
+  /** Written when a run starts (null until then). */
+  weights: WeightRow[] | null;
+}
+
+/** Fine-tuning's default learning rates: a tenth of the from-scratch ones (SGD 1e-2, AdamW 1e-3),
+ * so the first updates refine the pre-trained features instead of overwriting them. */
+export const FINETUNE_LR = { sgd: 1e-3, adamw: 1e-4 } as const;
+
+/** Default warm-up: 50 steps, or a tenth of a shorter run. */
+export function defaultWarmup(epochs?: number, itersPerEpoch?: number): number {
+  return epochs && itersPerEpoch ? Math.min(50, Math.ceil(0.1 * epochs * itersPerEpoch)) : 50;
+}
+
+function checkpointOf(dir: string, config: string, fold: number): string | null {
+  for (const c of ['best', 'latest']) {
+    const f = path.join(dir, config, `fold_${fold}`, `checkpoint_${c}.safetensors`);
+    if (existsSync(f)) return f;
+  }
+  return null;
+}
+
+function trainedFolds(dir: string, config: string): number[] {
+  if (!existsSync(path.join(dir, config))) return [];
+  return readdirSync(path.join(dir, config))
+    .map((d) => /^fold_(\d+)$/.exec(d))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => Number(m[1]))
+    .filter((f) => checkpointOf(dir, config, f) !== null)
+    .sort((a, b) => a - b);
+}
+
+/** The source configuration, fold and checkpoint file. */
+export function chooseSource(
+  dir: string,
+  from: string,
+  plans: Plans,
+  target: ConfigurationName,
+  o: { sourceConfig?: ConfigurationName; sourceFold?: number },
+): { config: ConfigurationName; fold: number; file: string } {
+  const trained = CONFIGURATION_NAMES.filter((c) => plans.configurations[c] && trainedFolds(dir, c).length);
+  if (!trained.length) throw new Error(`${from}: no trained checkpoint in any configuration`);
+  let config: ConfigurationName;
+  if (o.sourceConfig) {
+    if (!trained.includes(o.sourceConfig))
+      throw new Error(`${from}: no trained ${o.sourceConfig} (it has ${trained.join(', ')})`);
+    config = o.sourceConfig;
+  } else if (trained.includes(target)) config = target;
+  else if (trained.length === 1) config = trained[0]!;
+  else throw new Error(`${from} has ${trained.join(', ')} but no ${target}: choose one with --source-config`);
+  const folds = trainedFolds(dir, config);
+  const fold = o.sourceFold ?? folds[0]!;
+  const file = checkpointOf(dir, config, fold);
+  if (!file)
+    throw new Error(`${from}: ${config} fold ${fold} has no checkpoint (it has fold ${folds.join(', ')})`);
+  return { config, fold, file };
+}
+
+const labelKey = (labels: Record<string, number[]>) =>
+  JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+async function readJson<T>(file: string): Promise<T> {
+  if (!existsSync(file)) throw new Error(`${file}: missing (not a medseg model folder?)`);
+  return JSON.parse(await readFile(file, 'utf8')) as T;
+}
+
+/** Sets up the target model folder (fingerprint, transferred plans, transfer.json) and returns the record. */
+async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
+  const srcDir = await resolveModel(o.from, { cache: o.cache, log });
+  const srcPlans = await readPlans(path.join(srcDir, 'plans.json'));
+  const srcFp = await readFingerprint(path.join(srcDir, 'fingerprint.json'));
+  const targetConfig = o.config ?? '3d_fullres';
+  const src = chooseSource(srcDir, o.from, srcPlans, targetConfig, o);
+  const sha256 = await sha256File(src.file);
+  const dataset = await assertDatasetValid(o.dataset);
+  await mkdir(o.modelDir, { recursive: true });
+  const fpFile = path.join(o.modelDir, 'fingerprint.json');
+  let fp: Fingerprint;
+  if (existsSync(fpFile)) fp = await readFingerprint(fpFile);
+  else {
+    log('fingerprint: reading every case once');
+    fp = await computeFingerprint(dataset, (i, n, id) => log(`fingerprint ${i + 1}/${n} ${id}`));
+    await writeFingerprint(o.modelDir, fp);
+  }
+  const plansFile = path.join(o.modelDir, 'plans.json');
+  const recordFile = path.join(o.modelDir, 'transfer.json');
+  const opt = o.optimizer ?? 'sgd';
+  let initialLr = o.initialLr ?? FINETUNE_LR[opt];
+  let warmupSteps = o.warmupSteps ?? defaultWarmup(o.epochs, o.itersPerEpoch);
+  let freeze = o.freeze ?? null;
+  let unfreezeAfter = o.unfreezeAfter ?? null;
+  let record: TransferRecord;
+  if (existsSync(plansFile)) {
+    if (!existsSync(recordFile))
+      throw new Error(
+        `${plansFile} exists and was not written by finetune: choose another model folder (-m)`,
+      );
+    record = await readJson<TransferRecord>(recordFile);
+    if (record.source.sha256 !== sha256)
+      throw new Error(
+        `${o.modelDir} was fine-tuned from another source (${record.source.model}, ${record.source.config} fold ${record.source.fold}): choose another model folder (-m)`,
+      );
+    // a resumed run (or another fold of the same folder) keeps the settings it started with unless
+    // they are given again: the schedule's lr0 and warm-up are not in the checkpoint
+    initialLr = o.initialLr ?? record.initialLr;
+    warmupSteps = o.warmupSteps ?? record.warmupSteps;
+    freeze = o.freeze ?? record.freeze;
+    unfreezeAfter = o.unfreezeAfter ?? (o.freeze ? null : record.unfreezeAfter);
+  } else {
+    const planned = planDataset(fp, { memoryGb: o.memoryGb });
+    const plans = transferPlans(
+      srcPlans.configurations[src.config]!,
+      `${o.from} (${src.config})`,
+      planned,
+      targetConfig,
+    );
+    await writePlans(o.modelDir, plans);
+    record = {
+      version: 1,
+      source: {
+        model: o.from,
+        dir: srcDir,
+        config: src.config,
+        fold: src.fold,
+        checkpoint: src.file,
+        sha256,
+      },
+      config: targetConfig,
+      freeze,
+      unfreezeAfter,
+      initialLr,
+      warmupSteps,
+      weights: null,
+    };
+    await writeFileAtomic(recordFile, JSON.stringify(record, null, 2));
+    const net = plans.configurations[targetConfig]!.network;
+    log(
+      `plans: ${src.config}'s network (${net.architecture}, ${net.features.length} stages, features ${net.features.join(',')}) and patch [${plans.configurations[targetConfig]!.patch.join(',')}] ` +
+        `with the target's spacing, normalisation, ${plans.channelNames.length} channel(s) and ${plans.labelValues.length} classes → ${plansFile}`,
+    );
+  }
+  const newLabels = labelKey(srcFp.labels) !== labelKey(fp.labels);
+  return {
+    record,
+    recordFile,
+    newLabels,
+    initialLr,
+    warmupSteps,
+    targetConfig,
+    freeze,
+    unfreezeAfter: unfreezeAfter ?? undefined,
+  };
+}
+
+export interface FinetuneResult {
+  results: TrainResult[];
+  record: TransferRecord;
+}
+
+/** Fine-tunes fold `o.fold` (or every fold) of the target dataset from `o.from`. */
+export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
+  const log = o.log ?? (() => {});
+  if (o.unfreezeAfter !== undefined && !o.freeze)
+    throw new Error('finetune: --unfreeze-after needs --freeze encoder|all-but-heads');
+  const t = await prepareTarget(o, log);
+  const { record, recordFile } = t;
+  let rows: WeightRow[] | null = record.weights;
+  const initialize = async (net: UNet) => {
+    const { tensors } = await loadSafetensors(record.source.checkpoint);
+    try {
+      rows = loadTransferred(net, weightsOf(tensors), {
+        newLabels: t.newLabels,
+        sourceName: record.source.checkpoint,
+      });
+    } finally {
+      for (const x of tensors.values()) x.dispose();
+    }
+    log(formatWeightTable(rows));
+    record.weights = rows;
+    await writeFileAtomic(recordFile, JSON.stringify(record, null, 2));
+    await o.initialize?.(net);
+  };
+  const { freeze, unfreezeAfter } = t;
+  const beforeEpoch = (epoch: number, net: UNet) => {
+    if (freeze) {
+      if (!rows) throw new Error(`${recordFile}: no weight table (the run was not started by finetune)`);
+      const frozen = unfreezeAfter === undefined || epoch < unfreezeAfter;
+      const names = frozen ? frozenNames(rows, freeze) : new Set<string>();
+      setFrozen(net, names);
+      if (epoch === 0 || epoch === unfreezeAfter)
+        log(
+          frozen
+            ? `freeze ${freeze}: ${names.size} parameter tensors held fixed`
+            : 'unfrozen: every parameter trains',
+        );
+    }
+    o.beforeEpoch?.(epoch, net);
+  };
+  const opts: TrainOptions = {
+    ...o,
+    config: t.targetConfig,
+    fold: undefined,
+    initialLr: t.initialLr,
+    warmupSteps: t.warmupSteps,
+    initialize,
+    beforeEpoch,
+  };
+  log(
+    `fine-tuning from ${o.from} (${record.source.config} fold ${record.source.fold}): lr ${t.initialLr} (${o.optimizer ?? 'sgd'}), warm-up ${t.warmupSteps} steps` +
+      (freeze
+        ? `, freeze ${freeze}${unfreezeAfter === undefined ? '' : ` for ${unfreezeAfter} epoch(s)`}`
+        : ''),
+  );
+  const results = o.fold === 'all' ? await trainFolds(opts) : [await train({ ...opts, fold: o.fold ?? 0 })];
+  return { results, record };
+}
