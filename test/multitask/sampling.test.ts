@@ -36,3 +36,12 @@ test('drawn tasks follow the probabilities over 20 000 steps (χ² bound) and re
     Array.from({ length: 50 }, (_, s) => taskOfStep(p, 3, s)),
   );
 });
+
+test('task names come from the dataset folders; two folders of one name are refused', async () => {
+  const { taskNames } = await import('../../src/multitask/tasks.js');
+  assert.deepEqual(taskNames(['/a/Dataset001_Liver', 'b/Dataset 2 (MR)']), [
+    'Dataset001_Liver',
+    'Dataset_2__MR_',
+  ]);
+  assert.throws(() => taskNames(['/a/Liver', '/b/Liver']), /two datasets are both named Liver/);
+});
