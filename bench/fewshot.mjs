@@ -232,7 +232,10 @@ async function cells() {
         .filter(Boolean)
         .map((l) => JSON.parse(l))
     : [];
-  const evalDir = await dataset(target, path.join(OUT, 'eval'), 999, EVAL_CASES);
+  // written once: processes running rows side by side share it
+  const evalDir = path.join(OUT, 'eval', datasetFolderName(findTask(target)));
+  if (!existsSync(path.join(evalDir, 'dataset.json')))
+    await dataset(target, path.join(OUT, 'eval'), 999, EVAL_CASES);
   for (const seed of seeds)
     for (const n of Ns)
       for (const row of rows) {
