@@ -172,7 +172,7 @@ function loadByNameAndShape(net, src) {
 }
 
 async function cell(row, n, seed, budget, evalDir) {
-  const dir = path.join(OUT, 'cells', `${row}-n${n}-s${seed}`);
+  const dir = path.join(OUT, 'cells', `${row}-n${n}-s${seed}-b${budget}`);
   rmSync(dir, { recursive: true, force: true });
   const ds = await dataset(target, path.join(dir, 'data'), 1000 + seed, n);
   const model = path.join(dir, 'model');
@@ -261,28 +261,32 @@ function table() {
         .filter(Boolean)
         .map((l) => JSON.parse(l))
     : [];
-  const Ns = [...new Set(all.map((c) => c.n))].sort();
-  const lines = [
-    `| start (target ${target}, budget ${[...new Set(all.map((c) => c.budget_s))].join('/')} s per cell) | ${Ns.map((n) => `N = ${n}`).join(' | ')} |`,
-    `|---|${Ns.map(() => '---').join('|')}|`,
-  ];
   const names = {
     scratch: 'from scratch',
     single: `fine-tuned from single-task (${SINGLE_SOURCE})`,
     multi: 'fine-tuned from multi-task (9 tasks)',
     meta: 'fine-tuned from Reptile init (9 tasks)',
   };
-  for (const row of ['scratch', 'single', 'multi', 'meta']) {
-    const cellsOf = (n) => all.filter((c) => c.row === row && c.n === n).map((c) => c.dice);
-    const fmt = (d) => {
-      if (!d.length) return 'not run';
-      const m = d.reduce((a, b) => a + b, 0) / d.length;
-      const sd = Math.sqrt(d.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, d.length - 1));
-      return `${m.toFixed(3)} ± ${sd.toFixed(3)} (${d.length} seed${d.length > 1 ? 's' : ''})`;
-    };
-    lines.push(`| ${names[row]} | ${Ns.map((n) => fmt(cellsOf(n))).join(' | ')} |`);
+  // one table per budget
+  for (const budget of [...new Set(all.map((c) => c.budget_s))].sort((a, b) => a - b)) {
+    const cells = all.filter((c) => c.budget_s === budget);
+    const Ns = [...new Set(cells.map((c) => c.n))].sort();
+    const lines = [
+      `| start (target ${target}, ${budget} s per cell) | ${Ns.map((n) => `N = ${n}`).join(' | ')} |`,
+      `|---|${Ns.map(() => '---').join('|')}|`,
+    ];
+    for (const row of ['scratch', 'single', 'multi', 'meta']) {
+      const fmt = (d) => {
+        if (!d.length) return 'not run';
+        const m = d.reduce((a, b) => a + b, 0) / d.length;
+        const sd = Math.sqrt(d.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, d.length - 1));
+        return `${m.toFixed(3)} ± ${sd.toFixed(3)} (${d.length} seed${d.length > 1 ? 's' : ''})`;
+      };
+      const of = (n) => cells.filter((c) => c.row === row && c.n === n).map((c) => c.dice);
+      lines.push(`| ${names[row]} | ${Ns.map((n) => fmt(of(n))).join(' | ')} |`);
+    }
+    console.log(`${lines.join('\n')}\n`);
   }
-  console.log(lines.join('\n'));
 }
 
 if (phase === 'pretrain') await pretrain();
