@@ -29,3 +29,6 @@ export { readManifest, type ExportManifest } from './export/manifest.js';
 export { predictOnnx, type OnnxPredictOptions, type OnnxPredictResult } from './deploy/predictOnnx.js';
 export { importTfjs, type ImportTfjsOptions } from './importers/importTfjs.js';
 export { MeshNet, type MeshNetSpec } from './nn/meshnet.js';
+export { trainMulti, type TrainMultiOptions, type TrainMultiResult } from './multitask/train.js';
+export { metaTrain, type MetaTrainOptions } from './multitask/meta.js';
+export { taskModelDir } from './multitask/view.js';

@@ -26,6 +26,7 @@ export const LAYERS: Record<string, number> = {
   train: 6,
   infer: 7,
   crossval: 8, // train + out-of-fold prediction
+  multitask: 9, // multi-task training, Reptile/FOMAML meta-training (train's parts, per-task heads)
   postprocess: 8,
   export: 8, // ONNX export of trained models (+ export.json)
   evaluate: 9,

@@ -50,4 +50,12 @@ export const commands: Record<string, Entry> = {
     summary: "import another tool's model (tfjs: brainchop's MeshNets)",
     load: () => import('./import.js'),
   },
+  'train-multi': {
+    summary: 'train one network over several datasets (shared body, per-task heads)',
+    load: () => import('./trainMulti.js'),
+  },
+  'meta-train': {
+    summary: 'meta-learn an initialisation over several datasets (Reptile / FOMAML)',
+    load: () => import('./metaTrain.js'),
+  },
 };

@@ -37,7 +37,7 @@ export function mirrorByDefault(device: string): boolean {
 const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR|FILE.medseg [--config NAME] [--folds 0,1,2|all]
                       [--checkpoint best|latest] [--mirror|--no-mirror] [--bf16 | --fp16] [--save-probabilities]
                       [--no-postprocess] [--output-format nifti|dicom-seg] [--threads N]
-                      [--device auto|cpu|cuda|cuda:N] [--engine libtorch|onnx]
+                      [--device auto|cpu|cuda|cuda:N] [--engine libtorch|onnx] [--task NAME]
 
 IN is an image file (NIfTI, NRRD; 4D = channels), a DICOM series folder, or a folder of images
 (nnU-Net naming CASE_0000.nii.gz for channels). Label maps are written in each input's own
@@ -59,7 +59,8 @@ into MODEL_DIR/export/ first (reused while its checkpoints are unchanged).
 Mirroring (test-time augmentation over every flip of the axes: 8 network passes per window in 3D)
 is off by default on the CPU, where it multiplies the time per case by ~8 (measured on a 2-core
 CPU, one BraTS case: nnU-Net v2 140 s → 1105 s) for a small gain in Dice; --mirror turns it on. On
-a GPU it is on by default (--no-mirror turns it off).`;
+a GPU it is on by default (--no-mirror turns it off).--task NAME (a model of train-multi / meta-train): predicts with task NAME's head (and input stem),
+through that task's own plans (MODEL/tasks/NAME); an unknown name lists the model's tasks.`;
 
 export const command: Command = {
   name: 'predict',
@@ -84,6 +85,7 @@ export const command: Command = {
         threads: { type: 'string' },
         ...deviceOption,
         engine: { type: 'string' },
+        task: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -95,6 +97,10 @@ export const command: Command = {
       throw new UsageError(`-i, -o and -m are required\n${HELP}`);
     if (values.mirror && values['no-mirror'])
       throw new UsageError('--mirror and --no-mirror exclude each other');
+    if (values.task !== undefined) {
+      const { taskModelDir } = await import('../multitask/view.js');
+      values.model = await taskModelDir(values.model, values.task);
+    }
     if (values.checkpoint !== undefined && values.checkpoint !== 'best' && values.checkpoint !== 'latest')
       throw new UsageError('--checkpoint must be best or latest');
     const outputFormat = values['output-format'];

@@ -15,6 +15,7 @@ import { listEvaluations, readEvaluation, type EvaluationRecord } from './evalua
 import { busiestSlice, overlayPng } from './overlay.js';
 import type { EpochLog } from '../train/types.js';
 import { searchSections } from './search.js';
+import { multitaskSections } from './multitask.js';
 
 export async function writeEvaluationRecord(modelDir: string, rec: EvaluationRecord): Promise<string> {
   const file = path.join(modelDir, 'evaluation.json');
@@ -108,6 +109,7 @@ export async function writeReport(
   }
   sections.push(...(await crossValidationSections(runDir)));
   sections.push(...(await searchSections(runDir)));
+  sections.push(...(await multitaskSections(runDir))); // train-multi / meta-train models: per-task table
   const evaluations = listEvaluations(runDir).map((e) => ({ name: e.name, record: e.record }));
   for (const f of options.evaluations ?? [])
     evaluations.push({ name: path.basename(f).replace(/\.json$/, ''), record: readEvaluation(f) });

@@ -1,0 +1,294 @@
+// The few-shot table (issue 12): Dice on a target task that pre-training never saw, trained from N = 1
+// or 2 cases with the same CPU budget per cell, from scratch or fine-tuned from a single-task model,
+// the multi-task model or the meta-learned initialisation; 3 seeds per cell.
+//   node bench/fewshot.mjs pretrain [target=spleen]          once (background it: ~20 min on a busy 2-core box)
+//   node bench/fewshot.mjs cells [target=spleen] [budget_s=40] [N=1,2] [seeds=0,1,2] [rows=scratch,single,multi,meta]
+//   node bench/fewshot.mjs table [target=spleen]             the markdown table from the cells run so far
+// (after `npx tsc -p tsconfig.json`). Everything goes to bench/out/fewshot/<target>/; cells already in
+// cells.jsonl are skipped, so an interrupted run continues. Synthetic targets only so far: the real
+// ones (spinal cord, BraTS) need their shared data converted to datasets first (not done yet).
+// Fine-tuning here is TrainOptions.initialize with a plain loader by name and shape (the first conv is
+// taken from the source task with the target's channel count: multi-task and meta sources fold that
+// task's stem in); heads whose class count differs are left at their fresh initialisation.
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { writeSynthDataset, SYNTH_TASKS, findTask } from '../dist/src/synth/index.js';
+import { datasetFolderName } from '../dist/src/synth/generate.js';
+import { plan } from '../dist/src/plan/run.js';
+import { readPlans } from '../dist/src/plan/schema.js';
+import { writePlans } from '../dist/src/plan/planner.js';
+import { trainModel } from '../dist/src/train/index.js';
+import { predict } from '../dist/src/infer/predict.js';
+import { evaluateFolders } from '../dist/src/evaluate/folders.js';
+import { trainMulti } from '../dist/src/multitask/train.js';
+import { metaTrain } from '../dist/src/multitask/meta.js';
+import { loadTaskNetwork } from '../dist/src/multitask/load.js';
+import { readManifest } from '../dist/src/multitask/manifest.js';
+import { UNet, loadSafetensors, weightsOf } from '../dist/src/nn/index.js';
+import { noGrad } from '../dist/src/engine/index.js';
+
+const [phase = 'table', target = 'spleen', ...rest] = process.argv.slice(2);
+// FEWSHOT_SMOKE=1: 3 pre-training tasks, 1 epoch each (checks the script end to end in minutes)
+const SMOKE = process.env.FEWSHOT_SMOKE === '1';
+const OUT = path.resolve('bench/out/fewshot', SMOKE ? `${target}-smoke` : target);
+const EPOCHS = SMOKE ? 1 : Number(process.env.FEWSHOT_EPOCHS ?? 4);
+// a stage whose model exists is not trained again (pretrain can be rerun after a failure)
+const trained = (dir) => existsSync(path.join(OUT, dir, '3d_fullres/fold_0/checkpoint_latest.safetensors'));
+const DATA = path.join(OUT, 'data');
+const SINGLE_SOURCE = { spleen: 'liver', liver: 'spleen' }[target] ?? 'liver';
+const PRE_CASES = 8; // per pre-training task
+const EVAL_CASES = 4; // the target's held-out cases (their own seed)
+const log = (s) => appendFileSync(path.join(OUT, `${phase}.log`), `${new Date().toISOString()} ${s}\n`);
+// a small body for CPU: widths 8, 16, 32, 32, ... (every model of the table has this network)
+const body = (s) => ({ ...s, features: s.features.map((_, i) => Math.min(8 * 2 ** i, 32)) });
+mkdirSync(OUT, { recursive: true });
+
+async function dataset(key, root, seed, cases) {
+  return (await writeSynthDataset(findTask(key), root, { seed, size: 'tiny', cases, overwrite: true })).dir;
+}
+
+async function pretrain() {
+  const others = SYNTH_TASKS.map((t) => t.key).filter(
+    (k) => k !== target && (!SMOKE || ['hippocampus', 'prostate', SINGLE_SOURCE].includes(k)),
+  );
+  // stages to run (default all; separate processes may run them side by side once the data exist)
+  const stages = (rest[0] ?? 'multi,meta,single').split(',');
+  const dirs = [];
+  for (const k of others) {
+    const dir = path.join(DATA, datasetFolderName(findTask(k)));
+    if (existsSync(path.join(dir, 'dataset.json'))) dirs.push(dir);
+    else dirs.push(await dataset(k, DATA, 7, PRE_CASES));
+    log(`${k} ready`);
+  }
+  const t0 = performance.now();
+  if (stages.includes('multi') && !trained('multi'))
+    await trainMulti({
+      datasets: dirs,
+      modelDir: path.join(OUT, 'multi'),
+      epochs: EPOCHS,
+      itersPerEpoch: 20,
+      valPatches: 1,
+      threads: 2,
+      workers: 0,
+      memoryGb: 2,
+      body,
+      log,
+    });
+  log(`multi-task done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  const t1 = performance.now();
+  if (stages.includes('meta') && !trained('meta'))
+    await metaTrain({
+      datasets: dirs,
+      modelDir: path.join(OUT, 'meta'),
+      epochs: EPOCHS,
+      itersPerEpoch: 4, // 4 meta-iterations × 5 inner steps per epoch
+      innerSteps: 5,
+      valPatches: 1,
+      threads: 2,
+      workers: 0,
+      memoryGb: 2,
+      body,
+      log,
+    });
+  log(`meta-train done in ${((performance.now() - t1) / 1000).toFixed(0)} s`);
+  // the single-task source: the same network and patch as the multi-task model, one task
+  const t2 = performance.now();
+  const src = dirs[others.indexOf(SINGLE_SOURCE)];
+  const model = path.join(OUT, 'single');
+  if (stages.includes('single') && !trained('single')) await sharedPlans(src, model);
+  if (stages.includes('single') && !trained('single'))
+    await trainModel({
+      dataset: src,
+      modelDir: model,
+      epochs: EPOCHS,
+      itersPerEpoch: 20,
+      valPatches: 1,
+      threads: 2,
+      memoryGb: 2,
+      log,
+    });
+  log(`single-task (${SINGLE_SOURCE}) done in ${((performance.now() - t2) / 1000).toFixed(0)} s`);
+}
+
+/** plans for `ds` with the multi-task model's network and patch (its own channels, classes, spacing). */
+async function sharedPlans(ds, model) {
+  const shared = (await readPlans(path.join(OUT, 'multi', 'plans.json'))).configurations['3d_fullres'];
+  const { plans } = await plan(ds, model, { memoryGb: 2 });
+  const c = plans.configurations['3d_fullres'];
+  const network = {
+    ...shared.network,
+    inputChannels: plans.channelNames.length,
+    numClasses: plans.labelValues.length,
+  };
+  await writePlans(model, {
+    ...plans,
+    configurations: { '3d_fullres': { ...c, patch: shared.patch, batchSize: shared.batchSize, network } },
+  });
+}
+
+/** The source network of a row, as a UNet with the target's channel count where the source has one. */
+async function sourceNet(row, channels) {
+  if (row === 'single') {
+    const p = await readPlans(path.join(OUT, 'single', 'plans.json'));
+    const net = new UNet({ ...p.configurations['3d_fullres'].network, deepSupervision: true });
+    const { tensors } = await loadSafetensors(
+      path.join(OUT, 'single/3d_fullres/fold_0/checkpoint_best.safetensors'),
+    );
+    net.loadStateDict(weightsOf(tensors), false);
+    for (const t of tensors.values()) t.dispose();
+    return net;
+  }
+  const dir = path.join(OUT, row);
+  const m = await readManifest(dir);
+  const same =
+    m.tasks.find((t) => t.name.toLowerCase().includes(SINGLE_SOURCE) && t.channels.length === channels) ??
+    m.tasks.find((t) => t.channels.length === channels);
+  return loadTaskNetwork(dir, same?.name);
+}
+
+/** Copies every weight whose name and shape match; returns [loaded, kept fresh]. */
+function loadByNameAndShape(net, src) {
+  const from = src.stateDict();
+  let loaded = 0,
+    fresh = 0;
+  noGrad(() => {
+    for (const [k, t] of net.stateDict()) {
+      const s = from.get(k);
+      if (s && s.shape.join() === t.shape.join()) {
+        t.copy_(s);
+        loaded++;
+      } else fresh++;
+    }
+  });
+  return [loaded, fresh];
+}
+
+async function cell(row, n, seed, budget, evalDir) {
+  const dir = path.join(OUT, 'cells', `${row}-n${n}-s${seed}-b${budget}`);
+  rmSync(dir, { recursive: true, force: true });
+  const ds = await dataset(target, path.join(dir, 'data'), 1000 + seed, n);
+  const model = path.join(dir, 'model');
+  await sharedPlans(ds, model);
+  const plans = await readPlans(path.join(model, 'plans.json'));
+  const caseIds = readdirSync(path.join(ds, 'labelsTr')).map((f) => f.replace(/\.nii\.gz$/, ''));
+  // all N cases train; validation (pseudo-Dice only) on the same cases: there is nothing else
+  writeFileSync(path.join(model, 'splits.json'), JSON.stringify([{ train: caseIds, val: caseIds }]));
+  let table = null;
+  const t0 = performance.now();
+  const r = await trainModel({
+    dataset: ds,
+    modelDir: model,
+    budgetSeconds: budget,
+    seed,
+    threads: 2,
+    valPatches: 1,
+    memoryGb: 2,
+    initialize:
+      row === 'scratch'
+        ? undefined
+        : async (net) => {
+            const src = await sourceNet(row, plans.channelNames.length);
+            table = loadByNameAndShape(net, src);
+            src.dispose();
+          },
+  });
+  const trainS = (performance.now() - t0) / 1000;
+  const pred = path.join(dir, 'pred');
+  await predict({ input: path.join(evalDir, 'imagesTr'), output: pred, modelDir: model, threads: 2 });
+  const ev = await evaluateFolders({ predDir: pred, refDir: path.join(evalDir, 'labelsTr') });
+  const fg = ev.keys.filter((k) => ev.mean[k].dice !== null);
+  const dice = fg.reduce((a, k) => a + ev.mean[k].dice, 0) / fg.length;
+  return {
+    row,
+    n,
+    seed,
+    budget_s: budget,
+    epochs: r.epochs,
+    train_s: Math.round(trainS),
+    dice,
+    per_label: Object.fromEntries(fg.map((k) => [k, ev.mean[k].dice])),
+    loaded_fresh: table,
+  };
+}
+
+async function cells() {
+  const budget = Number(rest[0] ?? 40);
+  const Ns = (rest[1] ?? '1,2').split(',').map(Number);
+  const seeds = (rest[2] ?? '0,1,2').split(',').map(Number);
+  const rows = (rest[3] ?? 'scratch,single,multi,meta').split(',');
+  const file = path.join(OUT, 'cells.jsonl');
+  const done = existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
+  // written once: processes running rows side by side share it
+  const evalDir = path.join(OUT, 'eval', datasetFolderName(findTask(target)));
+  if (!existsSync(path.join(evalDir, 'dataset.json')))
+    await dataset(target, path.join(OUT, 'eval'), 999, EVAL_CASES);
+  for (const seed of seeds)
+    for (const n of Ns)
+      for (const row of rows) {
+        if (done.some((d) => d.row === row && d.n === n && d.seed === seed && d.budget_s === budget))
+          continue;
+        try {
+          const r = await cell(row, n, seed, budget, evalDir);
+          appendFileSync(file, `${JSON.stringify(r)}\n`);
+          console.log(JSON.stringify(r));
+        } catch (e) {
+          log(`${row} N=${n} seed ${seed}: ${e.stack ?? e}`);
+          console.log(JSON.stringify({ row, n, seed, error: String(e.message ?? e).slice(0, 300) }));
+        }
+      }
+}
+
+function table() {
+  const file = path.join(OUT, 'cells.jsonl');
+  const all = existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
+  const names = {
+    scratch: 'from scratch',
+    single: `fine-tuned from single-task (${SINGLE_SOURCE})`,
+    multi: 'fine-tuned from multi-task (9 tasks)',
+    meta: 'fine-tuned from Reptile init (9 tasks)',
+  };
+  // one table per budget
+  for (const budget of [...new Set(all.map((c) => c.budget_s))].sort((a, b) => a - b)) {
+    const cells = all.filter((c) => c.budget_s === budget);
+    const Ns = [...new Set(cells.map((c) => c.n))].sort();
+    const lines = [
+      `| start (target ${target}, ${budget} s per cell) | ${Ns.map((n) => `N = ${n}`).join(' | ')} |`,
+      `|---|${Ns.map(() => '---').join('|')}|`,
+    ];
+    for (const row of ['scratch', 'single', 'multi', 'meta']) {
+      const fmt = (d) => {
+        if (!d.length) return 'not run';
+        const m = d.reduce((a, b) => a + b, 0) / d.length;
+        const sd = Math.sqrt(d.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, d.length - 1));
+        return `${m.toFixed(3)} ± ${sd.toFixed(3)} (${d.length} seed${d.length > 1 ? 's' : ''})`;
+      };
+      const of = (n) => cells.filter((c) => c.row === row && c.n === n).map((c) => c.dice);
+      lines.push(`| ${names[row]} | ${Ns.map((n) => fmt(of(n))).join(' | ')} |`);
+    }
+    console.log(`${lines.join('\n')}\n`);
+  }
+}
+
+if (phase === 'pretrain') await pretrain();
+else if (phase === 'cells') await cells();
+else table();
