@@ -57,7 +57,8 @@ export interface DicomReadOptions {
   seriesUid?: string;
 }
 
-const floats = (ds: DataSet, tag: string): number[] => {
+/** The numbers of a multi-valued decimal string element (NaN where one does not parse). */
+export const floats = (ds: DataSet, tag: string): number[] => {
   const n = ds.numStringValues(tag) ?? 0;
   return Array.from({ length: n }, (_, k) => ds.floatString(tag, k) ?? NaN);
 };
@@ -176,6 +177,15 @@ function parserMessage(e: unknown): string {
 }
 
 const dot = (a: number[], b: number[]): number => a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
+/**
+ * Slices in the order the series is stacked: by position along the normal of the orientation
+ * (ImageOrientationPatient's row × column). A Segmentation object refers to slices in this order too.
+ */
+export function sortAlongNormal<T extends { position: number[] }>(slices: T[], orientation: number[]): T[] {
+  const normal = cross(orientation.slice(0, 3), orientation.slice(3, 6));
+  return [...slices].sort((a, b) => dot(a.position, normal) - dot(b.position, normal));
+}
+
 const cross = (a: number[], b: number[]): number[] => [
   a[1]! * b[2]! - a[2]! * b[1]!,
   a[2]! * b[0]! - a[0]! * b[2]!,
@@ -202,7 +212,7 @@ async function assemble(slices: Slice[], where: string): Promise<Volume> {
   const row = first.orientation.slice(0, 3);
   const col = first.orientation.slice(3, 6);
   const normal = cross(row, col);
-  const sorted = [...slices].sort((a, b) => dot(a.position, normal) - dot(b.position, normal));
+  const sorted = sortAlongNormal(slices, first.orientation);
   for (let k = 1; k < sorted.length; k++) {
     if (Math.abs(dot(sorted[k]!.position, normal) - dot(sorted[k - 1]!.position, normal)) < 1e-4) {
       throw new ImageFormatError(

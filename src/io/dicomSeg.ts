@@ -9,6 +9,7 @@ import { writeFileAtomic } from './atomic.js';
 import { ImageFormatError } from './errors.js';
 import type { Volume } from './volume.js';
 import { encodePart10, newUid, type DicomDataset } from './dicomWriter.js';
+import { floats, sortAlongNormal } from './dicom.js';
 
 export const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
 
@@ -40,11 +41,6 @@ const COPIED = {
   x00200010: 'SH',
 } as const;
 
-function floats(ds: DataSet, tag: string): number[] {
-  const n = ds.numStringValues(tag) ?? 0;
-  return Array.from({ length: n }, (_, k) => ds.floatString(tag, k) ?? NaN);
-}
-
 /** Reads the headers of the DICOM images in `dir` (one series) in the series reader's slice order. */
 export async function readSeriesReference(dir: string): Promise<SeriesReference> {
   const files = (await fs.promises.readdir(dir, { withFileTypes: true }))
@@ -64,20 +60,14 @@ export async function readSeriesReference(dir: string): Promise<SeriesReference>
   if (series.size > 1)
     throw new ImageFormatError(dir, `the folder holds ${series.size} series; a segmentation refers to one`);
   const orientation = floats(first, 'x00200037');
-  const [r, c] = [orientation.slice(0, 3), orientation.slice(3, 6)];
-  const normal = [
-    r[1]! * c[2]! - r[2]! * c[1]!,
-    r[2]! * c[0]! - r[0]! * c[2]!,
-    r[0]! * c[1]! - r[1]! * c[0]!,
-  ];
-  const along = (p: number[]) => p[0]! * normal[0]! + p[1]! * normal[1]! + p[2]! * normal[2]!;
-  const slices = found
-    .map(({ ds }) => ({
+  const slices = sortAlongNormal(
+    found.map(({ ds }) => ({
       sopClassUid: ds.string('x00080016') ?? '',
       sopInstanceUid: ds.string('x00080018')!,
       position: floats(ds, 'x00200032'),
-    }))
-    .sort((a, b) => along(a.position) - along(b.position));
+    })),
+    orientation,
+  );
   const copied: Record<string, string> = {};
   for (const tag of Object.keys(COPIED)) {
     const v = first.string(tag);

@@ -1,6 +1,8 @@
 // The in-memory image every reader returns and every writer takes: voxel values as stored on disk
 // plus the geometry needed to put a prediction back exactly where the input was.
 
+import type { ElementArray } from '../common/elementTypes.js';
+
 /** numpy-style names of the stored voxel types. */
 export type VoxelType =
   | 'uint8'
@@ -15,17 +17,8 @@ export type VoxelType =
   | 'float64'
   | 'rgb24';
 
-export type VoxelArray =
-  | Uint8Array
-  | Int8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array
-  | Float32Array
-  | Float64Array;
+/** The typed array that holds a volume's voxels (one per element type: src/common/elementTypes.ts). */
+export type VoxelArray = ElementArray;
 
 /** A 3D or 4D image. Voxel (i, j, k, t) sits at data[i + nx*(j + ny*(k + nz*t))] (x fastest, as NIfTI). */
 export interface Volume {

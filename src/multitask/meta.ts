@@ -19,7 +19,7 @@ import { deepSupervisionLoss, saveCheckpoint } from '../nn/index.js';
 import { SGD } from '../optim/index.js';
 import { trainOnBatch, type Batch } from '../train/step.js';
 import { runEpochs } from '../train/epochs.js';
-import type { EpochLog, TrainState } from '../train/types.js';
+import { newTrainState, type EpochLog, type TrainState } from '../train/types.js';
 import type { ValidationBatch } from '../train/pseudoDice.js';
 import { MultiTaskNet, type TaskShape } from './network.js';
 import { openTasks, writeTopLevelPlans, type TaskSetOptions } from './tasks.js';
@@ -79,16 +79,13 @@ export async function metaTrain(o: MetaTrainOptions): Promise<{ modelDir: string
   const val: ValidationBatch[][] = tasks.map((t) =>
     t.val.map((b) => ({ x: b.x, y: keep(tidy(() => foreground(b.y))) })),
   );
-  const state: TrainState = {
-    epoch: 0,
-    totalEpochs: o.epochs ?? 50,
+  const state: TrainState = newTrainState({
+    epochs: o.epochs ?? 50,
     itersPerEpoch: o.itersPerEpoch ?? 20,
     seed: o.seed ?? 0,
-    bestEma: -1,
-    ema: NaN,
     config: '3d_fullres',
     fold: 0,
-  };
+  });
   const manifest: Manifest = {
     format: 1,
     kind: algorithm,

@@ -11,7 +11,7 @@ import { SGD, warmupPolyLR } from '../optim/index.js';
 import { trainOnBatch, type StepParts } from '../train/step.js';
 import { runEpochs } from '../train/epochs.js';
 import { pseudoDice } from '../train/pseudoDice.js';
-import type { EpochLog, TrainState } from '../train/types.js';
+import { newTrainState, type EpochLog, type TrainState } from '../train/types.js';
 import { MultiTaskNet, forwardTaskFull, type TaskShape } from './network.js';
 import { openTasks, writeTopLevelPlans, type TaskSetOptions, type OpenTask } from './tasks.js';
 import { DEFAULT_ALPHA, taskOfStep, taskProbabilities } from './sampling.js';
@@ -104,16 +104,13 @@ export async function trainMulti(o: TrainMultiOptions): Promise<TrainMultiResult
     weightDecay: 3e-5,
   });
   const lr0 = opt.lr;
-  const state: TrainState = {
-    epoch: 0,
-    totalEpochs: o.epochs ?? 100,
+  const state: TrainState = newTrainState({
+    epochs: o.epochs ?? 100,
     itersPerEpoch: o.itersPerEpoch ?? 250,
     seed: o.seed ?? 0,
-    bestEma: -1,
-    ema: NaN,
     config: '3d_fullres',
     fold: 0,
-  };
+  });
   const manifest: Manifest = {
     format: 1,
     kind: 'multitask',

@@ -13,7 +13,7 @@ import { prepare, type Prepared } from './prepare.js';
 import { loadOrCreateSplits, type Split } from './splits.js';
 import { BatchLoader } from './loader.js';
 import { validationBatches, disposeBatches, type ValidationBatch } from './pseudoDice.js';
-import type { EpochLog, TrainOptions, TrainState } from './types.js';
+import { newTrainState, type EpochLog, type TrainOptions, type TrainState } from './types.js';
 import { optionsFromPlan, replanForBudget } from './planDefaults.js';
 
 export interface RunFiles {
@@ -105,16 +105,13 @@ export async function openRun(caller: TrainOptions): Promise<TrainRun> {
   useDevice(device);
   const opt = makeOptimizer(net, o.optimizer, o.initialLr);
   const lr0 = opt.lr;
-  let state: TrainState = {
-    epoch: 0,
-    totalEpochs: o.epochs ?? 1000,
+  let state: TrainState = newTrainState({
+    epochs: o.epochs ?? 1000,
     itersPerEpoch: o.itersPerEpoch ?? 250,
     seed: o.seed ?? 0,
-    bestEma: -1,
-    ema: NaN,
     config: configName,
     fold,
-  };
+  });
   const history: EpochLog[] = [];
   let resumed = false;
   try {

@@ -75,3 +75,23 @@ export interface TrainState {
   /** float16 runs: the loss scale, so that a resumed run continues with it. */
   gradScaler?: GradScalerState;
 }
+
+/** A new run's state: nothing trained yet, no best EMA. */
+export function newTrainState(o: {
+  epochs: number;
+  itersPerEpoch: number;
+  seed: number;
+  config: ConfigurationName;
+  fold: number;
+}): TrainState {
+  return {
+    epoch: 0,
+    totalEpochs: o.epochs,
+    itersPerEpoch: o.itersPerEpoch,
+    seed: o.seed,
+    bestEma: -1,
+    ema: NaN,
+    config: o.config,
+    fold: o.fold,
+  };
+}
