@@ -12,6 +12,9 @@ import {
   MEMORY_GB_RANGE,
   SEED_RANGE,
   THREADS_RANGE,
+  LOSS_WEIGHT_RANGE,
+  OVERSAMPLING_RANGE,
+  AUGMENTATION_RANGE,
 } from './args.js';
 import { parseDuration } from './duration.js';
 import { assertWritableModelFolder } from '../train/preflight.js';
@@ -24,6 +27,7 @@ const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d|3d_c
                     [--epochs N] [--iters-per-epoch N] [--budget 30m] [--optimizer sgd|adamw]
                     [--lr X] [--bf16 | --fp16 | --fp32] [--resume] [--seed N] [--threads N] [--memory-gb N]
                     [--no-validation] [--device auto|cpu|cuda|cuda:N]
+                    [--dice-weight W] [--ce-weight W] [--oversample-foreground F] [--augmentation S]
 
 Trains one fold (nnU-Net defaults: SGD 0.01, Nesterov 0.99, poly LR, weight decay 3e-5, Dice+CE
 with deep supervision, a third of each batch forced to contain foreground, augmentation).
@@ -40,6 +44,12 @@ out-of-fold predictions find-best compares and the cascade's second stage trains
 The cascade (planned when 3d_lowres is): train 3d_lowres with --fold all, then 3d_cascade_prior
 (stage 1's prediction as extra input channels) and/or 3d_cascade_crop (stage 2 on boxes around
 stage 1's components); 3d_cascade means 3d_cascade_prior.
+--dice-weight / --ce-weight: the loss is W_dice·(1 − soft Dice) + W_ce·CE (default 1 and 1, as
+nnU-Net; 0 switches a term off, not both). --oversample-foreground F: the share of each batch forced
+to contain foreground, 0…1 (default 0.33, nnU-Net's). --augmentation S: 1 the standard augmentation,
+0 none, up to 3; it multiplies every transform's probability (mirroring at most 1/2). Unset, each
+comes from the plan's configuration (lossWeights, foregroundOversampling, augmentationStrength) if
+it has one (search trials write them there), else the default.
 ${DEVICE_HELP}
 --bf16: bfloat16 autocast (CPU with AVX512-BF16/AMX, or GPU); on by default on a CPU with native
 bf16 (AVX512-BF16 or AMX), where --fp32 turns it off. --fp16: float16 autocast with dynamic
@@ -64,6 +74,10 @@ export const TRAIN_ARGS = {
   seed: { type: 'string' },
   threads: { type: 'string' },
   'memory-gb': { type: 'string' },
+  'dice-weight': { type: 'string' },
+  'ce-weight': { type: 'string' },
+  'oversample-foreground': { type: 'string' },
+  augmentation: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -86,6 +100,10 @@ export interface TrainArgValues {
   seed?: string;
   threads?: string;
   'memory-gb'?: string;
+  'dice-weight'?: string;
+  'ce-weight'?: string;
+  'oversample-foreground'?: string;
+  augmentation?: string;
 }
 
 /** train's options from the command line: the dataset's options (all but the fold) and the fold. */
@@ -122,10 +140,20 @@ export async function trainOptionsFromArgs(
     seed: parseInteger(values.seed, 'seed', SEED_RANGE),
     threads: parseInteger(values.threads, 'threads', THREADS_RANGE),
     memoryGb: parseNumber(values['memory-gb'], 'memory-gb', MEMORY_GB_RANGE),
+    diceWeight: parseNumber(values['dice-weight'], 'dice-weight', LOSS_WEIGHT_RANGE),
+    ceWeight: parseNumber(values['ce-weight'], 'ce-weight', LOSS_WEIGHT_RANGE),
+    foregroundOversampling: parseNumber(
+      values['oversample-foreground'],
+      'oversample-foreground',
+      OVERSAMPLING_RANGE,
+    ),
+    augmentationStrength: parseNumber(values.augmentation, 'augmentation', AUGMENTATION_RANGE),
     log: (s: string) => {
       process.stderr.write(`${s}\n`);
     },
   };
+  if (options.diceWeight === 0 && options.ceWeight === 0)
+    throw new UsageError('--dice-weight and --ce-weight are both 0: the loss would be 0 and nothing trains');
   const fold = values.fold === 'all' ? 'all' : parseInteger(values.fold, 'fold', FOLD_RANGE)!;
   return { options, fold };
 }

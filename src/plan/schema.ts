@@ -7,6 +7,14 @@ import { readJsonFile, validate } from '../io/jsonFile.js';
 import type { UNetSpec } from '../nn/unet.js';
 import type { NormalizationPlan } from './normalization.js';
 import { budgetSectionSchema, trainingDefaultsSchema } from './budgetSchema.js';
+import {
+  inRange,
+  mustBe,
+  type Range,
+  AUGMENTATION_RANGE,
+  LOSS_WEIGHT_RANGE,
+  OVERSAMPLING_RANGE,
+} from '../common/ranges.js';
 
 /** Every configuration name, in the order find-best lists them. */
 export const CONFIGURATION_NAMES = [
@@ -21,6 +29,8 @@ export const configurationNameSchema = z.enum(CONFIGURATION_NAMES);
 export type ConfigurationName = z.infer<typeof configurationNameSchema>;
 
 const positiveInt = z.int().positive();
+/** A number inside one of the ranges the CLI and the library share (the same words in the error). */
+const ranged = (r: Range) => z.number().refine((v) => inRange(v, r, false), mustBe(r, false));
 const positiveNumber = z.number().positive();
 /** (z, y, x) */
 const triple = <T extends z.ZodType>(t: T) => z.array(t).length(3);
@@ -123,6 +133,20 @@ export const configurationSchema = z
      * false for 2d, whose batch mixes slices of many cases). Absent in plans written before it: false.
      */
     batchDice: z.boolean().optional(),
+    /**
+     * The loss: diceWeight · (1 − soft Dice) + ceWeight · CE (nnU-Net: 1 and 1; absent: 1 and 1).
+     * Search trials that vary them write them here; train's --dice-weight / --ce-weight override.
+     */
+    lossWeights: z
+      .strictObject({ dice: ranged(LOSS_WEIGHT_RANGE), ce: ranged(LOSS_WEIGHT_RANGE) })
+      .refine((w) => w.dice > 0 || w.ce > 0, 'dice and ce are both 0: the loss would be 0 and nothing trains')
+      .optional(),
+    /** Share of each batch forced to contain foreground (nnU-Net's oversample_foreground_percent;
+     * absent: 0.33). */
+    foregroundOversampling: ranged(OVERSAMPLING_RANGE).optional(),
+    /** Augmentation strength: 1 (absent) the standard augmentation, 0 none; it multiplies every
+     * transform's probability (src/train/augment.ts). */
+    augmentationStrength: ranged(AUGMENTATION_RANGE).optional(),
   })
   .superRefine((c, ctx) => {
     const net = c.network;

@@ -10,6 +10,7 @@
 // U-Net trained from scratch: learning rate, optimiser, width, depth and patch scale.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { AUGMENTATION_RANGE, LOSS_WEIGHT_RANGE, OVERSAMPLING_RANGE } from '../common/ranges.js';
 
 export type ParamValue = number | string | boolean;
 export type Params = Record<string, ParamValue>;
@@ -49,14 +50,32 @@ export const TRAIN_OPTIONS: Readonly<Record<string, OptionRule>> = {
   se: { kind: 'choice', values: [true, false], doc: 'squeeze-and-excitation (implies residual)' },
   epochs: { kind: 'int', min: 1, max: 100000, doc: 'epochs of this trial (budget per trial)' },
   itersPerEpoch: { kind: 'int', min: 1, max: 100000, doc: 'iterations per epoch' },
-};
-
-/** Named but not (yet) exposed by the trainer: refused with that reason rather than as unknown. */
-const NOT_EXPOSED: Readonly<Record<string, string>> = {
-  diceWeight: 'the loss is fixed Dice + CE (1:1); the trainer exposes no weights yet',
-  ceWeight: 'the loss is fixed Dice + CE (1:1); the trainer exposes no weights yet',
-  augmentation: 'the trainer exposes no augmentation strength yet',
-  oversampling: 'the trainer exposes no foreground oversampling fraction yet (fixed at 1/3)',
+  // the recipe's knobs (src/train/recipe.ts): written into the trial's plan, so that `search best
+  // --write-plans` hands them on to `medseg train`; bounds are the trainer's own ranges
+  diceWeight: {
+    kind: 'float',
+    min: LOSS_WEIGHT_RANGE.min,
+    max: LOSS_WEIGHT_RANGE.max,
+    doc: 'weight of the (1 − soft Dice) loss term (nnU-Net 1)',
+  },
+  ceWeight: {
+    kind: 'float',
+    min: LOSS_WEIGHT_RANGE.min,
+    max: LOSS_WEIGHT_RANGE.max,
+    doc: 'weight of the cross-entropy loss term (nnU-Net 1); a trial with both weights 0 fails',
+  },
+  augmentation: {
+    kind: 'float',
+    min: AUGMENTATION_RANGE.min,
+    max: AUGMENTATION_RANGE.max,
+    doc: 'augmentation strength: 0 none, 1 standard; scales every transform’s probability',
+  },
+  oversampling: {
+    kind: 'float',
+    min: OVERSAMPLING_RANGE.min,
+    max: OVERSAMPLING_RANGE.max,
+    doc: 'share of each batch forced to contain foreground (nnU-Net 0.33); round(batch × share) samples',
+  },
 };
 
 /**
@@ -115,11 +134,7 @@ export function validateSpace(
   for (const [name, d] of Object.entries(space)) {
     const rule = options?.[name];
     if (options && !rule) {
-      problems.push(
-        NOT_EXPOSED[name]
-          ? `option '${name}' cannot be searched: ${NOT_EXPOSED[name]}`
-          : `unknown option '${name}' (known: ${Object.keys(options).join(', ')})`,
-      );
+      problems.push(`unknown option '${name}' (known: ${Object.keys(options).join(', ')})`);
       continue;
     }
     if (d.type === 'choice') {

@@ -1,12 +1,17 @@
 // How a trial's parameters become a plan and training options. Plan options (batch, patch scale,
 // width, depth, residual/SE) edit a copy of the planned configuration the way the planner builds
-// one (same topology rules, feature doubling and caps, residual presets); trainer options (lr,
-// optimiser, epochs) go to train(). A combination the data cannot take — a depth the patch cannot
-// pool to, a step over the plan's memory budget — is a TrialPlanError with the reason: that trial
-// fails, the study goes on.
+// one (same topology rules, feature doubling and caps, residual presets); the recipe's knobs (Dice
+// and CE weights, oversampling, augmentation strength) are written into the configuration too
+// (lossWeights, foregroundOversampling, augmentationStrength), where train reads them and `search
+// best --write-plans` hands them on; trainer options (lr, optimiser, epochs) go to train(). A
+// combination the data cannot take — a depth the patch cannot pool to, a step over the plan's
+// memory budget, a loss with both weights 0 — is a TrialPlanError with the reason: that trial
+// fails, the study goes on. The result is checked against plans.json's schema as well.
 import { planTopology } from '../plan/topology.js';
 import { trainingBytesPerSample, type ConfigurationName, type Plans } from '../plan/planner.js';
 import { validateSpec, type UNetSpec } from '../nn/unet.js';
+import { validatePlans } from '../plan/schema.js';
+import { DEFAULT_CE_WEIGHT, DEFAULT_DICE_WEIGHT } from '../train/recipe.js';
 import type { Params } from './space.js';
 
 export class TrialPlanError extends Error {
@@ -77,6 +82,21 @@ export function applyParams(plans: Plans, configName: ConfigurationName, p: Para
   conf.network = spec;
   const batch = num('batch');
   if (batch !== undefined) conf.batchSize = batch;
+  const diceWeight = num('diceWeight');
+  const ceWeight = num('ceWeight');
+  if (diceWeight !== undefined || ceWeight !== undefined) {
+    const w = {
+      dice: diceWeight ?? conf.lossWeights?.dice ?? DEFAULT_DICE_WEIGHT,
+      ce: ceWeight ?? conf.lossWeights?.ce ?? DEFAULT_CE_WEIGHT,
+    };
+    if (w.dice === 0 && w.ce === 0)
+      throw new TrialPlanError('the Dice and CE weights are both 0: the loss would be 0 and nothing trains');
+    conf.lossWeights = w;
+  }
+  const oversampling = num('oversampling');
+  if (oversampling !== undefined) conf.foregroundOversampling = oversampling;
+  const augmentation = num('augmentation');
+  if (augmentation !== undefined) conf.augmentationStrength = augmentation;
   const problems = validateSpec(spec);
   if (problems.length) throw new TrialPlanError(`the network is invalid: ${problems.join('; ')}`);
   const bytes =
@@ -85,7 +105,12 @@ export function applyParams(plans: Plans, configName: ConfigurationName, p: Para
     throw new TrialPlanError(
       `batch ${conf.batchSize} × patch [${conf.patch.join(', ')}] with width ${spec.features[0]} needs ~${(bytes / 2 ** 30).toFixed(1)} GB per step, over the plan's ${plans.memoryGb.toFixed(1)} GB`,
     );
-  return { ...plans, configurations: { ...plans.configurations, [configName]: conf } };
+  const out = { ...plans, configurations: { ...plans.configurations, [configName]: conf } };
+  try {
+    return validatePlans(out, 'the trial\'s plans');
+  } catch (e) {
+    throw new TrialPlanError((e as Error).message);
+  }
 }
 
 /** The trainer options among the parameters. */

@@ -2,6 +2,13 @@
 // resampling, images linear and labels nearest), mirroring, brightness, contrast, gamma, noise,
 // blur and low-resolution simulation. Probabilities follow nnU-Net's defaults roughly.
 //
+// Strength s (AugmentOptions.strength, default 1) scales the augmentation in one way: every
+// transform's probability p becomes min(1, s·p) — mirroring's min(0.5, s·0.5), since a flip with
+// probability above 1/2 adds no variety, only a bias — while the ranges of the random parameters
+// stay as they are. s = 1 is the standard augmentation (bit for bit the same draws), s = 0 none: the
+// batch comes back as sampled. Each gate still compares one uniform draw with its (scaled)
+// probability, so at s = 1 the Rng stream is exactly the standard augmentation's.
+//
 // Every random choice comes from the Rng passed in, Gaussian noise included (a table of normals
 // drawn from it, not libtorch's global generator): the same Rng state gives the same batch in any
 // thread, which is what lets batches be made ahead in worker threads and runs resume exactly.
@@ -17,7 +24,12 @@ export interface AugmentOptions {
    * channels after the image ones (a cascade's one-hot prior) keep their values. Default: all.
    */
   imageChannels?: number;
+  /** Scales every transform's probability (see the top of this file); 1 default, 0 no augmentation. */
+  strength?: number;
 }
+
+/** A transform's probability at strength s: min(cap, s · p). */
+const scaled = (p: number, s: number, cap = 1): number => Math.min(cap, p * s);
 
 function affineTheta(nd: number, rng: Rng): number[] {
   const s = rng.uniform(0.7, 1.4);
@@ -49,31 +61,31 @@ function gaussianNoise(t: Tensor, sigma: number, rng: Rng): Tensor {
 }
 
 /** The intensity transforms on one sample's image channels [1, C, ...]. */
-function intensity(xi: Tensor, nd: number, rng: Rng): Tensor {
-  if (rng.next() < 0.1) {
+function intensity(xi: Tensor, nd: number, rng: Rng, s: number): Tensor {
+  if (rng.next() < scaled(0.1, s)) {
     const sigma = rng.uniform(0, 0.1);
     xi = xi.add(gaussianNoise(xi, sigma, rng.fork('noise')));
   }
-  if (rng.next() < 0.15) xi = xi.mul(rng.uniform(0.75, 1.25));
-  if (rng.next() < 0.15) {
+  if (rng.next() < scaled(0.15, s)) xi = xi.mul(rng.uniform(0.75, 1.25));
+  if (rng.next() < scaled(0.15, s)) {
     // the mean in float64: the same value whatever libtorch's thread count (float32 sums differ
     // in their last bits with the split of the reduction)
     const m = xi.to('float64').mean().item();
     xi = xi.sub(m).mul(rng.uniform(0.75, 1.25)).add(m);
   }
-  if (rng.next() < 0.1) {
+  if (rng.next() < scaled(0.1, s)) {
     // blur: a separable box of width 3 along the spatial axes (cheap smoothing)
     const k = nd === 3 ? [3, 3, 3] : [3, 3];
     xi = F.avgPool(F.pad(xi, new Array<number>(2 * nd).fill(1), 'replicate'), k, 1);
   }
-  if (rng.next() < 0.125) {
+  if (rng.next() < scaled(0.125, s)) {
     // low resolution: down by up to 2 and back up
     const size = xi.shape.slice(2);
     const f = rng.uniform(1, 2);
     const small = size.map((s) => Math.max(1, Math.round(s / f)));
     xi = F.interpolate(F.interpolate(xi, small, 'nearest'), size, 'linear');
   }
-  if (rng.next() < 0.3) {
+  if (rng.next() < scaled(0.3, s)) {
     // gamma on the [0, 1]-rescaled intensities, then back to the original range
     const lo = xi.amin().item();
     const hi = xi.amax().item();
@@ -104,12 +116,13 @@ export function augmentBatch(
       const channels = x.shape[1]!;
       const imageChannels = Math.max(0, Math.min(channels, o.imageChannels ?? channels));
       const nd = x.ndim - 2;
+      const s = o.strength ?? 1;
       const xs: Tensor[] = [];
       const ys: Tensor[] = [];
       for (let i = 0; i < n; i++) {
         let xi = x.narrow(0, i, 1);
         let yi = y.narrow(0, i, 1);
-        if (o.rotation !== false && rng.next() < 0.2) {
+        if (o.rotation !== false && rng.next() < scaled(0.2, s)) {
           const theta = Tensor.fromArray(Float32Array.from(affineTheta(nd, rng)), [1, nd, nd + 1]);
           const grid = F.affineGrid(theta, [...xi.shape], false);
           xi = F.gridSample(xi, grid, 'bilinear', 'zeros', false);
@@ -119,15 +132,15 @@ export function augmentBatch(
             .to('int64');
         }
         const flips = (o.mirrorAxes ?? Array.from({ length: nd }, (_, d) => d)).filter(
-          () => rng.next() < 0.5,
+          () => rng.next() < scaled(0.5, s, 0.5),
         );
         if (flips.length) {
           xi = xi.flip(...flips.map((d) => d + 2));
           yi = yi.flip(...flips.map((d) => d + 1));
         }
-        if (imageChannels === channels) xi = intensity(xi, nd, rng);
+        if (imageChannels === channels) xi = intensity(xi, nd, rng, s);
         else if (imageChannels > 0) {
-          const image = intensity(xi.narrow(1, 0, imageChannels), nd, rng);
+          const image = intensity(xi.narrow(1, 0, imageChannels), nd, rng, s);
           xi = cat([image, xi.narrow(1, imageChannels, channels - imageChannels)], 1);
         }
         xs.push(xi.squeeze(0));

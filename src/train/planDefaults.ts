@@ -24,6 +24,11 @@ export function optionsFromPlan(o: TrainOptions, p: Prepared): TrainOptions {
     bf16: o.fp16 ? false : (o.bf16 ?? t?.bf16 ?? ((o.device ?? 'cpu') === 'cpu' && defaultBf16())),
     epochs: o.epochs ?? (o.budgetSeconds ? undefined : t?.epochs),
     itersPerEpoch: o.itersPerEpoch ?? t?.itersPerEpoch,
+    // the recipe's knobs (loss weights, oversampling, augmentation; recipe.ts) a plan may carry
+    diceWeight: o.diceWeight ?? p.config.lossWeights?.dice,
+    ceWeight: o.ceWeight ?? p.config.lossWeights?.ce,
+    foregroundOversampling: o.foregroundOversampling ?? p.config.foregroundOversampling,
+    augmentationStrength: o.augmentationStrength ?? p.config.augmentationStrength,
   };
 }
 

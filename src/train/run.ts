@@ -15,6 +15,8 @@ import { BatchLoader } from './loader.js';
 import { validationBatches, disposeBatches, type ValidationBatch } from './pseudoDice.js';
 import { newTrainState, type EpochLog, type TrainOptions, type TrainState } from './types.js';
 import { optionsFromPlan, replanForBudget } from './planDefaults.js';
+import { checkTrainOptions } from './checkOptions.js';
+import { DEFAULT_AUGMENTATION_STRENGTH, DEFAULT_FOREGROUND_OVERSAMPLING } from './recipe.js';
 
 export interface RunFiles {
   foldDir: string;
@@ -71,6 +73,8 @@ export function makeOptimizer(net: UNet, kind: 'sgd' | 'adamw' | undefined, lr?:
 }
 
 export async function openRun(caller: TrainOptions): Promise<TrainRun> {
+  // the caller's numbers first, before any data is read (the same ranges as the CLI's)
+  checkTrainOptions(caller);
   const log = caller.log ?? (() => {});
   const configName = caller.config ?? '3d_fullres';
   const fold = caller.fold ?? 0;
@@ -85,6 +89,8 @@ export async function openRun(caller: TrainOptions): Promise<TrainRun> {
   // a budgeted plan's training section fills the options the caller left unset
   await replanForBudget(caller, p);
   const o = optionsFromPlan(caller, p);
+  // with the plan's values filled in (e.g. --dice-weight 0 over a plan whose ce weight is 0)
+  checkTrainOptions(o);
   const splits = await loadOrCreateSplits(
     o.modelDir,
     p.dataset.training.map((c) => c.id),
@@ -164,6 +170,8 @@ export async function openRun(caller: TrainOptions): Promise<TrainRun> {
     seed: state.seed ?? o.seed ?? 0,
     squeeze2d,
     imageChannels: p.plans.channelNames.length,
+    foregroundFraction: o.foregroundOversampling ?? DEFAULT_FOREGROUND_OVERSAMPLING,
+    augment: { strength: o.augmentationStrength ?? DEFAULT_AUGMENTATION_STRENGTH },
   });
   return {
     options: o,

@@ -1,9 +1,11 @@
-// Training batches: random cases, patches at random positions, and a third of each batch forced
-// to contain foreground (centred near a stored foreground voxel of a random class).
+// Training batches: random cases, patches at random positions, and a share of each batch (nnU-Net's
+// 0.33 by default) forced to contain foreground (centred near a stored foreground voxel of a random
+// class).
 import type { StoredCase } from '../preprocess/store.js';
 import { readPatch, patchTensors } from '../preprocess/store.js';
 import type { Tensor } from '../engine/index.js';
 import type { Rng } from '../common/random.js';
+import { DEFAULT_FOREGROUND_OVERSAMPLING } from './recipe.js';
 
 /** Patch start for a case: around a foreground voxel when forced (and the case has one), else random. */
 export function patchStart(meta: StoredCase, patch: number[], forceForeground: boolean, rng: Rng): number[] {
@@ -19,14 +21,18 @@ export function patchStart(meta: StoredCase, patch: number[], forceForeground: b
   return meta.shape.map((s, d) => rng.int(Math.min(0, s - patch[d]!), Math.max(0, s - patch[d]!)));
 }
 
-/** Reads a batch [N, C, ...patch] / [N, ...patch]; sample i is forced to foreground when i ≥ N·(2/3). */
+/**
+ * Reads a batch [N, C, ...patch] / [N, ...patch]; sample i is forced to foreground when
+ * i ≥ round(N · (1 − foregroundFraction)), as nnU-Net's get_do_oversample does: 0 forces none, 1
+ * every sample (each then holds foreground when its case has any).
+ */
 export function sampleBatch(
   dir: string,
   cases: StoredCase[],
   patch: number[],
   batchSize: number,
   rng: Rng,
-  foregroundFraction = 1 / 3,
+  foregroundFraction = DEFAULT_FOREGROUND_OVERSAMPLING,
 ): { x: Tensor; y: Tensor } {
   const patches = [];
   const forcedFrom = Math.round(batchSize * (1 - foregroundFraction));

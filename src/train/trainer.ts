@@ -12,6 +12,7 @@ import { makeTrainStep } from './step.js';
 import { runEpochs } from './epochs.js';
 import { fitEpochs } from './budget.js';
 import { pseudoDice } from './pseudoDice.js';
+import { DEFAULT_CE_WEIGHT, DEFAULT_DICE_WEIGHT } from './recipe.js';
 import type { TrainOptions, TrainResult } from './types.js';
 import type { Prepared } from './prepare.js';
 import type { Split } from './splits.js';
@@ -20,11 +21,16 @@ import type { Split } from './splits.js';
 export function runStep(run: TrainRun): (step: number) => Promise<number> {
   const { state, opt } = run;
   const warmup = run.options.warmupSteps ?? 0;
+  const lossOptions = {
+    batchDice: run.prepared.config.batchDice ?? false,
+    diceWeight: run.options.diceWeight ?? DEFAULT_DICE_WEIGHT,
+    ceWeight: run.options.ceWeight ?? DEFAULT_CE_WEIGHT,
+  };
   return makeTrainStep(
     {
       forward: (x) => run.net.forwardAll(x),
       // batch Dice (one Dice over the whole batch) where the plan says so, as nnU-Net's 3D plans do
-      loss: (outs, y) => deepSupervisionLoss(outs, y, { batchDice: run.prepared.config.batchDice ?? false }),
+      loss: (outs, y) => deepSupervisionLoss(outs, y, lossOptions),
       opt,
       precision: run.precision,
       scaler: run.scaler,

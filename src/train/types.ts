@@ -26,6 +26,16 @@ export interface TrainOptions {
   resume?: boolean;
   memoryGb?: number;
   threads?: number;
+  /** Weight of the (1 − soft Dice) term of the loss (default: the plan's lossWeights, else 1). */
+  diceWeight?: number;
+  /** Weight of the cross-entropy term of the loss (default: the plan's lossWeights, else 1). */
+  ceWeight?: number;
+  /** Share of each batch forced to contain foreground, 0…1 (default: the plan's, else nnU-Net's
+   * 0.33; src/train/recipe.ts). */
+  foregroundOversampling?: number;
+  /** Augmentation strength, 0 (none) … 3; 1 is the standard augmentation (default: the plan's, else
+   * 1). It multiplies every transform's probability (src/train/augment.ts). */
+  augmentationStrength?: number;
   /** Validation patches per validation case. */
   valPatches?: number;
   /** Predict the fold's validation cases when training ends (default true; src/crossval/). */

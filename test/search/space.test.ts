@@ -30,10 +30,9 @@ test('bad spaces: one error naming the file and every bad option', async () => {
     [{ lr: { type: 'float', low: 0, high: 0.1, log: true } }, /lr: a log range needs low > 0/],
     [{ depth: { type: 'float', low: 2, high: 4 } }, /depth: is an int option, not float/],
     [{ depth: { type: 'int', low: 2, high: 40 } }, /depth: high 40 above 8/],
-    [
-      { diceWeight: { type: 'float', low: 0, high: 1 } },
-      /'diceWeight' cannot be searched: the loss is fixed/,
-    ],
+    [{ oversampling: { type: 'float', low: 0, high: 2 } }, /oversampling: high 2 above 1/],
+    [{ augmentation: { type: 'float', low: -1, high: 1 } }, /augmentation: low -1 below 0/],
+    [{ ceWeight: { type: 'int', low: 0, high: 2 } }, /ceWeight: is a float option, not int/],
     [{ lr: { type: 'float', low: 0.1 } }, /lr\.high/],
     [{ lr: { type: 'uniform', low: 0.1, high: 1 } }, /lr\.type/],
     [{}, /the space has no option/],
