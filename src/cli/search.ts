@@ -22,7 +22,10 @@ The space (JSON; without --space the default below): {"lr": {"type": "float", "l
 "high": 3e-2, "log": true}, "optimizer": {"type": "choice", "values": ["sgd", "adamw"]},
 "width": {"type": "int", "low": 8, "high": 32, "log": true}, "depth": {"type": "int", "low": 3,
 "high": 6}, "patchScale": {"type": "float", "low": 0.5, "high": 1}}. Options: lr, optimizer, batch,
-patchScale, width, depth, residual, se, epochs, itersPerEpoch.
+patchScale, width, depth, residual, se, epochs, itersPerEpoch, and the recipe's diceWeight, ceWeight
+(0-100; loss = diceWeight·(1 - soft Dice) + ceWeight·CE), oversampling (0-1, share of each batch
+forced to contain foreground) and augmentation (strength 0-3; 1 the standard augmentation), which
+default to nnU-Net's 1, 1, 0.33, 1 and go into the trial's plans.json.
 Store: DIR/search.sqlite by default; --storage postgresql://user:pass@host:5432/db for many
 machines (start \`medseg worker --storage URL\` there; --workers W starts W workers here).
 Running it again continues the study (more --trials add trials). status lists the trials (--json:

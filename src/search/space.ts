@@ -8,6 +8,13 @@
 // option accepts or an empty range is one error naming the option. TRAIN_OPTIONS lists what a
 // trial can vary; DEFAULT_SPACE (used without --space) covers the options that matter most for a
 // U-Net trained from scratch: learning rate, optimiser, width, depth and patch scale.
+//
+// The recipe's knobs (diceWeight, ceWeight, oversampling, augmentation; src/train/recipe.ts) are
+// searchable but stay out of the default space: nnU-Net keeps its 1, 1, 0.33 and standard
+// augmentation on every dataset, TPE needs trials for every dimension it models (10 random ones
+// first), and nothing here measured them to matter as much as the five above. For a short budget,
+// augmentation 0…1 is the likeliest to (its regularisation has few steps to pay off in): a guess,
+// not a measurement.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { AUGMENTATION_RANGE, LOSS_WEIGHT_RANGE, OVERSAMPLING_RANGE } from '../common/ranges.js';

@@ -107,7 +107,7 @@ export function applyParams(plans: Plans, configName: ConfigurationName, p: Para
     );
   const out = { ...plans, configurations: { ...plans.configurations, [configName]: conf } };
   try {
-    return validatePlans(out, 'the trial\'s plans');
+    return validatePlans(out, "the trial's plans");
   } catch (e) {
     throw new TrialPlanError((e as Error).message);
   }

@@ -7,5 +7,10 @@ export { trainOnBatch, makeTrainStep, type Batch, type StepParts } from './step.
 export { runEpochs, type EpochLoop } from './epochs.js';
 export { pseudoDice, validationBatches, disposeBatches, type ValidationBatch } from './pseudoDice.js';
 export { fitEpochs, refitEpochs, type EpochPlan } from './budget.js';
-export { checkTrainOptions, trainOptionProblems, TrainOptionsError, TRAIN_OPTION_RANGES } from './checkOptions.js';
+export {
+  checkTrainOptions,
+  trainOptionProblems,
+  TrainOptionsError,
+  TRAIN_OPTION_RANGES,
+} from './checkOptions.js';
 export * from './recipe.js';
