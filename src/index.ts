@@ -32,3 +32,4 @@ export { MeshNet, type MeshNetSpec } from './nn/meshnet.js';
 export { trainMulti, type TrainMultiOptions, type TrainMultiResult } from './multitask/train.js';
 export { metaTrain, type MetaTrainOptions } from './multitask/meta.js';
 export { taskModelDir } from './multitask/view.js';
+export { checkTrainOptions, TrainOptionsError } from './train/checkOptions.js';

@@ -19,6 +19,7 @@ import { defaultStorageUrl, isShared, openStorage } from './storage/open.js';
 import type { Storage, StudyRecord, TrialRecord, TrialState } from './storage/types.js';
 import { runWorker } from './worker.js';
 import { trainOptionsOf } from './trialPlan.js';
+import { checkTrainOptions } from '../train/checkOptions.js';
 
 export interface SearchOptions {
   dataset: string;
@@ -135,6 +136,12 @@ export async function search(o: SearchOptions): Promise<SearchResult> {
   validateSpace(space, 'search space');
   if (!Number.isInteger(o.trials) || o.trials < 1)
     throw new Error(`--trials must be a positive integer, got ${o.trials}`);
+  // the options every trial trains with: refused once, here, rather than failing each trial
+  const { config, fold, epochs, itersPerEpoch, budgetSeconds, memoryGb, seed, threads } = o;
+  checkTrainOptions(
+    { config, fold, epochs, itersPerEpoch, budgetSeconds, memoryGb, seed, threads },
+    'search',
+  );
   const workers = o.workers ?? 1;
   const url = o.storage ?? defaultStorageUrl(o.modelDir);
   const { mkdir } = await import('node:fs/promises');

@@ -70,8 +70,11 @@ export function trainOptionProblems(o: Partial<TrainOptions>): string[] {
   return problems;
 }
 
-/** Throws one TrainOptionsError naming every bad option ("train: option 'epochs' must be …"). */
-export function checkTrainOptions(o: Partial<TrainOptions>): void {
+/**
+ * Throws one TrainOptionsError naming every bad option ("train: option 'epochs' must be …");
+ * `who` names the caller (a search checks the options its trials will train with).
+ */
+export function checkTrainOptions(o: Partial<TrainOptions>, who = 'train'): void {
   const problems = trainOptionProblems(o);
-  if (problems.length) throw new TrainOptionsError(`train: ${problems.join('; ')}`);
+  if (problems.length) throw new TrainOptionsError(`${who}: ${problems.join('; ')}`);
 }

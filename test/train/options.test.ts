@@ -3,6 +3,7 @@
 // is read (the dataset given here does not even exist), and the words after the option's name are
 // the ones `medseg train` uses for the same value. The new recipe flags are refused the same way.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -109,6 +110,18 @@ test('train(): several problems in one line; strings and both loss weights 0 ref
       augmentationStrength: 0,
     }),
   );
+});
+
+test('search() refuses the options its trials would train with, once, before any trial or folder', async () => {
+  const { search } = await import('../../src/search/study.js');
+  const modelDir = path.join(os.tmpdir(), `medseg-no-search-${process.pid}`);
+  await assert.rejects(
+    search({ dataset: base.dataset, modelDir, trials: 2, epochs: 0, threads: 1.5 }),
+    new TrainOptionsError(
+      "search: option 'epochs' must be an integer from 1 to 100000000, got 0; option 'threads' must be an integer from 1 to 1024, got 1.5",
+    ),
+  );
+  assert.equal(existsSync(modelDir), false);
 });
 
 test('medseg train refuses the recipe flags out of range (exit 2, one line)', () => {
