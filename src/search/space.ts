@@ -81,7 +81,7 @@ export const TRAIN_OPTIONS: Readonly<Record<string, OptionRule>> = {
     kind: 'float',
     min: OVERSAMPLING_RANGE.min,
     max: OVERSAMPLING_RANGE.max,
-    doc: 'share of each batch forced to contain foreground (nnU-Net 0.33); round(batch × share) samples',
+    doc: 'share of each batch forced to contain foreground (nnU-Net 0.33): samples i ≥ round(batch·(1 − share))',
   },
 };
 
