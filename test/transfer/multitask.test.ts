@@ -3,10 +3,11 @@
 // starts from the task with its channel count, the stem folded into the first convolution (checked
 // against a fold computed here by plain loops over the checkpoint's numbers), that task's head kept
 // when the label set is the same, the other task's parts listed; an unknown --source-task lists the
-// tasks; the CLI prints the table.
+// tasks; the CLI prints the table. A package of the model predicts with any task's head and starts
+// fine-tuning as the folder does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeSynthDataset, findTask } from '../../src/synth/index.js';
 import { trainMulti } from '../../src/multitask/train.js';
@@ -14,6 +15,8 @@ import { readManifest } from '../../src/multitask/manifest.js';
 import { loadSafetensors, saveSafetensors, type UNet } from '../../src/nn/index.js';
 import { manualSeed, randn, type Tensor } from '../../src/engine/index.js';
 import { finetune, type TransferRecord } from '../../src/transfer/finetune.js';
+import { packageModel } from '../../src/transfer/package.js';
+import { readImage } from '../../src/io/image.js';
 import { medseg } from '../cli/run.js';
 import { tmp } from './fixtures.js';
 
@@ -197,4 +200,94 @@ test('finetune --from a multi-task model: the task view with its stem folded, it
   assert.match(cli.stderr, /weights by name and shape/);
   assert.match(cli.stderr, new RegExp(`adapted +${FIRST.replace(/\./g, '\\.')} .*2 → 1 input channels`));
   assert.match(cli.stderr, new RegExp(`skipped +stems\\.${A}\\.weight`));
+});
+
+test('a multi-task model package: predict --task from the file alone, unknown task lists the tasks, finetune --from it', async () => {
+  const root = tmp('pkg-multi');
+  const { model, datasets } = await tinyMultiTask(root);
+  const m = await readManifest(model);
+  const [A, B] = m.tasks.map((t) => t.name) as [string, string];
+  const pkg = path.join(root, 'multi.medseg');
+  const manifest = await packageModel({ modelDir: model, output: pkg });
+  assert.deepEqual(manifest.tasks, [A, B]);
+  for (const t of [A, B])
+    for (const f of ['plans.json', 'fingerprint.json', '3d_fullres/fold_0/checkpoint_best.safetensors'])
+      assert.ok(
+        manifest.members.some((x) => x.name === `tasks/${t}/${f}`),
+        `tasks/${t}/${f} is packaged`,
+      );
+  const cache = tmp('cache');
+  const prev = process.env.MEDSEG_CACHE;
+  process.env.MEDSEG_CACHE = cache;
+  try {
+    // each task predicts from the package, and gives what it gives from the folder
+    for (const [i, t] of [A, B].entries()) {
+      const args = (m: string, out: string) => [
+        'predict',
+        '-i',
+        path.join(datasets[i]!, 'imagesTr'),
+        '-o',
+        out,
+        '-m',
+        m,
+        '--task',
+        t,
+        '--threads',
+        '1',
+      ];
+      const fromPkg = medseg(args(pkg, path.join(root, `pkg-${t}`)));
+      assert.equal(fromPkg.status, 0, fromPkg.stderr);
+      const fromDir = medseg(args(model, path.join(root, `dir-${t}`)));
+      assert.equal(fromDir.status, 0, fromDir.stderr);
+      const files = readdirSync(path.join(root, `dir-${t}`)).filter((f) => f.endsWith('.nii.gz'));
+      assert.equal(files.length, 4);
+      for (const f of files) {
+        const [a, b] = await Promise.all([
+          readImage(path.join(root, `pkg-${t}`, f)),
+          readImage(path.join(root, `dir-${t}`, f)),
+        ]);
+        assert.deepEqual(a.data, b.data, `${t} ${f}`);
+      }
+    }
+    const bad = medseg([
+      'predict',
+      '-i',
+      path.join(datasets[0]!, 'imagesTr'),
+      '-o',
+      path.join(root, 'bad'),
+      '-m',
+      pkg,
+      '--task',
+      'Liver',
+    ]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, new RegExp(`unknown task 'Liver': .*multi\\.medseg has ${A}, ${B}`));
+    assert.ok(!existsSync(path.join(root, 'bad')));
+  } finally {
+    if (prev === undefined) delete process.env.MEDSEG_CACHE;
+    else process.env.MEDSEG_CACHE = prev;
+  }
+  // fine-tuning from the package starts from the task view as from the folder
+  const spleen = await writeSynthDataset(findTask('spleen'), path.join(root, 't'), {
+    seed: 3,
+    size: 'tiny',
+    cases: 4,
+  });
+  const out = path.join(root, 'ft');
+  await finetune({
+    dataset: spleen.dir,
+    from: pkg,
+    modelDir: out,
+    epochs: 1,
+    itersPerEpoch: 1,
+    memoryGb: 1,
+    threads: 1,
+    valPatches: 1,
+    validate: false,
+    cache,
+  });
+  const rec = JSON.parse(readFileSync(path.join(out, 'transfer.json'), 'utf8')) as TransferRecord;
+  assert.equal(rec.source.task, A);
+  assert.equal(rec.weights!.find((w) => w.name === FIRST)!.fate, 'loaded');
+  assert.equal(rec.weights!.find((w) => w.name === `stems.${A}.weight`)!.fate, 'folded');
 });
