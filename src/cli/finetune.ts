@@ -29,6 +29,8 @@ MODEL may be a model of train-multi or meta-train (folder or package): the run s
 network (the shared body, that task's head, its input stem folded exactly into the first
 convolution): --source-task NAME, else the first task with the target's channel count (the primary
 task preferred); the table lists the other tasks' heads and stems as skipped.
+MODEL may also be the name of an initialisation shipped with medseg (models/NAME.medseg with its
+provenance models/NAME.json, e.g. --from general); none is shipped yet (see bench/RESULTS.md).
 OUT defaults to medseg_results/<DATASET>_from_<MODEL>.`;
 
 /** Epoch and step counts that may be 0 (no warm-up; unfrozen from the start). */
