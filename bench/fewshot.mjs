@@ -1,17 +1,26 @@
 // The few-shot table (issue 12): Dice on a target task that pre-training never saw, trained from N = 1
-// or 2 cases with the same CPU budget per cell, from scratch or fine-tuned from a single-task model,
-// the multi-task model or the meta-learned initialisation; 3 seeds per cell.
-//   node bench/fewshot.mjs pretrain [target=spleen]          once (background it: ~20 min on a busy 2-core box)
-//   node bench/fewshot.mjs cells [target=spleen] [budget_s=40] [N=1,2] [seeds=0,1,2] [rows=scratch,single,multi,meta]
+// or 2 cases with the same budget per cell, counted in optimisation steps (not seconds: on a shared
+// machine a seconds budget measures the load), from scratch or fine-tuned from a single-task model,
+// the multi-task model or the meta-learned initialisation; 3 seeds per cell; everything on 1 thread.
+//   node bench/fewshot.mjs pretrain [target=spleen]          once (background it)
+//   node bench/fewshot.mjs cells [target=spleen] [steps=200] [N=1,2] [seeds=0,1,2] [rows=scratch,single,multi,meta]
 //   node bench/fewshot.mjs table [target=spleen]             the markdown table from the cells run so far
 // (after `npx tsc -p tsconfig.json`). Everything goes to bench/out/fewshot/<target>/; cells already in
-// cells.jsonl are skipped, so an interrupted run continues. Synthetic targets only so far: the real
-// ones (spinal cord, BraTS) need their shared data converted to datasets first (not done yet).
+// cells.jsonl are skipped, so an interrupted run continues.
+// Targets: a synthetic task key (spleen, liver, ...: pre-trained on the other nine), or a shared real
+// set read from $MEDSEG_REAL_DATA (default ../shared/data) and written as datasets under the output
+// folder (never into the repo):
+//   spinalcord  spinalcord-sct: the cord masks of its four contrasts (t1, t2, t2s, mt) as 4 one-channel
+//               cases; a cell trains on N of them (rotated by seed) and is evaluated on the others;
+//   brats       brats2013-deepmedic: 4 cases, FLAIR + T1c, labels 0-4; N train, the others evaluate.
+// Pre-training never sees the target: the ten synthetic tasks and the other real set (spinal cord for
+// BraTS, BraTS for spinal cord), which is also the single-task source.
 // Fine-tuning here is TrainOptions.initialize with a plain loader by name and shape (the first conv is
 // taken from the source task with the target's channel count: multi-task and meta sources fold that
 // task's stem in); heads whose class count differs are left at their fresh initialisation.
 import {
   appendFileSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -21,6 +30,8 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { writeSynthDataset, SYNTH_TASKS, findTask } from '../dist/src/synth/index.js';
+import { datasetFromPattern } from '../dist/src/dataset/from-pattern.js';
+import { writeNnunetDataset } from '../dist/src/dataset/export.js';
 import { datasetFolderName } from '../dist/src/synth/generate.js';
 import { plan } from '../dist/src/plan/run.js';
 import { readPlans } from '../dist/src/plan/schema.js';
@@ -43,7 +54,12 @@ const EPOCHS = SMOKE ? 1 : Number(process.env.FEWSHOT_EPOCHS ?? 4);
 // a stage whose model exists is not trained again (pretrain can be rerun after a failure)
 const trained = (dir) => existsSync(path.join(OUT, dir, '3d_fullres/fold_0/checkpoint_latest.safetensors'));
 const DATA = path.join(OUT, 'data');
-const SINGLE_SOURCE = { spleen: 'liver', liver: 'spleen' }[target] ?? 'liver';
+const REAL_DATA = path.resolve(process.env.MEDSEG_REAL_DATA ?? '../shared/data');
+const REAL = ['spinalcord', 'brats'];
+const isReal = (k) => REAL.includes(k);
+const SINGLE_SOURCE =
+  { spleen: 'liver', liver: 'spleen', spinalcord: 'brats', brats: 'spinalcord' }[target] ?? 'liver';
+const THREADS = 1;
 const PRE_CASES = 8; // per pre-training task
 const EVAL_CASES = 4; // the target's held-out cases (their own seed)
 const log = (s) => appendFileSync(path.join(OUT, `${phase}.log`), `${new Date().toISOString()} ${s}\n`);
@@ -55,17 +71,119 @@ async function dataset(key, root, seed, cases) {
   return (await writeSynthDataset(findTask(key), root, { seed, size: 'tiny', cases, overwrite: true })).dir;
 }
 
+const REAL_FOLDER = { spinalcord: 'Dataset201_SpinalCord', brats: 'Dataset202_BraTS2013' };
+
+/** The whole shared real set as an nnU-Net dataset under `root` (written once). */
+async function realDataset(key, root) {
+  const dir = path.join(root, REAL_FOLDER[key]);
+  if (existsSync(path.join(dir, 'dataset.json'))) return dir;
+  if (key === 'brats') {
+    const ds = await datasetFromPattern({
+      root: path.join(REAL_DATA, 'brats2013-deepmedic'),
+      images: [
+        'brats_2013_{case}_1/Flair_subtrMeanDivStd.nii.gz',
+        'brats_2013_{case}_1/T1c_subtrMeanDivStd.nii.gz',
+      ],
+      channelNames: ['FLAIR', 'T1c'],
+      label: 'brats_2013_{case}_1/OTMultiClass.nii.gz',
+      labels: { background: 0, necrosis: 1, oedema: 2, non_enhancing: 3, enhancing: 4 },
+      name: 'BraTS2013',
+    });
+    await writeNnunetDataset(ds, dir, { overwrite: true });
+    return dir;
+  }
+  // the spinal cord's contrasts name their files differently: one case per contrast, listed here
+  const root_ = path.join(REAL_DATA, 'spinalcord-sct');
+  const cases = [
+    ['t1', 't1/t1w.nii.gz', 't1/t1w_seg-manual.nii.gz'],
+    ['t2', 't2/t2.nii.gz', 't2/t2_seg-manual.nii.gz'],
+    ['t2s', 't2s/t2s.nii.gz', 't2s/t2s_seg.nii.gz'],
+    ['mt', 'mt/mt1.nii.gz', 'mt/mt1_seg.nii.gz'],
+  ];
+  mkdirSync(path.join(dir, 'imagesTr'), { recursive: true });
+  mkdirSync(path.join(dir, 'labelsTr'), { recursive: true });
+  for (const [id, img, seg] of cases) {
+    copyFileSync(path.join(root_, img), path.join(dir, 'imagesTr', `cord_${id}_0000.nii.gz`));
+    copyFileSync(path.join(root_, seg), path.join(dir, 'labelsTr', `cord_${id}.nii.gz`));
+  }
+  const json = {
+    name: 'SpinalCord',
+    description: 'spinalcord-sct (shared data): cord masks of the t1, t2, t2s and mt contrasts',
+    licence: 'MIT (spinalcord-sct/LICENSE)',
+    channel_names: { 0: 'MRI' },
+    labels: { background: 0, cord: 1 },
+    numTraining: cases.length,
+    file_ending: '.nii.gz',
+  };
+  writeFileSync(path.join(dir, 'dataset.json'), JSON.stringify(json, null, 2)); // last: marks it complete
+  return dir;
+}
+
+/** A dataset of some cases of `full` (copied), in `dir`. */
+function subset(full, ids, dir) {
+  rmSync(dir, { recursive: true, force: true });
+  const json = JSON.parse(readFileSync(path.join(full, 'dataset.json'), 'utf8'));
+  const channels = Object.keys(json.channel_names).length;
+  mkdirSync(path.join(dir, 'imagesTr'), { recursive: true });
+  mkdirSync(path.join(dir, 'labelsTr'), { recursive: true });
+  for (const id of ids) {
+    for (let c = 0; c < channels; c++) {
+      const f = `${id}_${String(c).padStart(4, '0')}.nii.gz`;
+      copyFileSync(path.join(full, 'imagesTr', f), path.join(dir, 'imagesTr', f));
+    }
+    copyFileSync(path.join(full, 'labelsTr', `${id}.nii.gz`), path.join(dir, 'labelsTr', `${id}.nii.gz`));
+  }
+  writeFileSync(
+    path.join(dir, 'dataset.json'),
+    JSON.stringify({ ...json, numTraining: ids.length }, null, 2),
+  );
+  return dir;
+}
+
+const caseIdsOf = (ds) =>
+  readdirSync(path.join(ds, 'labelsTr'))
+    .map((f) => f.replace(/\.nii\.gz$/, ''))
+    .sort();
+
+/** A cell's training cases and evaluation dataset: synthetic targets generate them (seeded); real
+ * ones rotate through their cases (N train, the others evaluate). */
+async function cellData(n, seed, dir) {
+  if (!isReal(target)) {
+    const evalDir = path.join(OUT, 'eval', datasetFolderName(findTask(target)));
+    if (!existsSync(path.join(evalDir, 'dataset.json')))
+      await dataset(target, path.join(OUT, 'eval'), 999, EVAL_CASES);
+    return { ds: await dataset(target, path.join(dir, 'data'), 1000 + seed, n), evalDir, train: null };
+  }
+  const full = await realDataset(target, path.join(OUT, 'target'));
+  const ids = caseIdsOf(full);
+  if (n >= ids.length) throw new Error(`${target} has ${ids.length} cases: N = ${n} leaves none to evaluate`);
+  const train = ids.filter((_, i) => (i - seed + ids.length * 10) % ids.length < n);
+  const rest = ids.filter((id) => !train.includes(id));
+  return {
+    ds: subset(full, train, path.join(dir, 'data', REAL_FOLDER[target])),
+    evalDir: subset(full, rest, path.join(dir, 'eval', REAL_FOLDER[target])),
+    train,
+  };
+}
+
 async function pretrain() {
-  const others = SYNTH_TASKS.map((t) => t.key).filter(
-    (k) => k !== target && (!SMOKE || ['hippocampus', 'prostate', SINGLE_SOURCE].includes(k)),
+  const others = [...SYNTH_TASKS.map((t) => t.key), ...REAL].filter(
+    (k) =>
+      k !== target &&
+      // a real target's pre-training has the other real set; a synthetic target's has none
+      (!isReal(k) || isReal(target)) &&
+      (!SMOKE || ['hippocampus', 'prostate', SINGLE_SOURCE].includes(k)),
   );
   // stages to run (default all; separate processes may run them side by side once the data exist)
   const stages = (rest[0] ?? 'multi,meta,single').split(',');
   const dirs = [];
   for (const k of others) {
-    const dir = path.join(DATA, datasetFolderName(findTask(k)));
-    if (existsSync(path.join(dir, 'dataset.json'))) dirs.push(dir);
-    else dirs.push(await dataset(k, DATA, 7, PRE_CASES));
+    if (isReal(k)) dirs.push(await realDataset(k, DATA));
+    else {
+      const dir = path.join(DATA, datasetFolderName(findTask(k)));
+      if (existsSync(path.join(dir, 'dataset.json'))) dirs.push(dir);
+      else dirs.push(await dataset(k, DATA, 7, PRE_CASES));
+    }
     log(`${k} ready`);
   }
   const t0 = performance.now();
@@ -76,7 +194,7 @@ async function pretrain() {
       epochs: EPOCHS,
       itersPerEpoch: 20,
       valPatches: 1,
-      threads: 2,
+      threads: THREADS,
       workers: 0,
       memoryGb: 2,
       body,
@@ -92,7 +210,7 @@ async function pretrain() {
       itersPerEpoch: 4, // 4 meta-iterations × 5 inner steps per epoch
       innerSteps: 5,
       valPatches: 1,
-      threads: 2,
+      threads: THREADS,
       workers: 0,
       memoryGb: 2,
       body,
@@ -111,7 +229,7 @@ async function pretrain() {
       epochs: EPOCHS,
       itersPerEpoch: 20,
       valPatches: 1,
-      threads: 2,
+      threads: THREADS,
       memoryGb: 2,
       log,
     });
@@ -171,10 +289,16 @@ function loadByNameAndShape(net, src) {
   return [loaded, fresh];
 }
 
-async function cell(row, n, seed, budget, evalDir) {
-  const dir = path.join(OUT, 'cells', `${row}-n${n}-s${seed}-b${budget}`);
+/** Epochs × iterations of a budget of `steps` optimisation steps (iterations ≤ 25 per epoch). */
+function schedule(steps) {
+  const itersPerEpoch = Math.min(25, steps);
+  return { epochs: Math.ceil(steps / itersPerEpoch), itersPerEpoch };
+}
+
+async function cell(row, n, seed, steps) {
+  const dir = path.join(OUT, 'cells', `${row}-n${n}-s${seed}-steps${steps}`);
   rmSync(dir, { recursive: true, force: true });
-  const ds = await dataset(target, path.join(dir, 'data'), 1000 + seed, n);
+  const { ds, evalDir, train } = await cellData(n, seed, dir);
   const model = path.join(dir, 'model');
   await sharedPlans(ds, model);
   const plans = await readPlans(path.join(model, 'plans.json'));
@@ -183,12 +307,14 @@ async function cell(row, n, seed, budget, evalDir) {
   writeFileSync(path.join(model, 'splits.json'), JSON.stringify([{ train: caseIds, val: caseIds }]));
   let table = null;
   const t0 = performance.now();
+  const { epochs, itersPerEpoch } = schedule(steps);
   const r = await trainModel({
     dataset: ds,
     modelDir: model,
-    budgetSeconds: budget,
+    epochs,
+    itersPerEpoch,
     seed,
-    threads: 2,
+    threads: THREADS,
     valPatches: 1,
     memoryGb: 2,
     initialize:
@@ -202,7 +328,7 @@ async function cell(row, n, seed, budget, evalDir) {
   });
   const trainS = (performance.now() - t0) / 1000;
   const pred = path.join(dir, 'pred');
-  await predict({ input: path.join(evalDir, 'imagesTr'), output: pred, modelDir: model, threads: 2 });
+  await predict({ input: path.join(evalDir, 'imagesTr'), output: pred, modelDir: model, threads: THREADS });
   const ev = await evaluateFolders({ predDir: pred, refDir: path.join(evalDir, 'labelsTr') });
   const fg = ev.keys.filter((k) => ev.mean[k].dice !== null);
   const dice = fg.reduce((a, k) => a + ev.mean[k].dice, 0) / fg.length;
@@ -210,8 +336,9 @@ async function cell(row, n, seed, budget, evalDir) {
     row,
     n,
     seed,
-    budget_s: budget,
+    budget_steps: epochs * itersPerEpoch,
     epochs: r.epochs,
+    train_cases: train ?? undefined,
     train_s: Math.round(trainS),
     dice,
     per_label: Object.fromEntries(fg.map((k) => [k, ev.mean[k].dice])),
@@ -220,7 +347,10 @@ async function cell(row, n, seed, budget, evalDir) {
 }
 
 async function cells() {
-  const budget = Number(rest[0] ?? 40);
+  const steps = Number(rest[0] ?? 200);
+  if (!(Number.isInteger(steps) && steps > 0))
+    throw new Error(`cells: the budget is a step count, got '${rest[0]}'`);
+  const budget = schedule(steps).epochs * schedule(steps).itersPerEpoch;
   const Ns = (rest[1] ?? '1,2').split(',').map(Number);
   const seeds = (rest[2] ?? '0,1,2').split(',').map(Number);
   const rows = (rest[3] ?? 'scratch,single,multi,meta').split(',');
@@ -232,17 +362,13 @@ async function cells() {
         .filter(Boolean)
         .map((l) => JSON.parse(l))
     : [];
-  // written once: processes running rows side by side share it
-  const evalDir = path.join(OUT, 'eval', datasetFolderName(findTask(target)));
-  if (!existsSync(path.join(evalDir, 'dataset.json')))
-    await dataset(target, path.join(OUT, 'eval'), 999, EVAL_CASES);
   for (const seed of seeds)
     for (const n of Ns)
       for (const row of rows) {
-        if (done.some((d) => d.row === row && d.n === n && d.seed === seed && d.budget_s === budget))
+        if (done.some((d) => d.row === row && d.n === n && d.seed === seed && d.budget_steps === budget))
           continue;
         try {
-          const r = await cell(row, n, seed, budget, evalDir);
+          const r = await cell(row, n, seed, budget);
           appendFileSync(file, `${JSON.stringify(r)}\n`);
           console.log(JSON.stringify(r));
         } catch (e) {
@@ -261,18 +387,23 @@ function table() {
         .filter(Boolean)
         .map((l) => JSON.parse(l))
     : [];
+  const manifest = path.join(OUT, 'multi', 'multitask.json');
+  const tasks = existsSync(manifest)
+    ? `${JSON.parse(readFileSync(manifest, 'utf8')).tasks.length} tasks`
+    : 'pre-training tasks';
   const names = {
     scratch: 'from scratch',
     single: `fine-tuned from single-task (${SINGLE_SOURCE})`,
-    multi: 'fine-tuned from multi-task (9 tasks)',
-    meta: 'fine-tuned from Reptile init (9 tasks)',
+    multi: `fine-tuned from multi-task (${tasks})`,
+    meta: `fine-tuned from Reptile init (${tasks})`,
   };
-  // one table per budget
-  for (const budget of [...new Set(all.map((c) => c.budget_s))].sort((a, b) => a - b)) {
-    const cells = all.filter((c) => c.budget_s === budget);
+  // one table per budget (older runs counted seconds, newer ones steps)
+  const budgetOf = (c) => (c.budget_steps !== undefined ? `${c.budget_steps} steps` : `${c.budget_s} s`);
+  for (const budget of [...new Set(all.map(budgetOf))].sort()) {
+    const cells = all.filter((c) => budgetOf(c) === budget);
     const Ns = [...new Set(cells.map((c) => c.n))].sort();
     const lines = [
-      `| start (target ${target}, ${budget} s per cell) | ${Ns.map((n) => `N = ${n}`).join(' | ')} |`,
+      `| start (target ${target}, ${budget} per cell, 1 thread) | ${Ns.map((n) => `N = ${n}`).join(' | ')} |`,
       `|---|${Ns.map(() => '---').join('|')}|`,
     ];
     for (const row of ['scratch', 'single', 'multi', 'meta']) {
@@ -280,7 +411,9 @@ function table() {
         if (!d.length) return 'not run';
         const m = d.reduce((a, b) => a + b, 0) / d.length;
         const sd = Math.sqrt(d.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, d.length - 1));
-        return `${m.toFixed(3)} ± ${sd.toFixed(3)} (${d.length} seed${d.length > 1 ? 's' : ''})`;
+        return d.length > 1
+          ? `${m.toFixed(3)} ± ${sd.toFixed(3)} (${d.length} seeds)`
+          : `${m.toFixed(3)} (1 seed)`;
       };
       const of = (n) => cells.filter((c) => c.row === row && c.n === n).map((c) => c.dice);
       lines.push(`| ${names[row]} | ${Ns.map((n) => fmt(of(n))).join(' | ')} |`);

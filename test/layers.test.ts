@@ -30,7 +30,7 @@ export const LAYERS: Record<string, number> = {
   postprocess: 8,
   export: 8, // ONNX export of trained models (+ export.json)
   evaluate: 9,
-  transfer: 9, // fine-tuning (over crossval's train) and model packages
+  transfer: 10, // fine-tuning (over crossval's train; from multi-task models' task views) and model packages
   search: 9, // hyper-parameter search and the job queue: trials train, jobs train folds and predict
   deploy: 9, // prediction from an ONNX export with onnxruntime-node (no libtorch)
   importers: 9, // other tools' models (TensorFlow.js MeshNets) as ONNX exports

@@ -10,6 +10,7 @@ import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js'
 
 const HELP = `usage: medseg finetune DATASET --from MODEL [--model OUT] [--freeze encoder|all-but-heads]
                        [--unfreeze-after N] [--lr X] [--warmup N] [--source-config NAME] [--source-fold F]
+                       [--source-task NAME]
                        and train's options: [--config NAME] [--fold F|all] [--epochs N] [--iters-per-epoch N]
                        [--budget 30m] [--optimizer sgd|adamw] [--bf16 | --fp16] [--resume] [--seed N]
                        [--threads N] [--memory-gb N] [--no-validation] [--device auto|cpu|cuda|cuda:N]
@@ -24,6 +25,12 @@ Defaults: lr 1e-3 (SGD; AdamW 1e-4), a tenth of training from scratch, so the fi
 the pre-trained features rather than overwrite them; a linear warm-up of 50 steps (a tenth of a
 shorter run). --freeze holds the loaded encoder (or everything but the segmentation heads) fixed,
 for the whole run or the first N epochs (--unfreeze-after N); new or adapted tensors always train.
+MODEL may be a model of train-multi or meta-train (folder or package): the run starts from one task's
+network (the shared body, that task's head, its input stem folded exactly into the first
+convolution): --source-task NAME, else the first task with the target's channel count (the primary
+task preferred); the table lists the other tasks' heads and stems as skipped.
+MODEL may also be the name of an initialisation shipped with medseg (models/NAME.medseg with its
+provenance models/NAME.json, e.g. --from general); none is shipped yet (see bench/RESULTS.md).
 OUT defaults to medseg_results/<DATASET>_from_<MODEL>.`;
 
 /** Epoch and step counts that may be 0 (no warm-up; unfrozen from the start). */
@@ -44,6 +51,7 @@ export const command: Command = {
         warmup: { type: 'string' },
         'source-config': { type: 'string' },
         'source-fold': { type: 'string' },
+        'source-task': { type: 'string' },
       },
     });
     if (values.help) {
@@ -79,6 +87,7 @@ export const command: Command = {
       warmupSteps: parseInteger(values.warmup, 'warmup', STEPS),
       sourceConfig,
       sourceFold: parseInteger(values['source-fold'], 'source-fold', FOLD_RANGE),
+      sourceTask: values['source-task'],
     });
     for (const r of results) {
       console.log(

@@ -61,7 +61,8 @@ is off by default on the CPU, where it multiplies the time per case by ~8 (measu
 CPU, one BraTS case: nnU-Net v2 140 s → 1105 s) for a small gain in Dice; --mirror turns it on. On
 a GPU it is on by default (--no-mirror turns it off).
 --task NAME (a model of train-multi / meta-train): predicts with task NAME's head (and input stem),
-through that task's own plans (MODEL/tasks/NAME); an unknown name lists the model's tasks.`;
+through that task's own plans (MODEL/tasks/NAME; a package of a train-multi model carries every
+task's folder); an unknown name lists the model's tasks.`;
 
 export const command: Command = {
   name: 'predict',
@@ -98,10 +99,6 @@ export const command: Command = {
       throw new UsageError(`-i, -o and -m are required\n${HELP}`);
     if (values.mirror && values['no-mirror'])
       throw new UsageError('--mirror and --no-mirror exclude each other');
-    if (values.task !== undefined) {
-      const { taskModelDir } = await import('../multitask/view.js');
-      values.model = await taskModelDir(values.model, values.task);
-    }
     if (values.checkpoint !== undefined && values.checkpoint !== 'best' && values.checkpoint !== 'latest')
       throw new UsageError('--checkpoint must be best or latest');
     const outputFormat = values['output-format'];
@@ -111,9 +108,14 @@ export const command: Command = {
     // a .medseg package is unpacked (once, into the cache) and used as its model folder; a folder
     // (or a missing path) goes on as before
     const { isPackageFile, resolveModel } = await import('../transfer/open.js');
-    const model = isPackageFile(values.model)
+    let model = isPackageFile(values.model)
       ? await resolveModel(values.model, { log: (s) => process.stderr.write(`${s}\n`) })
       : values.model;
+    // a task of a multi-task model (folder or package): that task's own model folder inside it
+    if (values.task !== undefined) {
+      const { taskModelDir } = await import('../multitask/view.js');
+      model = await taskModelDir(model, values.task, values.model);
+    }
     const config = (values.config === '3d_cascade' ? await cascadeVariant(model) : values.config) as
       ConfigurationName | undefined;
     if (config !== undefined && !CONFIGURATION_NAMES.includes(config))

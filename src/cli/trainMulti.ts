@@ -16,7 +16,7 @@ import { assertWritableModelFolder } from '../train/preflight.js';
 const ALPHA_RANGE = { min: 0, max: 10 };
 
 const HELP = `usage: medseg train-multi DATASET DATASET... -m MODEL [--epochs N] [--iters-per-epoch N]
-                    [--alpha 0.5] [--lr X] [--bf16] [--seed N] [--threads N] [--memory-gb N]
+                    [--alpha 0.5] [--lr X] [--bf16] [--seed N] [--threads N] [--memory-gb N] [--resume]
 
 One network over several datasets: a shared encoder and decoder, a segmentation head per task (its
 own label set) and, for a task whose channel count differs from the most any task has, a bias-free
@@ -26,7 +26,9 @@ patch is the per-axis minimum of the tasks' 3d_fullres patches and the network i
 Each batch comes from one task, drawn with probability ∝ cases^alpha (alpha 0.5: small tasks are
 not drowned). log.jsonl has each task's loss and validation Dice per epoch (shown by report).
 Predict with one task's head: medseg predict -m MODEL --task NAME ...; fine-tune from the body:
-medseg finetune DATASET --from MODEL. Defaults: 100 epochs × 250 iterations, SGD 0.01 (nnU-Net's).`;
+medseg finetune DATASET --from MODEL. Defaults: 100 epochs × 250 iterations, SGD 0.01 (nnU-Net's).
+--resume continues MODEL's run from its checkpoint_latest (network, optimiser state, epoch, seed;
+the task order and batches follow from the seed), as train --resume does: give the same datasets.`;
 
 export const command: Command = {
   name: 'train-multi',
@@ -42,6 +44,7 @@ export const command: Command = {
         alpha: { type: 'string' },
         lr: { type: 'string' },
         bf16: { type: 'boolean', default: false },
+        resume: { type: 'boolean', default: false },
         seed: { type: 'string' },
         threads: { type: 'string' },
         'memory-gb': { type: 'string' },
@@ -62,6 +65,7 @@ export const command: Command = {
       alpha: parseNumber(values.alpha, 'alpha', ALPHA_RANGE),
       initialLr: parseNumber(values.lr, 'lr', LR_RANGE),
       bf16: values.bf16,
+      resume: values.resume,
       seed: parseInteger(values.seed, 'seed', SEED_RANGE),
       threads: parseInteger(values.threads, 'threads', THREADS_RANGE),
       memoryGb: parseNumber(values['memory-gb'], 'memory-gb', MEMORY_GB_RANGE),

@@ -2,11 +2,13 @@
 // drawn with probability ∝ cases^α; the step itself is the trainer's (trainOnBatch: autocast forward,
 // Dice+CE with deep supervision, backward, SGD at the poly schedule) through that task's stem and
 // head; the epoch loop is the trainer's (runEpochs) with per-task validation Dice and per-task loss in
-// log.jsonl.
+// log.jsonl. Resumable exactly as `train` is (--resume): checkpoint_latest holds the network, the
+// optimiser's state, the epoch and the seed; the task order and every task's batches are functions
+// of (seed, step), so the per-task batch counters are recomputed (resume.ts).
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { manualSeed, setThreads, type Tensor } from '../engine/index.js';
-import { deepSupervisionLoss, saveCheckpoint, Module, type UNet } from '../nn/index.js';
+import { deepSupervisionLoss, loadCheckpoint, saveCheckpoint, Module, type UNet } from '../nn/index.js';
 import { SGD, warmupPolyLR } from '../optim/index.js';
 import { trainOnBatch, type StepParts } from '../train/step.js';
 import { runEpochs } from '../train/epochs.js';
@@ -16,7 +18,8 @@ import { MultiTaskNet, forwardTaskFull, type TaskShape } from './network.js';
 import { openTasks, writeTopLevelPlans, type TaskSetOptions, type OpenTask } from './tasks.js';
 import { DEFAULT_ALPHA, taskOfStep, taskProbabilities } from './sampling.js';
 import { modelFiles, taskParams, writeManifest, writeTaskViews } from './files.js';
-import type { Manifest } from './manifest.js';
+import { readManifest, type Manifest } from './manifest.js';
+import { checkpointState, drawnBefore } from './resume.js';
 
 export interface TrainMultiOptions extends TaskSetOptions {
   epochs?: number;
@@ -26,6 +29,10 @@ export interface TrainMultiOptions extends TaskSetOptions {
   warmupSteps?: number;
   bf16?: boolean;
   threads?: number;
+  /** Continue the run in modelDir from its checkpoint_latest (a new run when there is none). */
+  resume?: boolean;
+  /** Called after every epoch, once its checkpoint is written; 'stop' ends the run there. */
+  onEpoch?: (e: EpochLog) => void | 'stop' | Promise<void | 'stop'>;
   log?: (s: string) => void;
 }
 
@@ -76,11 +83,30 @@ export async function trainMulti(o: TrainMultiOptions): Promise<TrainMultiResult
   const log = o.log ?? (() => {});
   setThreads(o.threads);
   const files = modelFiles(o.modelDir);
-  if (existsSync(files.log))
-    throw new Error(`${files.foldDir} already holds a training run: choose another model folder`);
-  const set = await openTasks(o);
+  const resuming = !!o.resume && existsSync(files.latest);
+  if (existsSync(files.log) && !resuming)
+    throw new Error(
+      `${files.foldDir} already holds a training run: pass --resume to continue it, or choose another model folder`,
+    );
+  // a resumed run keeps what fixed its task order and batches: the seed, α and the datasets
+  const before = resuming ? await checkpointState(files.latest) : null;
+  const old = resuming ? await readManifest(o.modelDir) : null;
+  const seed = before?.seed ?? o.seed ?? 0;
+  if (before && o.seed !== undefined && o.seed !== seed)
+    throw new Error(
+      `${o.modelDir} was trained with seed ${seed}: resume it without --seed or with --seed ${seed}`,
+    );
+  if (old && o.alpha !== undefined && o.alpha !== old.alpha)
+    throw new Error(`${o.modelDir} was trained with alpha ${old.alpha}: resume it with the same alpha`);
+  const set = await openTasks({ ...o, seed });
   const { tasks } = set;
-  const alpha = o.alpha ?? DEFAULT_ALPHA;
+  if (old && old.tasks.map((t) => t.name).join() !== tasks.map((t) => t.name).join()) {
+    await set.close();
+    throw new Error(
+      `${o.modelDir} was trained on ${old.tasks.map((t) => t.name).join(', ')}: resume it with the same datasets in the same order`,
+    );
+  }
+  const alpha = old?.alpha ?? o.alpha ?? DEFAULT_ALPHA;
   const probs = taskProbabilities(
     tasks.map((t) => t.cases),
     alpha,
@@ -88,7 +114,7 @@ export async function trainMulti(o: TrainMultiOptions): Promise<TrainMultiResult
   log(
     `task probabilities (α = ${alpha}): ${tasks.map((t, i) => `${t.name} ${probs[i]!.toFixed(3)}`).join(', ')}`,
   );
-  manualSeed(o.seed ?? 0);
+  manualSeed(seed);
   const shapes: TaskShape[] = tasks.map((t) => ({
     name: t.name,
     channels: t.channels,
@@ -104,10 +130,10 @@ export async function trainMulti(o: TrainMultiOptions): Promise<TrainMultiResult
     weightDecay: 3e-5,
   });
   const lr0 = opt.lr;
-  const state: TrainState = newTrainState({
+  let state: TrainState = newTrainState({
     epochs: o.epochs ?? 100,
     itersPerEpoch: o.itersPerEpoch ?? 250,
-    seed: o.seed ?? 0,
+    seed,
     config: '3d_fullres',
     fold: 0,
   });
@@ -122,9 +148,22 @@ export async function trainMulti(o: TrainMultiOptions): Promise<TrainMultiResult
   };
   const history: MultiEpochLog[] = [];
   const perTask = new Map<string, { loss: number; steps: number }>();
-  const drawn = new Array<number>(tasks.length).fill(0);
+  let drawn = new Array<number>(tasks.length).fill(0);
   const precision = o.bf16 ? 'bfloat16' : null;
   try {
+    if (resuming) {
+      state = await loadCheckpoint<TrainState>(files.latest, net, opt);
+      if (o.epochs && o.epochs !== state.totalEpochs) {
+        log(`resume: the run was planned for ${state.totalEpochs} epochs, continuing to ${o.epochs}`);
+        state.totalEpochs = o.epochs;
+      }
+      drawn = drawnBefore(probs, seed, state.epoch * state.itersPerEpoch);
+      for (const line of (await readFile(files.log, 'utf8')).split('\n').filter(Boolean))
+        history.push(JSON.parse(line) as MultiEpochLog);
+      log(
+        `resumed from ${files.latest} at epoch ${state.epoch}/${state.totalEpochs} (batches drawn so far: ${tasks.map((t, i) => `${t.name} ${drawn[i]}`).join(', ')})`,
+      );
+    }
     await mkdir(files.foldDir, { recursive: true });
     await writeTopLevelPlans(o.modelDir, primary);
     await writeManifest(o.modelDir, manifest);
@@ -142,7 +181,7 @@ export async function trainMulti(o: TrainMultiOptions): Promise<TrainMultiResult
       state,
       history,
       step: async (s) => {
-        const i = taskOfStep(probs, state.seed ?? 0, s);
+        const i = taskOfStep(probs, seed, s);
         const t = tasks[i]!;
         const batch = await t.loader.next(drawn[i]!++);
         try {
@@ -180,6 +219,7 @@ export async function trainMulti(o: TrainMultiOptions): Promise<TrainMultiResult
         await appendFile(files.log, `${JSON.stringify(line)}\n`);
       },
       lr: () => opt.lr,
+      onEpoch: o.onEpoch,
       log,
     });
     await writeTaskViews(o.modelDir, net, manifest);

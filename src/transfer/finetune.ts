@@ -3,6 +3,8 @@
 // (weights.ts) when the run starts, optional freezing for the first epochs, a learning-rate
 // warm-up, and a lower default learning rate; everything else is the ordinary trainer, so the
 // result is an ordinary model folder. What was transferred is recorded in MODEL/transfer.json.
+// A multi-task or meta-learned source starts the target from one task's view of it (its stem folded
+// into the first convolution, its head as the segmentation head): multitaskSource.ts.
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -25,6 +27,13 @@ import { resolveModel } from './open.js';
 import { sha256File } from './tar.js';
 import { transferPlans } from './plans.js';
 import { formatWeightTable, frozenNames, loadTransferred, setFrozen, type WeightRow } from './weights.js';
+import {
+  chooseSourceTask,
+  headFits,
+  isMultiTaskModel,
+  readMultiTaskManifest,
+  taskSource,
+} from './multitaskSource.js';
 
 export type FreezeMode = 'encoder' | 'all-but-heads';
 
@@ -37,6 +46,9 @@ export interface FinetuneOptions extends Omit<TrainOptions, 'fold'> {
   sourceConfig?: ConfigurationName;
   /** The source fold whose weights start the run (default: the lowest trained). */
   sourceFold?: number;
+  /** A multi-task / meta-learned source: the task whose view starts the run (default: the first
+   * with the target's channel count, the primary task preferred; see multitaskSource.ts). */
+  sourceTask?: string;
   /** Hold the loaded encoder (or everything but the heads) fixed ... */
   freeze?: FreezeMode;
   /** ... for this many epochs (default: the whole run). */
@@ -55,6 +67,9 @@ export interface TransferRecord {
     fold: number;
     checkpoint: string;
     sha256: string;
+    /** A multi-task / meta-learned source: its kind and the task whose view started the run. */
+    kind?: 'multitask' | 'reptile' | 'fomaml';
+    task?: string;
   };
   config: ConfigurationName;
   freeze: FreezeMode | null;
@@ -135,6 +150,11 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
   const src = chooseSource(srcDir, o.from, srcPlans, targetConfig, o);
   const sha256 = await sha256File(src.file);
   const dataset = await assertDatasetValid(o.dataset);
+  const multi = isMultiTaskModel(srcDir) ? await readMultiTaskManifest(srcDir) : null;
+  if (!multi && o.sourceTask !== undefined)
+    throw new Error(
+      `${o.from} is a single-task model: --source-task needs a model of train-multi or meta-train`,
+    );
   await mkdir(o.modelDir, { recursive: true });
   const fpFile = path.join(o.modelDir, 'fingerprint.json');
   let fp: Fingerprint;
@@ -164,6 +184,10 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
       );
     // a resumed run (or another fold of the same folder) keeps the settings it started with unless
     // they are given again: the schedule's lr0 and warm-up are not in the checkpoint
+    if (o.sourceTask !== undefined && o.sourceTask !== record.source.task)
+      throw new Error(
+        `${o.modelDir} was fine-tuned from task ${record.source.task ?? '(none)'} of ${record.source.model}, not ${o.sourceTask}: choose another model folder (-m)`,
+      );
     initialLr = o.initialLr ?? record.initialLr;
     warmupSteps = o.warmupSteps ?? record.warmupSteps;
     freeze = o.freeze ?? record.freeze;
@@ -186,6 +210,12 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
         fold: src.fold,
         checkpoint: src.file,
         sha256,
+        ...(multi
+          ? {
+              kind: multi.kind,
+              task: chooseSourceTask(multi, o.from, dataset.channelNames.length, o.sourceTask),
+            }
+          : {}),
       },
       config: targetConfig,
       freeze,
@@ -201,7 +231,14 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
         `with the target's spacing, normalisation, ${plans.channelNames.length} channel(s) and ${plans.labelValues.length} classes → ${plansFile}`,
     );
   }
-  const newLabels = labelKey(srcFp.labels) !== labelKey(fp.labels);
+  const task = record.source.task;
+  if (multi && task)
+    log(
+      `source: task ${task} of the ${multi.kind === 'multitask' ? 'multi-task model' : `meta-learned (${multi.kind}) initialisation`} ` +
+        `(tasks ${multi.tasks.map((t) => `${t.name}: ${t.channels.length} ch`).join(', ')}): its body, head and folded stem`,
+    );
+  const newLabels =
+    multi && task ? !headFits(multi, task, fp.labels) : labelKey(srcFp.labels) !== labelKey(fp.labels);
   return {
     record,
     recordFile,
@@ -228,14 +265,30 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const { record, recordFile } = t;
   let rows: WeightRow[] | null = record.weights;
   const initialize = async (net: UNet) => {
-    const { tensors } = await loadSafetensors(record.source.checkpoint);
-    try {
-      rows = loadTransferred(net, weightsOf(tensors), {
-        newLabels: t.newLabels,
-        sourceName: record.source.checkpoint,
-      });
-    } finally {
-      for (const x of tensors.values()) x.dispose();
+    if (record.source.task) {
+      const s = await taskSource(record.source.dir, record.source.checkpoint, record.source.task);
+      try {
+        rows = [
+          ...loadTransferred(net, s.view.stateDict(), {
+            newLabels: t.newLabels,
+            sourceName: `${record.source.checkpoint} (task ${record.source.task})`,
+            notes: s.notes,
+          }),
+          ...s.extra,
+        ];
+      } finally {
+        s.view.dispose();
+      }
+    } else {
+      const { tensors } = await loadSafetensors(record.source.checkpoint);
+      try {
+        rows = loadTransferred(net, weightsOf(tensors), {
+          newLabels: t.newLabels,
+          sourceName: record.source.checkpoint,
+        });
+      } finally {
+        for (const x of tensors.values()) x.dispose();
+      }
     }
     log(formatWeightTable(rows));
     record.weights = rows;
@@ -268,7 +321,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     beforeEpoch,
   };
   log(
-    `fine-tuning from ${o.from} (${record.source.config} fold ${record.source.fold}): lr ${t.initialLr} (${o.optimizer ?? 'sgd'}), warm-up ${t.warmupSteps} steps` +
+    `fine-tuning from ${o.from} (${record.source.task ? `task ${record.source.task}, ` : ''}${record.source.config} fold ${record.source.fold}): lr ${t.initialLr} (${o.optimizer ?? 'sgd'}), warm-up ${t.warmupSteps} steps` +
       (freeze
         ? `, freeze ${freeze}${unfreezeAfter === undefined ? '' : ` for ${unfreezeAfter} epoch(s)`}`
         : ''),

@@ -5,3 +5,5 @@ export * from './open.js';
 export * from './plans.js';
 export * from './weights.js';
 export { ArchiveError } from './tar.js';
+export * from './shipped.js';
+export * from './multitaskSource.js';

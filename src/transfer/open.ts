@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION, type PackageManifest } from './package.js';
+import { SHIPPED_NAME, resolveShipped } from './shipped.js';
 import { ArchiveError, extractMember, listTar, readMember, safeMemberName, sha256File } from './tar.js';
 
 export class PackageError extends Error {
@@ -113,11 +114,19 @@ export async function openPackage(
   }
 }
 
-/** A model argument as a folder: a folder as is, a package file unpacked (see openPackage). */
+/** A model argument as a folder: a folder as is, a package file unpacked (see openPackage), a bare
+ * name that is no path a shipped initialisation (shipped.ts). */
 export async function resolveModel(
   p: string,
   o: { cache?: string; log?: (s: string) => void } = {},
 ): Promise<string> {
+  if (!existsSync(p) && SHIPPED_NAME.test(p)) {
+    const { file, provenance: v } = await resolveShipped(p);
+    o.log?.(
+      `shipped initialisation '${p}': ${v.description}; made by ${v.command}; data ${v.data.map((d) => `${d.name} (${d.licence})`).join(', ')}; licence ${v.licence}; measured in ${v.measured}`,
+    );
+    return (await openPackage(file, o)).dir;
+  }
   if (!existsSync(p)) throw new Error(`${p}: no such model folder or package`);
   return isPackageFile(p) ? (await openPackage(p, o)).dir : p;
 }

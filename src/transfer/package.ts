@@ -4,6 +4,10 @@
 // holds, and the size and SHA-256 of every other member), then plans.json, fingerprint.json, the
 // inference recipe when find-best ran, and per configuration and fold the weights (safetensors,
 // weights only) with their training log. Nothing in a package is executed: it is JSON and tensors.
+// A multi-task model (train-multi) also carries each task's model folder (tasks/<name>/: plans,
+// fingerprint, the UNet view's weights), so `predict -m FILE.medseg --task NAME` works from the
+// file alone; this costs one body's weights per task. A meta-learned initialisation has no views
+// (it is fine-tuned, never predicted with) and carries only its network.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -35,6 +39,8 @@ export interface PackageManifest {
   configurations: Partial<Record<ConfigurationName, { folds: number[]; checkpoint: 'best' | 'latest' }>>;
   /** Set when the model is a multi-task one (multitask.json is then a member). */
   multitask: boolean;
+  /** A multi-task model's tasks whose model folders (tasks/<name>/) are members. */
+  tasks?: string[];
   /** Every member after the manifest. */
   members: { name: string; bytes: number; sha256: string }[];
 }
@@ -129,6 +135,47 @@ async function datasetInfo(
   };
 }
 
+/** A multi-task model's task folders as members (plans, fingerprint, the view's weights); returns
+ * the task names (none for other models and for meta-learned ones, which have no views). */
+async function addTaskViews(
+  modelDir: string,
+  tmp: string,
+  checkpoint: 'best' | 'latest',
+  members: { name: string; file: string }[],
+): Promise<string[]> {
+  const file = path.join(modelDir, 'multitask.json');
+  if (!existsSync(file)) return [];
+  const m = JSON.parse(await fs.readFile(file, 'utf8')) as {
+    kind: string;
+    tasks: { name: string; folder: string }[];
+  };
+  if (m.kind !== 'multitask') return [];
+  for (const t of m.tasks) {
+    const rel = t.folder.split(path.sep).join('/');
+    const weights = path.join(
+      modelDir,
+      t.folder,
+      '3d_fullres',
+      'fold_0',
+      `checkpoint_${checkpoint}.safetensors`,
+    );
+    for (const f of ['plans.json', 'fingerprint.json', weights])
+      if (!existsSync(path.isAbsolute(f) ? f : path.join(modelDir, t.folder, f)))
+        throw new Error(
+          `${path.join(modelDir, t.folder)}: task ${t.name}'s ${path.basename(f)} is missing (the multi-task run did not finish?): nothing to package`,
+        );
+    members.push({ name: `${rel}/plans.json`, file: path.join(modelDir, t.folder, 'plans.json') });
+    members.push({
+      name: `${rel}/fingerprint.json`,
+      file: path.join(modelDir, t.folder, 'fingerprint.json'),
+    });
+    const slim = path.join(tmp, rel, `checkpoint_${checkpoint}.safetensors`);
+    await writeWeightsOnly(weights, slim);
+    members.push({ name: `${rel}/3d_fullres/fold_0/checkpoint_${checkpoint}.safetensors`, file: slim });
+  }
+  return m.tasks.map((t) => t.name);
+}
+
 /** Writes the package of a model folder to `o.output` (atomically); returns its manifest. */
 export async function packageModel(o: PackageOptions): Promise<PackageManifest> {
   const log = o.log ?? (() => {});
@@ -162,6 +209,7 @@ export async function packageModel(o: PackageOptions): Promise<PackageManifest> 
         add(`${rel}/validation/summary.json`, path.join(o.modelDir, rel, 'validation', 'summary.json'));
       }
     }
+    const tasks = await addTaskViews(o.modelDir, tmp, checkpoint, members);
     const manifest: PackageManifest = {
       format: PACKAGE_FORMAT,
       formatVersion: PACKAGE_FORMAT_VERSION,
@@ -174,6 +222,7 @@ export async function packageModel(o: PackageOptions): Promise<PackageManifest> 
       labelValues: plans.labelValues,
       configurations,
       multitask: existsSync(path.join(o.modelDir, 'multitask.json')),
+      ...(tasks.length ? { tasks } : {}),
       members: [],
     };
     for (const m of members) {

@@ -8,12 +8,14 @@
 //   re-initialised  a segmentation head when the label set differs (the target's fresh He init), or
 //                   a tensor the source does not have (a multi-task model keeps its heads and stems
 //                   under other names);
-//   skipped         a source tensor the target network has no place for (listed, never silent).
+//   skipped         a source tensor the target network has no place for (listed, never silent);
+//   folded          a multi-task model's input stem, folded into the first convolution (see
+//                   multitaskSource.ts).
 // Any other shape difference means the checkpoint does not belong to its own plans: refused.
 import { Tensor, noGrad } from '../engine/index.js';
 import type { UNet } from '../nn/unet.js';
 
-export type Fate = 'loaded' | 'adapted' | 're-initialised' | 'skipped';
+export type Fate = 'loaded' | 'adapted' | 're-initialised' | 'skipped' | 'folded';
 
 export interface WeightRow {
   name: string;
@@ -63,7 +65,7 @@ export function adaptFirstConv(src: Tensor, cNew: number): Tensor {
 export function loadTransferred(
   net: UNet,
   source: Map<string, Tensor>,
-  o: { newLabels: boolean; sourceName: string },
+  o: { newLabels: boolean; sourceName: string; notes?: Map<string, string> },
 ): WeightRow[] {
   const rows: WeightRow[] = [];
   const first = firstConvName(net);
@@ -89,7 +91,7 @@ export function loadTransferred(
       }
       if (same(shape, target)) {
         t.copy_(s);
-        rows.push({ name, fate: 'loaded', source: shape, target, why: '' });
+        rows.push({ name, fate: 'loaded', source: shape, target, why: o.notes?.get(name) ?? '' });
         continue;
       }
       if (
@@ -107,7 +109,9 @@ export function loadTransferred(
           fate: 'adapted',
           source: shape,
           target,
-          why: `${shape[1]} → ${target[1]} input channels: mean of the source's input filters × ${shape[1]}/${target[1]}`,
+          why:
+            `${shape[1]} → ${target[1]} input channels: mean of the source's input filters × ${shape[1]}/${target[1]}` +
+            (o.notes?.has(name) ? ` (${o.notes.get(name)})` : ''),
         });
         continue;
       }
@@ -140,7 +144,8 @@ export function formatWeightTable(rows: WeightRow[]): string {
     (r) =>
       `  ${r.fate.padEnd(14)} ${r.name.padEnd(width)}  ${shape(r.source).padStart(18)} → ${r.why ? `${shape(r.target).padEnd(18)}  ${r.why}` : shape(r.target)}`,
   );
-  const counts = (['loaded', 'adapted', 're-initialised', 'skipped'] as Fate[])
+  const counts = (['loaded', 'adapted', 're-initialised', 'skipped', 'folded'] as Fate[])
+    .filter((f) => f !== 'folded' || rows.some((r) => r.fate === f))
     .map((f) => `${rows.filter((r) => r.fate === f).length} ${f}`)
     .join(', ');
   return `weights by name and shape (source → target):\n${lines.join('\n')}\n  ${counts}`;
