@@ -7,7 +7,9 @@
 //  2. Validation cases: those folds' validation cases that are not among their own training cases
 //     (a dataset of one case validates on its training case: that says nothing about false
 //     positives). With at least one, the post-processing is chosen with find-best's own rule
-//     (src/postprocess/choose.ts) on their predictions: rule 'validation'.
+//     (src/postprocess/choose.ts) on their predictions: rule 'validation'. A step that changes none
+//     of them (a tie: few cases often have no far false positive to remove) is decided by the prior
+//     of step 3 instead of being left off, as find-best leaves it over a whole cross-validation.
 //  3. With none (`--no-validation`, a one-case dataset), the prior from the training labels of those
 //     folds (src/postprocess/prior.ts): rule 'training-labels'.
 // The recipe goes where find-best writes its own (MODEL/inference.json), so `predict` applies it;
@@ -28,6 +30,7 @@ import {
   postprocessingDice,
   type CaseDiceRows,
   type LabelArray,
+  type PriorChoice,
 } from '../postprocess/index.js';
 
 import { nanMean } from '../common/stats.js';
@@ -48,7 +51,7 @@ export interface SingleRunRecipeOptions {
   config: ConfigurationName;
   /** The fold just trained (always in the recipe, validated or not). */
   fold: number;
-  /** The prior's tolerance (src/postprocess/prior.ts; default 0.01). */
+  /** The prior's tolerance (src/postprocess/prior.ts; default 0.02). */
   tolerance?: number;
   log?: (s: string) => void;
 }
@@ -89,6 +92,23 @@ export function independentValidationCases(
     const train = new Set(splits[f]!.train);
     return splits[f]!.val.filter((id) => !train.has(id)).map((id) => ({ id, fold: f }));
   });
+}
+
+/** The prior of src/postprocess/prior.ts on the training labels of `folds`. */
+async function trainingLabelPrior(
+  folds: readonly number[],
+  splits: readonly Split[],
+  labels: readonly number[],
+  labelFile: (id: string) => string,
+  tolerance: number | undefined,
+): Promise<PriorChoice> {
+  const train = [...new Set(folds.flatMap((f) => splits[f]!.train))].sort();
+  const rows: CaseDiceRows[] = [];
+  for (const id of train) {
+    const ref = await readLabelMap(labelFile(id));
+    rows.push(labelSelfRows({ label: ref.data, shape: ref.shape }, labels));
+  }
+  return decidePostprocessingPrior(rows, labels, { tolerance });
 }
 
 /** Chooses and writes the recipe (see the header); leaves a find-best recipe alone. */
@@ -133,7 +153,23 @@ export async function writeSingleRunRecipe(o: SingleRunRecipeOptions): Promise<S
         throw new Error(`${id}: out-of-fold prediction and reference differ in shape`);
       rows.push(postprocessingDice({ prediction: pred.data, reference: ref.data, shape: ref.shape }, labels));
     }
-    postprocessing = decidePostprocessing(rows, labels);
+    // steps the validation cases cannot tell apart (no case changes) are left to the prior
+    const allOn = { foreground: true, perLabel: Object.fromEntries(labels.map((l) => [String(l), true])) };
+    const allOff = { foreground: false, perLabel: {} };
+    const tiedOn = decidePostprocessing(rows, labels, { onTie: allOn });
+    const tiedOff = decidePostprocessing(rows, labels, { onTie: allOff });
+    const tied = [
+      ...(tiedOn.foreground !== tiedOff.foreground ? ['the foreground step'] : []),
+      ...labels
+        .filter((l) => tiedOn.perLabel[String(l)] !== tiedOff.perLabel[String(l)])
+        .map((l) => `label ${l}'s step`),
+    ];
+    let priorWhy = '';
+    if (tied.length) {
+      const prior = await trainingLabelPrior(folds, splits, labels, labelFile, o.tolerance);
+      postprocessing = decidePostprocessing(rows, labels, { onTie: prior.recipe });
+      priorWhy = `; ${tied.join(', ')} changed no validation case: decided by the ${prior.why}`;
+    } else postprocessing = tiedOff;
     const raw = rawMeans(rows, labels);
     candidates = [
       {
@@ -148,18 +184,17 @@ export async function writeSingleRunRecipe(o: SingleRunRecipeOptions): Promise<S
       why:
         `find-best's rule on the ${cases.length} validation case(s) of fold(s) ${folds.join(', ')} ` +
         `(no cross-validation over all ${splits.length} folds): mean Dice ` +
-        `${postprocessing.dice.before.toFixed(4)} raw, ${postprocessing.dice.after.toFixed(4)} post-processed`,
+        `${postprocessing.dice.before.toFixed(4)} raw, ${postprocessing.dice.after.toFixed(4)} post-processed` +
+        priorWhy,
     };
   } else {
-    const train = [...new Set(folds.flatMap((f) => splits[f]!.train))].sort();
-    const rows: CaseDiceRows[] = [];
-    for (const id of train) {
-      const ref = await readLabelMap(labelFile(id));
-      rows.push(labelSelfRows({ label: ref.data, shape: ref.shape }, labels));
-    }
-    const prior = decidePostprocessingPrior(rows, labels, { tolerance: o.tolerance });
+    const prior = await trainingLabelPrior(folds, splits, labels, labelFile, o.tolerance);
     postprocessing = prior.recipe;
-    choice = { rule: 'training-labels', cases: train.length, why: prior.why };
+    choice = {
+      rule: 'training-labels',
+      cases: prior.costs.cases,
+      why: `no independent validation case: ${prior.why}`,
+    };
   }
   const recipe: InferenceRecipe = {
     version: 1,

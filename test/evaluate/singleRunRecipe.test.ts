@@ -137,7 +137,27 @@ test('an independent validation case: find-best rule on it removes the far false
   assert.ok(Math.abs(recipe.postprocessing!.dice.before - dice(prediction, reference, 1)) < 1e-12);
   assert.equal(recipe.postprocessing!.dice.after, 1);
   assert.deepEqual(applyPostprocessing(prediction, SHAPE, recipe.postprocessing!), reference);
-  assert.match(logs.join('\n'), /largest foreground component \(validation/);
+  // label 1's own step changes nothing after the foreground step (a tie): the prior turned it on
+  assert.equal(recipe.postprocessing?.perLabel['1'], true);
+  assert.match(
+    logs.join('\n'),
+    /largest foreground component, largest component of label 1 \(validation: find-best's rule on the 1 validation case/,
+  );
+});
+
+test('a validation case no step changes: the prior decides the tied steps', async () => {
+  const ds = await writeDataset(root, 'one');
+  const { model } = await modelFolder(root, ds, [{ train: ['case1', 'case2', 'case3'], val: ['case0'] }]);
+  await fakeValidatedFold(model, { case0: labelOf('one', 0) });
+  await writeSingleRunRecipe({ dataset: ds, modelDir: model, config: '3d_fullres', fold: 0 });
+  const recipe = (await readRecipe(model))!;
+  assert.equal(recipe.postprocessingChoice?.rule, 'validation');
+  assert.equal(recipe.postprocessing?.foreground, true);
+  assert.equal(recipe.postprocessing?.perLabel['1'], true);
+  assert.match(
+    recipe.postprocessingChoice!.why,
+    /the foreground step, label 1's step changed no validation case: decided by the prior from 3 training/,
+  );
 });
 
 test('no independent validation case: the training-label prior; two real components are kept', async () => {

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   applyPostprocessing,
+  choosePostprocessing,
   choosePostprocessingPrior,
   type LabelCase,
 } from '../../src/postprocess/index.js';
@@ -132,4 +133,24 @@ test('label maps given lazily, explicit labels, and bad options', () => {
     () => choosePostprocessingPrior([{ label: vol(), shape: [2, 2, 2] }]),
     /has 8 voxels but the data has/,
   );
+});
+
+test('validation ties go to the prior; a step the validation cases show harmful stays off', () => {
+  const prior = choosePostprocessingPrior(oneOrganCases()).recipe;
+  // a perfect validation prediction: no step changes it (a tie)
+  const reference = vol();
+  fillBox(reference, SHAPE, [3, 9], [4, 12], [5, 12], 1);
+  const tie = [{ prediction: reference.slice(), reference, shape: SHAPE }];
+  assert.equal(choosePostprocessing(tie).foreground, false, "find-best's default on a tie: off");
+  const decided = choosePostprocessing(tie, { onTie: prior });
+  assert.equal(decided.foreground, true);
+  assert.deepEqual(decided.perLabel, { '1': true });
+  assert.equal(decided.dice.after, 1, 'a tie: the Dice is unchanged');
+  // a validation case with a real second piece the prediction finds: keep-largest would hurt it
+  const twoPieces = reference.slice();
+  fillBox(twoPieces, SHAPE, [0, 2], [16, 20], [16, 20], 1);
+  const harmful = [{ prediction: twoPieces.slice(), reference: twoPieces, shape: SHAPE }];
+  const kept = choosePostprocessing(harmful, { onTie: prior });
+  assert.equal(kept.foreground, false, 'the validation evidence overrides the prior');
+  assert.deepEqual(kept.perLabel, { '1': false });
 });
