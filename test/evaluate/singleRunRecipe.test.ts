@@ -15,6 +15,7 @@ import { readRecipe, writeRecipe } from '../../src/infer/recipe.js';
 import { train } from '../../src/crossval/train.js';
 import { predict } from '../../src/infer/predict.js';
 import { applyPostprocessing, dice } from '../../src/postprocess/index.js';
+import { writeReport } from '../../src/report/report.js';
 import { fillBox, floodLabel } from '../postprocess/helpers.js';
 
 // [z, y, x] in C order = NIfTI's [x, y, z] with x fastest
@@ -255,4 +256,7 @@ test('a budgeted train writes the recipe and predict applies it', async () => {
   const b = (await readImage(raw)).data as Uint8Array;
   assert.deepEqual(a, applyPostprocessing(b, SHAPE, recipe.postprocessing!));
   assert.ok(floodLabel(a, SHAPE, 26).count <= 1, 'at most one foreground component');
+  const html = readFileSync(await writeReport(model), 'utf8');
+  assert.match(html, /Inference recipe without cross-validation/);
+  assert.match(html, /prior from 4 training label map/);
 });
