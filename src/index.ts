@@ -18,6 +18,7 @@ export { evaluateFolders as evaluate } from './evaluate/folders.js';
 export { findBest, type FindBestOptions, type FindBestResult } from './evaluate/findBest.js';
 export {
   writeSingleRunRecipe,
+  recipeAfterBudgetedRun,
   type SingleRunRecipeOptions,
   type SingleRunRecipeResult,
 } from './evaluate/singleRunRecipe.js';

@@ -149,6 +149,19 @@ export const command: Command = {
     await assertWritableModelFolder(opts.modelDir);
     const { train, trainFolds } = await import('../crossval/train.js');
     const results = fold === 'all' ? await trainFolds(opts) : [await train({ ...opts, fold })];
+    // a budgeted run cannot afford find-best's folds: it chooses its own recipe (README)
+    const { recipeAfterBudgetedRun } = await import('../evaluate/singleRunRecipe.js');
+    const { readSplits } = await import('../train/splits.js');
+    const lastFold =
+      fold === 'all' ? (await readSplits(path.join(opts.modelDir, 'splits.json'))).length - 1 : fold;
+    await recipeAfterBudgetedRun({
+      dataset: opts.dataset,
+      modelDir: opts.modelDir,
+      config: opts.config ?? '3d_fullres',
+      fold: lastFold,
+      budgetSeconds: opts.budgetSeconds,
+      log: opts.log,
+    });
     for (const r of results) {
       console.log(
         `trained ${r.epochs} epochs; best EMA pseudo-Dice ${r.bestEmaDice.toFixed(3)}; checkpoints in ${r.foldDir}`,

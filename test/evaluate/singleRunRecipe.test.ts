@@ -12,7 +12,7 @@ import { plan } from '../../src/plan/run.js';
 import { writePlans } from '../../src/plan/planner.js';
 import { writeSingleRunRecipe } from '../../src/evaluate/singleRunRecipe.js';
 import { readRecipe, writeRecipe } from '../../src/infer/recipe.js';
-import { train } from '../../src/crossval/train.js';
+import { command as trainCommand } from '../../src/cli/train.js';
 import { predict } from '../../src/infer/predict.js';
 import { applyPostprocessing, dice } from '../../src/postprocess/index.js';
 import { writeReport } from '../../src/report/report.js';
@@ -219,30 +219,41 @@ test("find-best's recipe is never replaced; a bad fold is refused", async () => 
   );
 });
 
-test('a budgeted train writes the recipe and predict applies it', async () => {
+test('a budgeted `medseg train` writes the recipe and predict applies it', async () => {
   const ds = await writeDataset(root, 'one');
   const { model, plans } = await modelFolder(root, ds, [{ train: IDS, val: ['case0'] }]);
   const c = plans.configurations['3d_fullres']!;
   c.network.features = c.network.features.map((_, i) => Math.min(4 * 2 ** i, 8));
   c.budget = { seconds: 60, stepSeconds: 0, steps: 2, why: 'test' };
   await writePlans(model, plans);
+  assert.equal(await readRecipe(model), null);
+  const stderr = process.stderr.write;
   const logs: string[] = [];
-  await train({
-    dataset: ds,
-    modelDir: model,
-    config: '3d_fullres',
-    fold: 0,
-    epochs: 1,
-    itersPerEpoch: 2,
-    memoryGb: 1,
-    threads: 1,
-    valPatches: 1,
-    seed: 1,
-    validate: false,
-    log: (s) => logs.push(s),
-  });
+  process.stderr.write = ((s: string) => logs.push(s) > 0) as unknown as typeof process.stderr.write;
+  try {
+    const rc = await trainCommand.run([
+      ds,
+      '-m',
+      model,
+      '--epochs',
+      '1',
+      '--iters-per-epoch',
+      '2',
+      '--no-validation',
+      '--threads',
+      '1',
+      '--memory-gb',
+      '1',
+      '--seed',
+      '1',
+    ]);
+    assert.equal(rc, 0);
+  } finally {
+    process.stderr.write = stderr;
+  }
   const recipe = await readRecipe(model);
-  assert.ok(recipe, logs.join('\n'));
+  assert.ok(recipe, logs.join(''));
+  assert.match(logs.join(''), /inference recipe \(no cross-validation\): 3d_fullres fold\(s\) 0/);
   assert.equal(recipe.postprocessingChoice?.rule, 'training-labels');
   assert.equal(recipe.postprocessing?.foreground, true);
   const input = path.join(ds, 'imagesTr', 'case1_0000.nii.gz');
