@@ -183,7 +183,7 @@ export async function writeSingleRunRecipe(o: SingleRunRecipeOptions): Promise<S
       cases: cases.length,
       why:
         `find-best's rule on the ${cases.length} validation case(s) of fold(s) ${folds.join(', ')} ` +
-        `(no cross-validation over all ${splits.length} folds): mean Dice ` +
+        `(${folds.length} of ${splits.length} folds; one configuration, no find-best): mean Dice ` +
         `${postprocessing.dice.before.toFixed(4)} raw, ${postprocessing.dice.after.toFixed(4)} post-processed` +
         priorWhy,
     };
