@@ -3,6 +3,7 @@
 //   node bench/postprocess-budget.mjs CELL... [--dataset DIR] [--fold 0] [--tolerance 0.02]
 //        [--regions brats|labels]                    (after npm run build)
 //   node bench/postprocess-budget.mjs --synthetic    (builds a small BraTS-like cell and runs on it)
+//   node bench/postprocess-budget.mjs --priors DATASET   (what the prior chooses with each case held out)
 // A CELL is a model folder of bench/budget.mjs (bench/out/budget/brats/<held>_<min>m_<plan>): its
 // plans.json and splits.json, prediction/ (the held-out case's raw prediction) and reference/. The
 // dataset (for the training labels) defaults to CELL/../Dataset. Nothing is written inside a cell:
@@ -40,6 +41,7 @@ const { values, positionals } = parseArgs({
     tolerance: { type: 'string' },
     regions: { type: 'string' },
     synthetic: { type: 'boolean', default: false },
+    priors: { type: 'string' },
   },
 });
 const outDir = path.resolve('bench/out/postprocess-budget');
@@ -213,6 +215,23 @@ async function syntheticCell() {
   return { cell, ds };
 }
 
+if (values.priors) {
+  // leave-one-out: the prior of the other cases' label maps, as a cell holding that case out gets it
+  const ds = await readDataset(values.priors);
+  const maps = new Map();
+  for (const c of ds.training) {
+    const m = await labelMap(c.label);
+    maps.set(c.id, { label: m.data, shape: m.shape });
+  }
+  const labels = [...new Set(ds.labels.flatMap((l) => l.values))].filter((v) => v !== 0).sort((a, b) => a - b);
+  for (const held of maps.keys()) {
+    const others = [...maps].filter(([id]) => id !== held).map(([, m]) => m);
+    const tolerance = values.tolerance === undefined ? undefined : Number(values.tolerance);
+    const c = choosePostprocessingPrior(others, { labels, tolerance });
+    console.log(JSON.stringify({ held_out: held, steps: describePostprocessing(c.recipe), costs: c.costs }));
+  }
+  process.exit(0);
+}
 const cells = positionals.map((c) => path.resolve(c));
 if (values.synthetic) {
   const { cell, ds } = await syntheticCell();
