@@ -223,7 +223,9 @@ if (values.priors) {
     const m = await labelMap(c.label);
     maps.set(c.id, { label: m.data, shape: m.shape });
   }
-  const labels = [...new Set(ds.labels.flatMap((l) => l.values))].filter((v) => v !== 0).sort((a, b) => a - b);
+  const labels = [...new Set(ds.labels.flatMap((l) => l.values))]
+    .filter((v) => v !== 0)
+    .sort((a, b) => a - b);
   for (const held of maps.keys()) {
     const others = [...maps].filter(([id]) => id !== held).map(([, m]) => m);
     const tolerance = values.tolerance === undefined ? undefined : Number(values.tolerance);
