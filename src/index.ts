@@ -16,6 +16,12 @@ export { trainModel, type TrainOptions, type TrainResult, type EpochLog } from '
 export { predict, type PredictOptions, type PredictResult } from './infer/predict.js';
 export { evaluateFolders as evaluate } from './evaluate/folders.js';
 export { findBest, type FindBestOptions, type FindBestResult } from './evaluate/findBest.js';
+export {
+  writeSingleRunRecipe,
+  recipeAfterBudgetedRun,
+  type SingleRunRecipeOptions,
+  type SingleRunRecipeResult,
+} from './evaluate/singleRunRecipe.js';
 export { writeReport } from './report/report.js';
 export { runDemo } from './demo/pipeline.js';
 export * as transfer from './transfer/index.js';

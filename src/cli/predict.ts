@@ -7,6 +7,7 @@ import { deviceOption, parseDeviceOption, DEVICE_HELP } from './device.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
+import { mirrorByDefault } from '../infer/mirror.js';
 
 /** `3d_cascade`: the variant find-best ranked higher (inference.json), else the prior variant. */
 async function cascadeVariant(model: string): Promise<ConfigurationName> {
@@ -26,13 +27,8 @@ async function allFolds(model: string): Promise<number[]> {
   return Array.from({ length: n }, (_, f) => f);
 }
 
-/**
- * Mirroring's default per device, from its measured cost: 8× the network passes in 3D is minutes
- * per case on a CPU (off unless asked), seconds on a GPU (on, as nnU-Net does).
- */
-export function mirrorByDefault(device: string): boolean {
-  return device !== 'cpu';
-}
+// mirroring's default per device (src/infer/mirror.ts, no libtorch): off on the CPU unless asked, on on a GPU
+export { mirrorByDefault };
 
 const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR|FILE.medseg [--config NAME] [--folds 0,1,2|all]
                       [--checkpoint best|latest] [--mirror|--no-mirror] [--bf16 | --fp16] [--save-probabilities]
@@ -56,10 +52,14 @@ else it runs on the CPU; --bf16 also applies on a GPU, --fp16 (float16 autocast)
 MODEL_DIR may also be an ONNX export folder (\`medseg export\`: it has export.json): it runs with
 onnxruntime-node, without libtorch. --engine onnx runs a model folder the same way, exporting it
 into MODEL_DIR/export/ first (reused while its checkpoints are unchanged).
-Mirroring (test-time augmentation over every flip of the axes: 8 network passes per window in 3D)
-is off by default on the CPU, where it multiplies the time per case by ~8 (measured on a 2-core
-CPU, one BraTS case: nnU-Net v2 140 s → 1105 s) for a small gain in Dice; --mirror turns it on. On
-a GPU it is on by default (--no-mirror turns it off).
+Mirroring (test-time augmentation over every flip of the spatial axes, all of which training's
+augmentation mirrors: 8 network passes per window in 3D, 4 in 2D) is off by default on the CPU,
+where it multiplies the time per case by ~8 (measured on a 2-core CPU, one BraTS case: nnU-Net v2
+140 s → 1105 s; medseg 5.3× on a small case: bench/mirror-cost.mjs) for a small gain in Dice;
+--mirror turns it on. On a GPU it is on by default (--no-mirror turns it off).
+Post-processing: find-best's choice; after a budgeted \`train\` without cross-validation, the choice
+that run wrote (its validation cases, else a prior from the training labels; inference.json says
+which and why). --no-postprocess skips it.
 --task NAME (a model of train-multi / meta-train): predicts with task NAME's head (and input stem),
 through that task's own plans (MODEL/tasks/NAME; a package of a train-multi model carries every
 task's folder); an unknown name lists the model's tasks.`;

@@ -36,7 +36,10 @@ Checkpoints checkpoint_latest / checkpoint_best and log.jsonl go to MODEL/<confi
 plans.json has no budget section for the configuration (a plan made without --budget), it is first
 re-planned for the budget on this machine (as medseg plan --budget does; said in the log). A
 budgeted plan's training section (optimiser, learning rate, warm-up, precision, epochs) is the
-default of every option not given.
+default of every option not given. A budgeted run, which cannot afford find-best's 5 folds, writes
+MODEL/inference.json itself (unless find-best wrote it): this configuration and its trained folds,
+and the post-processing chosen on their validation cases, steps they cannot tell apart (or all,
+without an independent validation case) by a prior from the training labels; predict follows it.
 --fold all trains the 5 folds one after the other (with --resume, finished folds are skipped).
 When a fold ends its validation cases are predicted (MODEL/<config>/fold_<F>/validation/): the
 out-of-fold predictions find-best compares and the cascade's second stage trains on
@@ -174,6 +177,19 @@ export const command: Command = {
     await assertWritableModelFolder(opts.modelDir);
     const { train, trainFolds } = await import('../crossval/train.js');
     const results = fold === 'all' ? await trainFolds(opts) : [await train({ ...opts, fold })];
+    // a budgeted run cannot afford find-best's folds: it chooses its own recipe (README)
+    const { recipeAfterBudgetedRun } = await import('../evaluate/singleRunRecipe.js');
+    const { readSplits } = await import('../train/splits.js');
+    const lastFold =
+      fold === 'all' ? (await readSplits(path.join(opts.modelDir, 'splits.json'))).length - 1 : fold;
+    await recipeAfterBudgetedRun({
+      dataset: opts.dataset,
+      modelDir: opts.modelDir,
+      config: opts.config ?? '3d_fullres',
+      fold: lastFold,
+      budgetSeconds: opts.budgetSeconds,
+      log: opts.log,
+    });
     for (const r of results) {
       console.log(
         `trained ${r.epochs} epochs; best EMA pseudo-Dice ${r.bestEmaDice.toFixed(3)}; checkpoints in ${r.foldDir}`,

@@ -186,6 +186,11 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
       dicePerLabel: Object.fromEntries(foreground.map((l, j) => [String(l), orNull(s.perLabel[j]!)])),
     })),
     cases: ids.length,
+    postprocessingChoice: {
+      rule: 'cross-validation',
+      cases: ids.length,
+      why: `find-best's rule on the out-of-fold predictions of all ${splits.length} folds (${ids.length} cases)`,
+    },
   };
   const file = await writeRecipe(o.modelDir, recipe);
   return { recipe, file, skipped };

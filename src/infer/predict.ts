@@ -25,6 +25,7 @@ import {
   type InferenceOptions,
 } from './model.js';
 import { readRecipe } from './recipe.js';
+import { mirrorByDefault } from './mirror.js';
 import { assertOutputOutsideInputs, isSingleFileOutput } from './outputLocation.js';
 
 export interface PredictOptions {
@@ -39,6 +40,7 @@ export interface PredictOptions {
   /** Apply the recipe's post-processing (default true; only with the recipe). */
   postprocess?: boolean;
   checkpoint?: 'best' | 'latest';
+  /** Test-time mirroring; default per device (src/infer/mirror.ts): off on the CPU, on on a GPU. */
   mirror?: boolean;
   autocast?: AutocastDType | null;
   /** 'nifti' (default): label maps as .nii.gz; 'dicom-seg': a DICOM Segmentation object (.dcm) per
@@ -166,7 +168,11 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
   const ending = dicomSeg ? '.dcm' : '.nii.gz';
   const segments = dicomSeg ? await segmentsOf(o.modelDir, plans.labelValues) : [];
   const results: PredictResult['cases'] = [];
-  const inference: InferenceOptions = { mirror: o.mirror, autocast: o.autocast ?? null, device: o.device };
+  const inference: InferenceOptions = {
+    mirror: o.mirror ?? mirrorByDefault(o.device ?? 'cpu'),
+    autocast: o.autocast ?? null,
+    device: o.device,
+  };
   try {
     for (const c of cases) {
       const t0 = performance.now();

@@ -36,6 +36,20 @@ export const candidateScoreSchema = z.object({
 });
 export type CandidateScore = z.infer<typeof candidateScoreSchema>;
 
+/**
+ * How the post-processing was chosen, and why: find-best's rule on the out-of-fold predictions of every
+ * fold ('cross-validation'), the same rule on the validation cases of the folds a run trained
+ * ('validation', src/evaluate/singleRunRecipe.ts), or, with no independent validation case, the prior
+ * from the training labels ('training-labels', src/postprocess/prior.ts).
+ */
+export const postprocessingChoiceSchema = z.strictObject({
+  rule: z.enum(['cross-validation', 'validation', 'training-labels']),
+  /** Cases the choice looked at (predictions scored, or training label maps for the prior). */
+  cases: z.int().min(0),
+  why: z.string(),
+});
+export type PostprocessingChoice = z.infer<typeof postprocessingChoiceSchema>;
+
 // Users may edit the recipe (drop a configuration, turn post-processing off): unknown fields are
 // refused rather than ignored, so that a misspelt one does not silently do nothing.
 export const inferenceRecipeSchema = z.strictObject({
@@ -48,6 +62,8 @@ export const inferenceRecipeSchema = z.strictObject({
   candidates: z.array(candidateScoreSchema),
   /** Out-of-fold cases the comparison used. */
   cases: z.int().min(0),
+  /** How the post-processing was chosen (absent in recipes written before it was recorded: find-best's). */
+  postprocessingChoice: postprocessingChoiceSchema.optional(),
 });
 export type InferenceRecipe = z.infer<typeof inferenceRecipeSchema>;
 

@@ -13,7 +13,10 @@
 //     was accepted): for each label l on its own, keepLargestPerLabel restricted to l is accepted iff
 //     label l's mean Dice after is strictly greater than before. (Filtering label l only turns voxels
 //     of l into background, so it changes no other label's Dice: the per-label decisions are independent.)
-// Equal means (nothing changed, or a change that neither helps nor hurts) keep the step off.
+// Equal means (nothing changed, or a change that neither helps nor hurts) keep the step off, unless a
+// tie-breaker is given (options.onTie: a run with few validation cases lets the training-label prior
+// of prior.ts decide the steps its cases cannot tell apart). A tie is, for the foreground step, every
+// label's mean unchanged; for label l's step, l's mean unchanged.
 import {
   checkConnectivity,
   type Connectivity,
@@ -47,6 +50,8 @@ export interface ChooseOptions {
   dice?: DiceFn;
   /** reject the foreground step when any label's mean Dice gets worse (default true, as nnU-Net) */
   requireNoLabelWorse?: boolean;
+  /** the decision of a step whose means are tied (default: off); see the header */
+  onTie?: Pick<PostprocessingRecipe, 'foreground' | 'perLabel'>;
 }
 
 /** The nonzero values present in the predictions or references of the cases, sorted. */
@@ -119,7 +124,7 @@ export function postprocessingDice(
 export function decidePostprocessing(
   rows: readonly CaseDiceRows[],
   labels: readonly number[],
-  options?: Pick<ChooseOptions, 'connectivity' | 'requireNoLabelWorse'>,
+  options?: Pick<ChooseOptions, 'connectivity' | 'requireNoLabelWorse' | 'onTie'>,
 ): PostprocessingRecipe {
   if (rows.length === 0) throw new RangeError('choosePostprocessing needs at least one case');
   const connectivity = checkConnectivity(options?.connectivity);
@@ -130,17 +135,23 @@ export function decidePostprocessing(
     Float64Array.from(ls, (_, j) => nanMean(Float64Array.from(rows, (r) => pick(r)[j]!)));
   const rawMeans = labelMeans((r) => r.raw);
   const fgMeans = labelMeans((r) => r.foreground);
+  const same = (a: number, b: number): boolean => a === b || (Number.isNaN(a) && Number.isNaN(b));
+  const onTie = options?.onTie;
   let foreground = nanMean(fgMeans) > nanMean(rawMeans);
   if (foreground && requireNoLabelWorse) {
     for (let j = 0; j < L; j++) if (fgMeans[j]! < rawMeans[j]!) foreground = false;
   }
+  if (onTie && ls.every((_, j) => same(fgMeans[j]!, rawMeans[j]!))) foreground = onTie.foreground;
   const baseMeans = foreground ? fgMeans : rawMeans;
   const plMeans = labelMeans((r) => (foreground ? r.both : r.perLabel));
   const perLabel: Record<string, boolean> = {};
   const diceByLabel: Record<string, MeanDice> = {};
   const afterMeans = new Float64Array(L);
   ls.forEach((l, j) => {
-    const on = plMeans[j]! > baseMeans[j]!;
+    const on =
+      onTie && same(plMeans[j]!, baseMeans[j]!)
+        ? onTie.perLabel[String(l)] === true
+        : plMeans[j]! > baseMeans[j]!;
     perLabel[String(l)] = on;
     afterMeans[j] = on ? plMeans[j]! : baseMeans[j]!;
     diceByLabel[String(l)] = { before: rawMeans[j]!, after: afterMeans[j]! };

@@ -29,3 +29,13 @@ export {
   type DiceFn,
   type ChooseOptions,
 } from './choose.js';
+export {
+  choosePostprocessingPrior,
+  decidePostprocessingPrior,
+  labelSelfRows,
+  DEFAULT_PRIOR_TOLERANCE,
+  type LabelCase,
+  type PriorOptions,
+  type PriorCosts,
+  type PriorChoice,
+} from './prior.js';

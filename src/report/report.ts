@@ -229,10 +229,15 @@ async function crossValidationSections(runDir: string): Promise<string[]> {
       .join('');
     const pp = r.postprocessing;
     const steps = describePostprocessing(pp);
+    // a recipe written without cross-validation (a budgeted run) says how its post-processing was chosen
+    const single = r.postprocessingChoice && r.postprocessingChoice.rule !== 'cross-validation';
     out.push(
-      `<h2>find-best (${r.cases} out-of-fold cases)</h2><p>chosen: <b>${esc(r.configurations.join(' + '))}</b>; ` +
-        `post-processing: ${esc(steps)}` +
-        (pp ? ` (mean Dice ${fmt(pp.dice.before)} → ${fmt(pp.dice.after)})` : '') +
+      (single
+        ? `<h2>Inference recipe without cross-validation</h2><p>chosen: <b>${esc(r.configurations.join(' + '))}</b> ` +
+          `(folds ${r.folds.join(', ')}); post-processing: ${esc(steps)} (${esc(r.postprocessingChoice!.why)})`
+        : `<h2>find-best (${r.cases} out-of-fold cases)</h2><p>chosen: <b>${esc(r.configurations.join(' + '))}</b>; ` +
+          `post-processing: ${esc(steps)}` +
+          (pp ? ` (mean Dice ${fmt(pp.dice.before)} → ${fmt(pp.dice.after)})` : '')) +
         `</p><table><tr><th>candidate</th><th>mean Dice</th></tr>${body}</table>`,
     );
   }
