@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 import { mirrorByDefault } from '../infer/mirror.js';
+import { autocastByDefault } from '../infer/precision.js';
 
 /** `3d_cascade`: the variant find-best ranked higher (inference.json), else the prior variant. */
 async function cascadeVariant(model: string): Promise<ConfigurationName> {
@@ -31,7 +32,7 @@ async function allFolds(model: string): Promise<number[]> {
 export { mirrorByDefault };
 
 const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR|FILE.medseg [--config NAME] [--folds 0,1,2|all]
-                      [--checkpoint best|latest] [--mirror|--no-mirror] [--bf16 | --fp16] [--save-probabilities]
+                      [--checkpoint best|latest] [--mirror|--no-mirror] [--bf16 | --fp16 | --fp32] [--save-probabilities]
                       [--no-postprocess] [--output-format nifti|dicom-seg] [--threads N]
                       [--device auto|cpu|cuda|cuda:N] [--engine libtorch|onnx] [--task NAME]
 
@@ -49,6 +50,9 @@ source image, for PACS viewers.
 ${DEVICE_HELP}
 On a GPU the sliding window's Gaussian accumulation stays on the GPU when it fits in free memory,
 else it runs on the CPU; --bf16 also applies on a GPU, --fp16 (float16 autocast) only there.
+On a CPU with native bf16 (AVX512-BF16 or AMX) prediction runs under bf16 autocast by default, as
+training does (one BraTS case: 24.6 s against 50.6 s in fp32, 99.99 % of voxels equal); --fp32
+turns it off.
 MODEL_DIR may also be an ONNX export folder (\`medseg export\`: it has export.json): it runs with
 onnxruntime-node, without libtorch. --engine onnx runs a model folder the same way, exporting it
 into MODEL_DIR/export/ first (reused while its checkpoints are unchanged).
@@ -82,6 +86,7 @@ export const command: Command = {
         'no-mirror': { type: 'boolean' },
         bf16: { type: 'boolean', default: false },
         fp16: { type: 'boolean', default: false },
+        fp32: { type: 'boolean', default: false },
         'save-probabilities': { type: 'boolean', default: false },
         'output-format': { type: 'string', default: 'nifti' },
         threads: { type: 'string' },
@@ -178,7 +183,8 @@ export const command: Command = {
       return 0;
     }
     // refused before libtorch loads: predictions never land among the inputs or in a dataset
-    if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
+    if ([values.fp16, values.bf16, values.fp32].filter(Boolean).length > 1)
+      throw new UsageError('--fp16, --bf16 and --fp32 exclude each other');
     const device = await parseDeviceOption(values.device);
     if (values.fp16 && device === 'cpu')
       throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
@@ -197,7 +203,13 @@ export const command: Command = {
       checkpoint: values.checkpoint as 'best' | 'latest' | undefined,
       postprocess: !values['no-postprocess'],
       mirror: values['no-mirror'] ? false : (values.mirror ?? mirrorByDefault(device)),
-      autocast: values.fp16 ? 'float16' : values.bf16 ? 'bfloat16' : null,
+      autocast: values.fp16
+        ? 'float16'
+        : values.bf16
+          ? 'bfloat16'
+          : values.fp32
+            ? null
+            : autocastByDefault(device),
       device,
       saveProbabilities: values['save-probabilities'],
       outputFormat,
