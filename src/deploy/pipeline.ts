@@ -80,7 +80,9 @@ export class Predictor {
       else {
         // crop variant: each box around stage 1's components predicted on its own, background elsewhere
         if (!this.o.cascadeBoxes)
-          throw new Error(`${name}: the crop variant of the cascade is not supported here (medseg predict runs it)`);
+          throw new Error(
+            `${name}: the crop variant of the cascade is not supported here (medseg predict runs it)`,
+          );
         const boxes = this.o.cascadeBoxes(stage1, image.shape, spacing, config);
         const K = config.numClasses;
         const n = numel(image.shape);

@@ -49,5 +49,7 @@ export function checkSignature(s: SessionSignature, file: string, o: NetworkExpe
   }
   const output = s.outputMetadata?.find((m) => m.name === OUTPUT_NAME);
   if (output?.shape && typeof output.shape[1] === 'number' && output.shape[1] !== o.numClasses)
-    throw new Error(`${file}: the network gives ${output.shape[1]} classes, export.json says ${o.numClasses}`);
+    throw new Error(
+      `${file}: the network gives ${output.shape[1]} classes, export.json says ${o.numClasses}`,
+    );
 }

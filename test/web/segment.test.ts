@@ -6,7 +6,16 @@
 // its one message in the page: a file that is not NIfTI, an image with another channel count, a
 // truncated ONNX file, and a volume over the page's memory budget. Every request stays on the server.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -68,146 +77,180 @@ interface PageResult {
   counts?: Record<string, number>;
 }
 
-test('the page segments a volume with onnxruntime-web as predict -m EXPORT_DIR does; bad input gets one message each', { timeout: 600_000 }, async (t) => {
-  const why = await skipReason();
-  if (why) return t.skip(why);
-  const { chromium } = await import('playwright-core');
-  const root = mkdtempSync(path.join(os.tmpdir(), 'medseg-segment-page-'));
-  // a tiny trained model (seconds) and its export
-  const { dir: ds } = await writeSynthDataset(findTask('hippocampus'), root, { seed: 4, size: 'tiny', cases: 4 });
-  const model = path.join(root, 'model');
-  const { plans, plansFile } = await plan(ds, model, { memoryGb: 1 });
-  const c = plans.configurations['3d_fullres']!;
-  c.network.features = c.network.features.map((_, i) => Math.min(4 * 2 ** i, 16));
-  writeFileSync(plansFile, JSON.stringify(plans));
-  await train({
-    dataset: ds,
-    modelDir: model,
-    config: '3d_fullres',
-    fold: 0,
-    epochs: 3,
-    itersPerEpoch: 4,
-    memoryGb: 1,
-    threads: 2,
-    valPatches: 1,
-    validate: false,
-  });
-  const exp = path.join(root, 'export');
-  await exportModel({ modelDir: model, output: exp });
-  const m = readManifest(exp);
-  const exportFiles = readdirSync(exp).map((f) => path.join(exp, f));
-  const images = path.join(ds, 'imagesTr');
-  const volumes = [path.join(images, readdirSync(images).sort()[0]!)];
-  if (existsSync(path.join(realDataDir, SPLEEN_CT))) volumes.push(path.join(realDataDir, SPLEEN_CT));
-  else t.diagnostic(`real data not found at ${realDataDir} (MEDSEG_REAL_DATA): synthetic volume only`);
+test(
+  'the page segments a volume with onnxruntime-web as predict -m EXPORT_DIR does; bad input gets one message each',
+  { timeout: 600_000 },
+  async (t) => {
+    const why = await skipReason();
+    if (why) return t.skip(why);
+    const { chromium } = await import('playwright-core');
+    const root = mkdtempSync(path.join(os.tmpdir(), 'medseg-segment-page-'));
+    // a tiny trained model (seconds) and its export
+    const { dir: ds } = await writeSynthDataset(findTask('hippocampus'), root, {
+      seed: 4,
+      size: 'tiny',
+      cases: 4,
+    });
+    const model = path.join(root, 'model');
+    const { plans, plansFile } = await plan(ds, model, { memoryGb: 1 });
+    const c = plans.configurations['3d_fullres']!;
+    c.network.features = c.network.features.map((_, i) => Math.min(4 * 2 ** i, 16));
+    writeFileSync(plansFile, JSON.stringify(plans));
+    await train({
+      dataset: ds,
+      modelDir: model,
+      config: '3d_fullres',
+      fold: 0,
+      epochs: 3,
+      itersPerEpoch: 4,
+      memoryGb: 1,
+      threads: 2,
+      valPatches: 1,
+      validate: false,
+    });
+    const exp = path.join(root, 'export');
+    await exportModel({ modelDir: model, output: exp });
+    const m = readManifest(exp);
+    const exportFiles = readdirSync(exp).map((f) => path.join(exp, f));
+    const images = path.join(ds, 'imagesTr');
+    const synthetic = path.join(images, readdirSync(images).sort()[0]!);
+    // the synthetic case plain and mirrored (test-time augmentation), then the shared real CT
+    const volumes = [
+      { image: synthetic, mirror: false },
+      { image: synthetic, mirror: true },
+    ];
+    if (existsSync(path.join(realDataDir, SPLEEN_CT)))
+      volumes.push({ image: path.join(realDataDir, SPLEEN_CT), mirror: false });
+    else t.diagnostic(`real data not found at ${realDataDir} (MEDSEG_REAL_DATA): synthetic volume only`);
 
-  const server = await serveViewer({ modelDir: model, port: 0 });
-  const context = await chromium.launchPersistentContext(path.join(root, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    acceptDownloads: true,
-    viewport: { width: 1100, height: 800 },
-  });
-  const page: Page = context.pages()[0] ?? (await context.newPage());
-  const foreign: string[] = [];
-  await page.route('**/*', (route: Page) => {
-    const url = route.request().url();
-    if (url.startsWith(server.url) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
-    foreign.push(url);
-    return route.abort();
-  });
-  const errors: string[] = [];
-  page.on('pageerror', (e: Error) => errors.push(e.message));
-  /** Loads the page, gives it `files`, waits for the run to end. */
-  const runPage = async (files: string[], query = ''): Promise<PageResult> => {
-    await page.goto(`${server.url}segment.html${query}`);
-    await page.locator('#files').setInputFiles(files);
-    await page.waitForFunction(
-      () => ['done', 'error'].includes((globalThis as Page).medsegSegment?.state),
-      null,
-      { timeout: 300_000 },
-    );
-    return page.evaluate(() => (globalThis as Page).medsegSegment);
-  };
-  const expectMessage = async (files: string[], pattern: RegExp, query = '') => {
-    const r = await runPage(files, query);
-    const shown = (await page.locator('#status').textContent()) ?? '';
-    t.diagnostic(`message: ${shown}`);
-    assert.equal(r.state, 'error', `expected an error, got ${JSON.stringify(r)}`);
-    assert.equal(shown, r.error ?? "");
-    assert.match(shown, pattern);
-    assert.equal(await page.locator('#status').getAttribute('class'), 'error');
-  };
-  try {
-    for (const image of volumes) {
-      const id = path.basename(image).replace(/\.nii(\.gz)?$/, '');
-      const ref = path.join(root, `node-${id}.nii.gz`);
-      await predictOnnx({ input: image, output: ref, exportDir: exp, threads: 2 });
-      const r = await runPage([image, ...exportFiles]);
-      assert.equal(r.state, 'done', `page error: ${r.error}`);
-      t.diagnostic(`${id}: ${r.seconds!.toFixed(2)} s in the page on ${r.backend} (${r.backendWhy}); voxels per label ${JSON.stringify(r.counts)}`);
-      assert.match((await page.locator('#time').textContent()) ?? '', /segmented in \d+\.\d s/);
-      assert.match((await page.locator('#backend').textContent()) ?? '', /ran on: (WebAssembly|WebGPU)/);
-      // the saved NIfTI against the Node prediction
-      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#save').click()]);
-      assert.equal(download.suggestedFilename(), `${id}_seg.nii.gz`);
-      const saved = path.join(root, `page-${id}.nii.gz`);
-      await download.saveAs(saved);
-      const a = await readImage(saved);
-      const b = await readImage(ref);
-      const src = await readImage(image);
-      assert.equal(a.header?.format, 'nifti1');
-      assert.deepEqual(a.shape, b.shape);
-      assert.deepEqual(a.shape, src.shape.slice(0, 3));
-      assert.equal(a.datatype, b.datatype);
-      for (let r0 = 0; r0 < 4; r0++)
-        for (let c0 = 0; c0 < 4; c0++) assert.ok(Math.abs(a.affine[r0]![c0]! - b.affine[r0]![c0]!) < 1e-4, 'affine');
-      let differ = 0;
-      for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) differ++;
-      for (const label of m.labelValues.slice(1)) {
-        const d = dice(a.data as Uint8Array, b.data as Uint8Array, label);
-        let n = 0;
-        for (let i = 0; i < b.data.length; i++) if (b.data[i] === label) n++;
-        t.diagnostic(`${id}: label ${label}: Dice ${d.toFixed(5)} (${n} voxels in the Node prediction)`);
-        assert.ok(d >= 0.99, `${id}: label ${label} Dice ${d}`);
+    const server = await serveViewer({ modelDir: model, port: 0 });
+    const context = await chromium.launchPersistentContext(path.join(root, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      acceptDownloads: true,
+      viewport: { width: 1100, height: 800 },
+    });
+    const page: Page = context.pages()[0] ?? (await context.newPage());
+    const foreign: string[] = [];
+    await page.route('**/*', (route: Page) => {
+      const url = route.request().url();
+      if (url.startsWith(server.url) || url.startsWith('data:') || url.startsWith('blob:'))
+        return route.continue();
+      foreign.push(url);
+      return route.abort();
+    });
+    const errors: string[] = [];
+    page.on('pageerror', (e: Error) => errors.push(e.message));
+    /** Loads the page, gives it `files`, waits for the run to end. */
+    const runPage = async (files: string[], query = ''): Promise<PageResult> => {
+      await page.goto(`${server.url}segment.html${query}`);
+      await page.locator('#files').setInputFiles(files);
+      await page.waitForFunction(
+        () => ['done', 'error'].includes((globalThis as Page).medsegSegment?.state),
+        null,
+        { timeout: 300_000 },
+      );
+      return page.evaluate(() => (globalThis as Page).medsegSegment);
+    };
+    const expectMessage = async (files: string[], pattern: RegExp, query = '') => {
+      const r = await runPage(files, query);
+      const shown = (await page.locator('#status').textContent()) ?? '';
+      t.diagnostic(`message: ${shown}`);
+      assert.equal(r.state, 'error', `expected an error, got ${JSON.stringify(r)}`);
+      assert.equal(shown, r.error ?? '');
+      assert.match(shown, pattern);
+      assert.equal(await page.locator('#status').getAttribute('class'), 'error');
+    };
+    try {
+      for (const { image, mirror } of volumes) {
+        const name = path.basename(image).replace(/\.nii(\.gz)?$/, '');
+        const id = `${name}${mirror ? ' (mirrored)' : ''}`;
+        const ref = path.join(root, `node-${name}-${mirror}.nii.gz`);
+        await predictOnnx({ input: image, output: ref, exportDir: exp, threads: 2, mirror });
+        const r = await runPage([image, ...exportFiles], mirror ? '?mirror=1' : '');
+        assert.equal(r.state, 'done', `page error: ${r.error}`);
+        t.diagnostic(
+          `${id}: ${r.seconds!.toFixed(2)} s in the page on ${r.backend} (${r.backendWhy}); voxels per label ${JSON.stringify(r.counts)}`,
+        );
+        assert.match((await page.locator('#time').textContent()) ?? '', /segmented in \d+\.\d s/);
+        assert.match((await page.locator('#backend').textContent()) ?? '', /ran on: (WebAssembly|WebGPU)/);
+        // the saved NIfTI against the Node prediction
+        const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#save').click()]);
+        assert.equal(download.suggestedFilename(), `${name}_seg.nii.gz`);
+        const saved = path.join(root, `page-${name}-${mirror}.nii.gz`);
+        await download.saveAs(saved);
+        const a = await readImage(saved);
+        const b = await readImage(ref);
+        const src = await readImage(image);
+        assert.equal(a.header?.format, 'nifti1');
+        assert.deepEqual(a.shape, b.shape);
+        assert.deepEqual(a.shape, src.shape.slice(0, 3));
+        assert.equal(a.datatype, b.datatype);
+        for (let r0 = 0; r0 < 4; r0++)
+          for (let c0 = 0; c0 < 4; c0++)
+            assert.ok(Math.abs(a.affine[r0]![c0]! - b.affine[r0]![c0]!) < 1e-4, 'affine');
+        let differ = 0;
+        for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) differ++;
+        for (const label of m.labelValues.slice(1)) {
+          const d = dice(a.data as Uint8Array, b.data as Uint8Array, label);
+          let n = 0;
+          for (let i = 0; i < b.data.length; i++) if (b.data[i] === label) n++;
+          t.diagnostic(`${id}: label ${label}: Dice ${d.toFixed(5)} (${n} voxels in the Node prediction)`);
+          assert.ok(d >= 0.99, `${id}: label ${label} Dice ${d}`);
+        }
+        t.diagnostic(`${id}: ${differ} of ${a.data.length} voxels differ`);
+        // the counts the page reports are those of the map it saved
+        for (const [v, n] of Object.entries(r.counts!))
+          assert.equal(n, Array.from(a.data as Uint8Array).filter((x) => x === Number(v)).length);
       }
-      t.diagnostic(`${id}: ${differ} of ${a.data.length} voxels differ`);
-      // the counts the page reports are those of the map it saved
-      for (const [v, n] of Object.entries(r.counts!))
-        assert.equal(n, Array.from(a.data as Uint8Array).filter((x) => x === Number(v)).length);
+      const image = synthetic;
+      // 1. a file that is not NIfTI
+      const notNifti = path.join(root, 'notes.nii.gz');
+      writeFileSync(notNifti, 'these are notes, not an image\n');
+      await expectMessage([notNifti, ...exportFiles], /notes\.nii\.gz: not a NIfTI file/);
+      // 2. an image with two channels for a one-channel model
+      const v = await readImage(image);
+      const two = path.join(root, 'two_channels.nii.gz');
+      const n = v.data.length;
+      const data = new Float32Array(2 * n);
+      for (let i = 0; i < n; i++) data[i] = data[n + i] = Number(v.data[i]);
+      await writeImage(two, {
+        ...v,
+        header: undefined,
+        shape: [...v.shape.slice(0, 3), 2],
+        data,
+        datatype: 'float32',
+        sclSlope: 1,
+        sclInter: 0,
+      });
+      await expectMessage(
+        [two, ...exportFiles],
+        /two_channels\.nii\.gz: 2 channel\(s\), but the model takes 1/,
+      );
+      // 3. a truncated ONNX file (the export's own, cut in half)
+      const cut = path.join(root, 'cut');
+      mkdirSync(cut);
+      for (const f of exportFiles) copyFileSync(f, path.join(cut, path.basename(f)));
+      const onnx = readdirSync(cut).find((f) => f.endsWith('.onnx'))!;
+      const bytes = readFileSync(path.join(cut, onnx));
+      writeFileSync(path.join(cut, onnx), bytes.subarray(0, bytes.length >> 1));
+      await expectMessage(
+        [image, ...readdirSync(cut).map((f) => path.join(cut, f))],
+        new RegExp(`${onnx.replace('.', '\\.')}: not a complete ONNX model`),
+      );
+      // 4. over the page's memory budget (1 MiB here): a message before the volume is allocated
+      await expectMessage(
+        [image, ...exportFiles],
+        /needs about .* in this page, more than its 1\.0 MiB budget/,
+        '?budgetMB=1',
+      );
+      assert.deepEqual(errors, []);
+      assert.deepEqual(foreign, [], 'the page reached outside the server');
+    } finally {
+      await context.close();
+      await server.close();
+      rmSync(root, { recursive: true, force: true });
     }
-    const image = volumes[0]!;
-    // 1. a file that is not NIfTI
-    const notNifti = path.join(root, 'notes.nii.gz');
-    writeFileSync(notNifti, 'these are notes, not an image\n');
-    await expectMessage([notNifti, ...exportFiles], /notes\.nii\.gz: not a NIfTI file/);
-    // 2. an image with two channels for a one-channel model
-    const v = await readImage(image);
-    const two = path.join(root, 'two_channels.nii.gz');
-    const n = v.data.length;
-    const data = new Float32Array(2 * n);
-    for (let i = 0; i < n; i++) data[i] = data[n + i] = Number(v.data[i]);
-    await writeImage(two, { ...v, header: undefined, shape: [...v.shape.slice(0, 3), 2], data, datatype: 'float32', sclSlope: 1, sclInter: 0 });
-    await expectMessage([two, ...exportFiles], /two_channels\.nii\.gz: 2 channel\(s\), but the model takes 1/);
-    // 3. a truncated ONNX file (the export's own, cut in half)
-    const cut = path.join(root, 'cut');
-    mkdirSync(cut);
-    for (const f of exportFiles) copyFileSync(f, path.join(cut, path.basename(f)));
-    const onnx = readdirSync(cut).find((f) => f.endsWith('.onnx'))!;
-    const bytes = readFileSync(path.join(cut, onnx));
-    writeFileSync(path.join(cut, onnx), bytes.subarray(0, bytes.length >> 1));
-    await expectMessage(
-      [image, ...readdirSync(cut).map((f) => path.join(cut, f))],
-      new RegExp(`${onnx.replace('.', '\\.')}: not a complete ONNX model`),
-    );
-    // 4. over the page's memory budget (1 MiB here): a message before the volume is allocated
-    await expectMessage([image, ...exportFiles], /needs about .* in this page, more than its 1\.0 MiB budget/, '?budgetMB=1');
-    assert.deepEqual(errors, []);
-    assert.deepEqual(foreign, [], 'the page reached outside the server');
-  } finally {
-    await context.close();
-    await server.close();
-    rmSync(root, { recursive: true, force: true });
-  }
-});
+  },
+);

@@ -61,7 +61,8 @@ export function pipelineBytes(s: PipelineSize, m: ExportManifest): number {
     const windows = m.slidingWindow.batch * P * (C * 2 + K * 3);
     // normalised crop and its resampled copy (+ one axis-pass intermediate each), the accumulator and
     // weights, the Gaussian, the windows, then the probabilities back in the crop grid (+ intermediate)
-    const stage = C * Vc * F * 2 + C * R * F * 2 + (K + 1) * Rp * F + P * F + windows * F + K * R * F + K * Vc * F * 2;
+    const stage =
+      C * Vc * F * 2 + C * R * F * 2 + (K + 1) * Rp * F + P * F + windows * F + K * R * F + K * Vc * F * 2;
     worstStage = Math.max(worstStage, stage);
     total += K * Vc * F; // this configuration's probabilities, kept for the ensemble
   }

@@ -14,7 +14,9 @@ async function plainStream(file: File): Promise<ReadableStream<Uint8Array>> {
   const magic = new Uint8Array(await file.slice(0, 2).arrayBuffer());
   const raw = file.stream() as ReadableStream<Uint8Array>;
   return isGzip(magic)
-    ? raw.pipeThrough(new DecompressionStream('gzip') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>)
+    ? raw.pipeThrough(
+        new DecompressionStream('gzip') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
+      )
     : raw;
 }
 

@@ -21,7 +21,9 @@ function configure(): void {
   if (configured) return;
   ort.env.wasm.wasmPaths = new URL('ort/', document.baseURI).href;
   // threads need a cross-origin isolated page (SharedArrayBuffer); otherwise one
-  ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  ort.env.wasm.numThreads = globalThis.crossOriginIsolated
+    ? Math.min(4, navigator.hardwareConcurrency || 1)
+    : 1;
   configured = true;
 }
 
@@ -48,7 +50,12 @@ export class WebNetwork implements WindowNetwork {
   ) {}
 
   /** Checks the bytes (truncated?), opens a session on `backend`, checks its signature. */
-  static async load(bytes: Uint8Array, file: string, o: NetworkExpectation, backend: Backend): Promise<WebNetwork> {
+  static async load(
+    bytes: Uint8Array,
+    file: string,
+    o: NetworkExpectation,
+    backend: Backend,
+  ): Promise<WebNetwork> {
     checkOnnxBytes(bytes, file);
     configure();
     let session: ort.InferenceSession;
@@ -58,7 +65,9 @@ export class WebNetwork implements WindowNetwork {
         graphOptimizationLevel: 'all',
       });
     } catch (e) {
-      throw new Error(`${file}: ONNX Runtime (${backend}) cannot load it (${String((e as Error).message ?? e).split('\n')[0]})`);
+      throw new Error(
+        `${file}: ONNX Runtime (${backend}) cannot load it (${String((e as Error).message ?? e).split('\n')[0]})`,
+      );
     }
     try {
       checkSignature(session as unknown as SessionSignature, file, o);
@@ -76,7 +85,9 @@ export class WebNetwork implements WindowNetwork {
       out = await this.session.run({ [INPUT_NAME]: input });
       const t = out[OUTPUT_NAME]!;
       // a copy: the tensor's buffer goes back to the runtime on dispose
-      return (t.location === 'cpu' ? (t.data as Float32Array) : ((await t.getData()) as Float32Array)).slice();
+      return (
+        t.location === 'cpu' ? (t.data as Float32Array) : ((await t.getData()) as Float32Array)
+      ).slice();
     } finally {
       input.dispose();
       if (out) for (const v of Object.values(out)) v.dispose();

@@ -85,7 +85,10 @@ export async function segmentVolume(
   const fraction = numel(crop.shape) / (nx * ny * nz);
   const resolved = resolvedManifest(m, fraction);
   const loaded = new Map(
-    [...nets].map(([name, l]) => [name, { ...l, config: resolved.configurations.find((c) => c.name === name)! }]),
+    [...nets].map(([name, l]) => [
+      name,
+      { ...l, config: resolved.configurations.find((c) => c.name === name)! },
+    ]),
   );
   const predictor = new Predictor(resolved, loaded, { mirror: o.mirror, progress: o.progress });
   const spacing = [v.spacing[2], v.spacing[1], v.spacing[0]];
