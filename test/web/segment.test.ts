@@ -6,6 +6,7 @@
 // its one message in the page: a file that is not NIfTI, an image with another channel count, a
 // truncated ONNX file, and a volume over the page's memory budget. Every request stays on the server.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -18,7 +19,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { readImage, writeImage } from '../../src/io/image.js';
 import { writeSynthDataset, findTask } from '../../src/synth/index.js';
 import { plan } from '../../src/plan/run.js';
@@ -27,7 +28,9 @@ import { exportModel } from '../../src/export/exportModel.js';
 import { readManifest } from '../../src/export/manifest.js';
 import { predictOnnx } from '../../src/deploy/predictOnnx.js';
 import { defaultAssetsDir, serveViewer } from '../../src/web/index.js';
+import { packageModel } from '../../src/transfer/package.js';
 import { realDataDir } from '../io/helpers.js';
+import { MEDSEG } from '../cli/run.js';
 
 // The callbacks of page.evaluate run in the page; this project compiles without the DOM typings.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -72,9 +75,48 @@ interface PageResult {
   state: string;
   error?: string;
   backend?: string;
+  threads?: number;
+  segmentSeconds?: number;
   backendWhy?: string;
   seconds?: number;
   counts?: Record<string, number>;
+}
+
+/** A tiny model trained here (seconds) and its ONNX export; made once for the tests of this file. */
+let made: Promise<{ root: string; ds: string; model: string; exp: string }> | undefined;
+const tinyExport = () => (made ??= makeTinyExport());
+after(async () => {
+  if (made) rmSync((await made).root, { recursive: true, force: true });
+});
+
+async function makeTinyExport() {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'medseg-segment-page-'));
+  // a tiny trained model (seconds) and its export
+  const { dir: ds } = await writeSynthDataset(findTask('hippocampus'), root, {
+    seed: 4,
+    size: 'tiny',
+    cases: 4,
+  });
+  const model = path.join(root, 'model');
+  const { plans, plansFile } = await plan(ds, model, { memoryGb: 1 });
+  const c = plans.configurations['3d_fullres']!;
+  c.network.features = c.network.features.map((_, i) => Math.min(4 * 2 ** i, 16));
+  writeFileSync(plansFile, JSON.stringify(plans));
+  await train({
+    dataset: ds,
+    modelDir: model,
+    config: '3d_fullres',
+    fold: 0,
+    epochs: 3,
+    itersPerEpoch: 4,
+    memoryGb: 1,
+    threads: 2,
+    valPatches: 1,
+    validate: false,
+  });
+  const exp = path.join(root, 'export');
+  await exportModel({ modelDir: model, output: exp });
+  return { root, ds, model, exp };
 }
 
 test(
@@ -84,32 +126,7 @@ test(
     const why = await skipReason();
     if (why) return t.skip(why);
     const { chromium } = await import('playwright-core');
-    const root = mkdtempSync(path.join(os.tmpdir(), 'medseg-segment-page-'));
-    // a tiny trained model (seconds) and its export
-    const { dir: ds } = await writeSynthDataset(findTask('hippocampus'), root, {
-      seed: 4,
-      size: 'tiny',
-      cases: 4,
-    });
-    const model = path.join(root, 'model');
-    const { plans, plansFile } = await plan(ds, model, { memoryGb: 1 });
-    const c = plans.configurations['3d_fullres']!;
-    c.network.features = c.network.features.map((_, i) => Math.min(4 * 2 ** i, 16));
-    writeFileSync(plansFile, JSON.stringify(plans));
-    await train({
-      dataset: ds,
-      modelDir: model,
-      config: '3d_fullres',
-      fold: 0,
-      epochs: 3,
-      itersPerEpoch: 4,
-      memoryGb: 1,
-      threads: 2,
-      valPatches: 1,
-      validate: false,
-    });
-    const exp = path.join(root, 'export');
-    await exportModel({ modelDir: model, output: exp });
+    const { root, ds, model, exp } = await tinyExport();
     const m = readManifest(exp);
     const exportFiles = readdirSync(exp).map((f) => path.join(exp, f));
     const images = path.join(ds, 'imagesTr');
@@ -171,7 +188,7 @@ test(
         const r = await runPage([image, ...exportFiles], mirror ? '?mirror=1' : '');
         assert.equal(r.state, 'done', `page error: ${r.error}`);
         t.diagnostic(
-          `${id}: ${r.seconds!.toFixed(2)} s in the page on ${r.backend} (${r.backendWhy}); voxels per label ${JSON.stringify(r.counts)}`,
+          `${id}: ${r.seconds!.toFixed(2)} s in the page (pipeline ${r.segmentSeconds!.toFixed(2)} s) on ${r.backend}, ${r.threads} thread(s) (${r.backendWhy}); voxels per label ${JSON.stringify(r.counts)}`,
         );
         assert.match((await page.locator('#time').textContent()) ?? '', /segmented in \d+\.\d s/);
         assert.match((await page.locator('#backend').textContent()) ?? '', /ran on: (WebAssembly|WebGPU)/);
@@ -250,7 +267,56 @@ test(
     } finally {
       await context.close();
       await server.close();
-      rmSync(root, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'medseg serve takes a .medseg package as it takes a model folder; its pages are cross-origin isolated',
+  { timeout: 300_000 },
+  async (t) => {
+    const why = await skipReason();
+    if (why) return t.skip(why);
+    const { root, ds, model } = await tinyExport();
+    const pkg = path.join(root, 'tiny.medseg');
+    await packageModel({ modelDir: model, output: pkg, dataset: ds });
+    const child = spawn(process.execPath, [MEDSEG, 'serve', pkg, '--port', '0'], {
+      env: { ...process.env, MEDSEG_CACHE: path.join(root, 'cache') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let output = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL from medseg serve: ${output}`)), 120_000);
+        const read = (b: Buffer) => {
+          output += b.toString();
+          const hit = /medseg serve: (http:\/\/\S+)/.exec(output);
+          if (hit) {
+            clearTimeout(timer);
+            resolve(hit[1]!);
+          }
+        };
+        child.stdout!.on('data', read);
+        child.stderr!.on('data', read);
+        child.once('exit', (code) => reject(new Error(`medseg serve exited (${code}): ${output}`)));
+      });
+      t.diagnostic(output.trim());
+      // the model folder served is the package's: its plans.json as packaged
+      const plans = await fetch(`${url}files/model/plans.json`);
+      assert.equal(plans.status, 200);
+      assert.deepEqual(await plans.json(), JSON.parse(readFileSync(path.join(model, 'plans.json'), 'utf8')));
+      assert.equal((await fetch(`${url}api/catalog.json`)).status, 200);
+      const page = await fetch(`${url}segment.html`);
+      assert.equal(page.status, 200);
+      assert.equal(page.headers.get('cross-origin-opener-policy'), 'same-origin');
+      assert.equal(page.headers.get('cross-origin-embedder-policy'), 'require-corp');
+      const wasm = await fetch(`${url}ort/ort-wasm-simd-threaded.jsep.wasm`, { method: 'HEAD' });
+      assert.equal(wasm.status, 200);
+      assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
     }
   },
 );

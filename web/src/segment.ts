@@ -22,13 +22,15 @@ import {
   sessionBytes,
   tooLarge,
 } from './segment/memory';
-import { WebNetwork, preferredBackend, type Backend } from './segment/ortNetwork';
+import { WebNetwork, preferredBackend, wasmThreads, type Backend } from './segment/ortNetwork';
 import { channelsOf, nonzeroBoxOfSource, segmentVolume } from './segment/segmentVolume';
 
 interface SegmentState {
   state: 'idle' | 'running' | 'done' | 'error';
   error?: string;
   backend?: Backend;
+  /** WebAssembly threads (1 unless the page is cross-origin isolated). */
+  threads?: number;
   backendWhy?: string;
   seconds?: number;
   /** Of which the pipeline itself (preprocessing, sliding window, back to the image's grid). */
@@ -234,7 +236,11 @@ async function run(): Promise<void> {
     backend = 'wasm';
     nets = await openNetworks(m, backend, dropped.onnx);
   }
-  $('backend').textContent = `ran on: ${backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'} (${why})`;
+  const threads = wasmThreads();
+  $('backend').textContent =
+    backend === 'webgpu'
+      ? `ran on: WebGPU (${why})`
+      : `ran on: WebAssembly, ${threads} thread${threads > 1 ? 's' : ''} (${why})`;
   let labels: Volume;
   const t1 = performance.now();
   try {
@@ -255,9 +261,19 @@ async function run(): Promise<void> {
   $('time').textContent =
     `segmented in ${seconds.toFixed(1)} s: the pipeline ${segmentSeconds.toFixed(1)} s, the rest reading, ` +
     `checks, opening the networks and drawing (${numel(labels.shape)} voxels)`;
-  status(`done: ${image.name} in ${seconds.toFixed(1)} s on ${backend}`);
+  // the post-processing needs the engine's connected components: said, not silently skipped
+  const post = m.postprocessing ? " (without the export's post-processing: medseg predict applies it)" : '';
+  status(`done: ${image.name} in ${seconds.toFixed(1)} s on ${backend}${post}`);
   $<HTMLButtonElement>('save').disabled = false;
-  window.medsegSegment = { state: 'done', backend, backendWhy: why, seconds, segmentSeconds, counts };
+  window.medsegSegment = {
+    state: 'done',
+    backend,
+    threads,
+    backendWhy: why,
+    seconds,
+    segmentSeconds,
+    counts,
+  };
 }
 
 function fail(e: unknown): void {

@@ -17,13 +17,14 @@ import {
 export type Backend = 'webgpu' | 'wasm';
 
 let configured = false;
+/** WebAssembly threads: several where the page is cross-origin isolated (medseg serve makes it so). */
+export const wasmThreads = () =>
+  globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 function configure(): void {
   if (configured) return;
   ort.env.wasm.wasmPaths = new URL('ort/', document.baseURI).href;
   // threads need a cross-origin isolated page (SharedArrayBuffer); otherwise one
-  ort.env.wasm.numThreads = globalThis.crossOriginIsolated
-    ? Math.min(4, navigator.hardwareConcurrency || 1)
-    : 1;
+  ort.env.wasm.numThreads = wasmThreads();
   configured = true;
 }
 
