@@ -86,6 +86,7 @@ const context = await chromium.launchPersistentContext(path.join(out, 'profile')
 });
 const page = context.pages()[0] ?? (await context.newPage());
 const pageTimes = [];
+const pipelineTimes = [];
 let r;
 try {
   for (let i = 0; i < Number(values.repeat); i++) {
@@ -97,6 +98,7 @@ try {
     r = await page.evaluate(() => globalThis.medsegSegment);
     if (r.state !== 'done') throw new Error(`page: ${r.error}`);
     pageTimes.push(r.seconds);
+    pipelineTimes.push(r.segmentSeconds);
   }
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#save').click()]);
   await download.saveAs(path.join(out, 'page.nii.gz'));
@@ -127,7 +129,9 @@ console.log(
     shape: v.shape,
     backend: r.backend,
     backendWhy: r.backendWhy,
+    threads: r.threads,
     pageSeconds: pageTimes.map((t) => +t.toFixed(2)),
+    pagePipelineSeconds: pipelineTimes.map((t) => +t.toFixed(2)),
     onnxruntimeNodeSeconds: nodeTimes.map((t) => +t.toFixed(2)),
     nodeThreads: threads,
     dice,
