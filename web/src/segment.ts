@@ -304,6 +304,28 @@ function take(files: File[]): void {
 
 const input = $<HTMLInputElement>('files');
 input.addEventListener('change', () => take([...(input.files ?? [])]));
+const folder = $<HTMLInputElement>('folder');
+folder.addEventListener('change', () => take([...(folder.files ?? [])]));
+
+/** The files of dropped items, folders read recursively (an export folder dropped whole). */
+async function droppedFiles(items: DataTransferItemList): Promise<File[]> {
+  const out: File[] = [];
+  const walk = async (e: FileSystemEntry): Promise<void> => {
+    if (e.isFile) out.push(await new Promise<File>((res, rej) => (e as FileSystemFileEntry).file(res, rej)));
+    else if (e.isDirectory) {
+      const reader = (e as FileSystemDirectoryEntry).createReader();
+      // readEntries gives a directory in chunks: read until it gives none
+      for (;;) {
+        const batch = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
+        if (!batch.length) break;
+        for (const x of batch) await walk(x);
+      }
+    }
+  };
+  const entries = [...items].map((i) => i.webkitGetAsEntry()).filter((e): e is FileSystemEntry => !!e);
+  for (const e of entries) await walk(e);
+  return out;
+}
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => {
   e.preventDefault();
@@ -313,7 +335,12 @@ drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (e) => {
   e.preventDefault();
   drop.classList.remove('over');
-  take([...(e.dataTransfer?.files ?? [])]);
+  const dt = e.dataTransfer;
+  if (!dt) return;
+  const plain = [...dt.files]; // read now: the drop's lists empty once the handler returns
+  void droppedFiles(dt.items)
+    .then((files) => take(files.length ? files : plain))
+    .catch(fail);
 });
 // ?mirror=1 starts with mirroring on (a link can ask for test-time augmentation)
 $<HTMLInputElement>('mirror').checked = params.get('mirror') === '1';
