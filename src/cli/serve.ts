@@ -3,13 +3,16 @@ import { parseArgs } from 'node:util';
 import { UsageError, type Command } from './command.js';
 import { parseInteger } from './args.js';
 
-const HELP = `usage: medseg serve MODEL_OR_RUN_DIR [--data DATASET_DIR] [--port N] [--host H]
+const HELP = `usage: medseg serve MODEL_OR_RUN_DIR|MODEL.medseg [--data DATASET_DIR] [--port N] [--host H]
 
 Serves a web page (Niivue) over the model folder: its cases (out-of-fold predictions of every
 configuration and fold) with the image and reference from DATASET_DIR (imagesTr/, labelsTr/,
 dataset.json for label names) when given, per-label colours, opacity, per-case metrics of the
 evaluations recorded under the model, and the training curves. Serves only files under these two
-folders and the page itself; works offline. Stop it with Ctrl-C.
+folders and the page itself; works offline. A .medseg package is unpacked (once, into the cache) and
+served as its model folder. The same server has the in-browser segmentation page (/segment.html:
+a NIfTI image and an ONNX export dropped in, segmented by onnxruntime-web in the page). Stop it
+with Ctrl-C.
 
 options:
   --data DIR   the dataset folder the model was trained on
@@ -43,8 +46,12 @@ export const command: Command = {
     if (positionals.length !== 1) throw new UsageError(`one model folder is required\n\n${HELP}`);
     const port = parseInteger(values.port, 'port', { min: 0, max: 65535 });
     const { serveViewer } = await import('../web/server.js');
+    // a .medseg package: its unpacked folder (as predict and report take one)
+    const { isPackageFile, resolveModel } = await import('../transfer/open.js');
+    const model = positionals[0]!;
+    const modelDir = isPackageFile(model) ? await resolveModel(model, { log: (s) => console.log(s) }) : model;
     const server = await serveViewer({
-      modelDir: positionals[0]!,
+      modelDir,
       ...(values.data !== undefined ? { dataDir: values.data } : {}),
       ...(port !== undefined ? { port } : {}),
       ...(values.host !== undefined ? { host: values.host } : {}),

@@ -2,9 +2,8 @@
 // dependency), checked before the runtime sees it (a truncated file, a network for another channel
 // count: one line naming the file), and called on batches of windows.
 import { readFile } from 'node:fs/promises';
-import { summarizeModel } from '../export/onnx.js';
-import { ProtoError } from '../export/protobuf.js';
 import { INPUT_NAME, OUTPUT_NAME } from '../export/names.js';
+import { checkOnnxBytes, checkSignature, type SessionSignature } from './signature.js';
 
 type Ort = typeof import('onnxruntime-node');
 let ortModule: Ort | null = null;
@@ -40,13 +39,7 @@ export class OnnxNetwork {
 
   static async load(file: string, o: OnnxNetworkOptions): Promise<OnnxNetwork> {
     const bytes = await readFile(file);
-    try {
-      summarizeModel(bytes);
-    } catch (e) {
-      if (e instanceof ProtoError)
-        throw new Error(`${file}: not a complete ONNX model (${e.message}; truncated or not ONNX?)`);
-      throw e;
-    }
+    checkOnnxBytes(bytes, file);
     const ort = await loadOrt();
     let session: import('onnxruntime-node').InferenceSession;
     try {
@@ -65,30 +58,7 @@ export class OnnxNetwork {
 
   /** The graph's declared input/output against what export.json says. */
   private checkSignature(): void {
-    const s = this.session as unknown as {
-      inputNames: readonly string[];
-      outputNames: readonly string[];
-      inputMetadata?: readonly { name: string; isTensor: boolean; shape?: readonly (number | string)[] }[];
-      outputMetadata?: readonly { name: string; isTensor: boolean; shape?: readonly (number | string)[] }[];
-    };
-    if (!s.inputNames.includes(INPUT_NAME) || !s.outputNames.includes(OUTPUT_NAME))
-      throw new Error(
-        `${this.file}: not a medseg export (inputs ${s.inputNames.join(', ')}, outputs ${s.outputNames.join(', ')}; expected ${INPUT_NAME} → ${OUTPUT_NAME})`,
-      );
-    const want = [this.o.inputChannels, ...this.o.patch];
-    const input = s.inputMetadata?.find((m) => m.name === INPUT_NAME);
-    if (input?.shape) {
-      const got = input.shape.slice(1);
-      if (got.length !== want.length || got.some((d, i) => typeof d === 'number' && d !== want[i]))
-        throw new Error(
-          `${this.file}: the network takes [${got.join(', ')}] (channels, patch), export.json says [${want.join(', ')}] (an export for another channel count or patch?)`,
-        );
-    }
-    const output = s.outputMetadata?.find((m) => m.name === OUTPUT_NAME);
-    if (output?.shape && typeof output.shape[1] === 'number' && output.shape[1] !== this.o.numClasses)
-      throw new Error(
-        `${this.file}: the network gives ${output.shape[1]} classes, export.json says ${this.o.numClasses}`,
-      );
+    checkSignature(this.session as unknown as SessionSignature, this.file, this.o);
   }
 
   /** Logits [n, K, ...patch] of windows [n, C, ...patch]. */

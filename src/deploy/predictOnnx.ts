@@ -10,11 +10,16 @@ import type { ConfigurationName } from '../plan/planner.js';
 import { findInputCases } from '../infer/inputs.js';
 import { cascadeBoxes, minimumBoxSize } from '../preprocess/cascadeBoxes.js';
 import { applyPostprocessing } from '../labelmap/postprocessing.js';
-import { readManifest, type ExportManifest, type ExportedConfiguration } from '../export/manifest.js';
-import { numel, pasteBox, cropVolume, type ChannelVolume } from './arrays.js';
-import { preprocessArrays, priorChannelsArray, revertProbabilitiesArray } from './preprocess.js';
-import { slidingWindowLogitsArray, softmaxChannels } from './slidingWindow.js';
+import { readManifest, type ExportManifest } from '../export/manifest.js';
 import { OnnxNetwork } from './onnxNetwork.js';
+import {
+  Predictor,
+  argmaxChannels,
+  ensembleProbabilities,
+  labelValuesOf,
+  type CascadeBoxFinder,
+  type LoadedConfiguration,
+} from './pipeline.js';
 import { readCase } from './readCase.js';
 
 export interface OnnxPredictOptions {
@@ -38,10 +43,15 @@ export interface OnnxPredictResult {
   cases: { id: string; output: string; seconds: number }[];
 }
 
-interface LoadedConfiguration {
-  config: ExportedConfiguration;
-  nets: OnnxNetwork[];
-}
+export { argmaxChannels } from './pipeline.js';
+
+/** The crop variant's boxes: one per stage-1 component, grown to a margin and one stage-2 patch. */
+const findCascadeBoxes: CascadeBoxFinder = (stage1, shape, spacing, config) =>
+  cascadeBoxes(stage1, shape, {
+    spacing,
+    marginMm: config.cascade!.marginMm,
+    minSize: minimumBoxSize(config.patch, config.spacing, spacing),
+  });
 
 /** The networks of every configuration `members` need (their earlier stages too). */
 async function loadNetworks(
@@ -50,8 +60,8 @@ async function loadNetworks(
   members: ConfigurationName[],
   folds: number[] | undefined,
   threads: number | undefined,
-): Promise<Map<string, LoadedConfiguration>> {
-  const out = new Map<string, LoadedConfiguration>();
+): Promise<Map<string, LoadedConfiguration & { nets: OnnxNetwork[] }>> {
+  const out = new Map<string, LoadedConfiguration & { nets: OnnxNetwork[] }>();
   const add = async (name: ConfigurationName) => {
     if (out.has(name)) return;
     const config = m.configurations.find((c) => c.name === name);
@@ -65,7 +75,7 @@ async function loadNetworks(
       throw new Error(
         `${dir}: ${name} has folds ${config.folds.map((f) => f.fold).join(', ')}, not ${folds!.join(', ')}`,
       );
-    const entry: LoadedConfiguration = { config, nets: [] };
+    const entry: LoadedConfiguration & { nets: OnnxNetwork[] } = { config, nets: [] };
     out.set(name, entry);
     for (const f of chosen)
       entry.nets.push(
@@ -86,158 +96,6 @@ async function loadNetworks(
   return out;
 }
 
-/** Class index of the largest value per voxel (the first on ties, as argmax). */
-export function argmaxChannels(p: ChannelVolume): Uint8Array | Uint16Array {
-  const n = numel(p.shape);
-  const out = p.channels < 256 ? new Uint8Array(n) : new Uint16Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    let max = p.data[i]!;
-    for (let k = 1; k < p.channels; k++) {
-      const v = p.data[k * n + i]!;
-      if (v > max) {
-        max = v;
-        best = k;
-      }
-    }
-    out[i] = best;
-  }
-  return out;
-}
-
-class Predictor {
-  constructor(
-    private readonly m: ExportManifest,
-    private readonly loaded: Map<string, LoadedConfiguration>,
-    private readonly mirror: boolean,
-  ) {}
-
-  /** Probabilities [K, ...image] of one configuration (earlier stages through `memo`). */
-  async configuration(
-    name: ConfigurationName,
-    image: ChannelVolume,
-    spacing: number[],
-    memo: Map<string, ChannelVolume>,
-  ): Promise<ChannelVolume> {
-    const hit = memo.get(name);
-    if (hit) return hit;
-    const { config } = this.loaded.get(name)!;
-    let p: ChannelVolume;
-    if (config.cascade) {
-      const stage1 = argmaxChannels(
-        await this.configuration(config.cascade.previousStage, image, spacing, memo),
-      );
-      if (config.cascade.variant === 'prior') p = await this.probabilities(name, image, spacing, stage1);
-      else {
-        // crop variant: each box around stage 1's components predicted on its own, background elsewhere
-        const boxes = cascadeBoxes(stage1, image.shape, {
-          spacing,
-          marginMm: config.cascade.marginMm,
-          minSize: minimumBoxSize(config.patch, config.spacing, spacing),
-        });
-        const K = config.numClasses;
-        const n = numel(image.shape);
-        const out = new Float32Array(K * n);
-        out.fill(1, 0, n);
-        for (const box of boxes) {
-          const q = await this.probabilities(name, cropVolume(image, box), spacing, null);
-          pasteBox(
-            out,
-            K,
-            image.shape,
-            q,
-            box.map(([lo]) => lo),
-          );
-        }
-        p = { data: out, channels: K, shape: image.shape };
-      }
-    } else p = await this.probabilities(name, image, spacing, null);
-    memo.set(name, p);
-    return p;
-  }
-
-  /** One configuration's folds averaged, in the image's grid. */
-  private async probabilities(
-    name: ConfigurationName,
-    image: ChannelVolume,
-    spacing: number[],
-    prior: Uint8Array | Uint16Array | null,
-  ): Promise<ChannelVolume> {
-    const { config, nets } = this.loaded.get(name)!;
-    const pre = preprocessArrays(image, spacing, {
-      targetSpacing: config.spacing,
-      normalization: config.normalization,
-      imageInterpolation: config.imageInterpolation,
-    });
-    let input = pre.image;
-    if (config.cascade?.variant === 'prior') {
-      if (!prior) throw new Error(`${name}: the prior variant of the cascade needs stage 1's prediction`);
-      const ch = priorChannelsArray(Uint8Array.from(prior), pre.record, config.numClasses);
-      const data = new Float32Array(input.data.length + ch.data.length);
-      data.set(input.data);
-      data.set(ch.data, input.data.length);
-      input = { data, channels: input.channels + ch.channels, shape: input.shape };
-    }
-    const sw = this.m.slidingWindow;
-    const K = config.numClasses;
-    let sum: Float32Array | null = null;
-    for (const net of nets) {
-      const logits =
-        config.dims === 2
-          ? await this.slices2d(net, input, config)
-          : await slidingWindowLogitsArray(net, input, {
-              patch: config.patch,
-              numClasses: K,
-              step: sw.step,
-              sigmaScale: sw.sigmaScale,
-              batch: sw.batch,
-              mirrorAxes: this.mirror ? sw.mirrorAxes3d : [],
-            });
-      const p = softmaxChannels(logits).data;
-      if (!sum) sum = p;
-      else for (let i = 0; i < sum.length; i++) sum[i] += p[i]!;
-    }
-    if (nets.length > 1) for (let i = 0; i < sum!.length; i++) sum![i] /= nets.length;
-    return revertProbabilitiesArray(
-      { data: sum!, channels: K, shape: input.shape },
-      pre.record,
-      config.spacing,
-    );
-  }
-
-  /** 2d configurations: the network over every z slice. */
-  private async slices2d(
-    net: OnnxNetwork,
-    image: ChannelVolume,
-    config: ExportedConfiguration,
-  ): Promise<ChannelVolume> {
-    const [D, H, W] = image.shape as [number, number, number];
-    const K = config.numClasses;
-    const plane = H * W;
-    const out = new Float32Array(K * D * plane);
-    const slice = new Float32Array(image.channels * plane);
-    const sw = this.m.slidingWindow;
-    for (let z = 0; z < D; z++) {
-      for (let c = 0; c < image.channels; c++)
-        slice.set(image.data.subarray((c * D + z) * plane, (c * D + z + 1) * plane), c * plane);
-      const l = await slidingWindowLogitsArray(
-        net,
-        { data: slice, channels: image.channels, shape: [H, W] },
-        {
-          patch: config.patch,
-          numClasses: K,
-          step: sw.step,
-          sigmaScale: sw.sigmaScale,
-          batch: sw.batch,
-          mirrorAxes: this.mirror ? sw.mirrorAxes2d : [],
-        },
-      );
-      for (let k = 0; k < K; k++) out.set(l.data.subarray(k * plane, (k + 1) * plane), (k * D + z) * plane);
-    }
-    return { data: out, channels: K, shape: [D, H, W] };
-  }
-}
-
 export async function predictOnnx(o: OnnxPredictOptions): Promise<OnnxPredictResult> {
   const log = o.log ?? (() => {});
   const m = readManifest(o.exportDir);
@@ -247,7 +105,7 @@ export async function predictOnnx(o: OnnxPredictOptions): Promise<OnnxPredictRes
     `ONNX export ${o.exportDir}: ${members.join(' + ')}${post ? ', post-processing' : ''} (onnxruntime-node)`,
   );
   const loaded = await loadNetworks(o.exportDir, m, members, o.folds, o.threads);
-  const predictor = new Predictor(m, loaded, !!o.mirror);
+  const predictor = new Predictor(m, loaded, { mirror: !!o.mirror, cascadeBoxes: findCascadeBoxes });
   const first = loaded.get(members[0]!)!.config;
   const results: OnnxPredictResult['cases'] = [];
   try {
@@ -265,31 +123,17 @@ export async function predictOnnx(o: OnnxPredictOptions): Promise<OnnxPredictRes
         log(
           `warning: ${c.files[0]}: spacing ${spacing.map((s) => s.toFixed(2)).join('x')} mm is far from the plan's ${first.spacing.map((s) => s.toFixed(2)).join('x')}`,
         );
-      const memo = new Map<string, ChannelVolume>();
-      for (const name of members) await predictor.configuration(name, image, spacing, memo);
-      let probs = memo.get(members[0]!)!;
-      if (members.length > 1) {
-        const sum = probs.data.slice();
-        for (const name of members.slice(1)) {
-          const q = memo.get(name)!.data;
-          for (let i = 0; i < sum.length; i++) sum[i] += q[i]!;
-        }
-        for (let i = 0; i < sum.length; i++) sum[i] /= members.length;
-        probs = { ...probs, data: sum };
-      }
-      memo.clear();
+      const probs = await ensembleProbabilities(predictor, members, image, spacing);
       const idx = argmaxChannels(probs);
-      const values = m.labelValues;
-      const small = values.every((v) => v >= 0 && v < 256);
-      let labels: Uint8Array | Int16Array = small ? new Uint8Array(idx.length) : new Int16Array(idx.length);
-      for (let i = 0; i < idx.length; i++) labels[i] = values[idx[i]!]!;
+      const { labels: raw, datatype } = labelValuesOf(idx, m.labelValues);
+      let labels = raw;
       if (post) labels = applyPostprocessing(labels, image.shape, post);
       const labelVolume: Volume = {
         data: labels,
         shape: like.shape.slice(0, 3),
         spacing: like.spacing,
         affine: like.affine.map((r) => [...r]),
-        datatype: small ? 'uint8' : 'int16',
+        datatype,
         sclSlope: 1,
         sclInter: 0,
       };

@@ -3,7 +3,7 @@
 // (linear, or cubic in-plane; the coarse axis of anisotropic data alone with nearest), and back.
 // The same rules as the libtorch code, step for step; the shapes and the anisotropy decision come
 // from the same (engine-free) helpers.
-import { resampledShape, separateAxis } from '../preprocess/resample.js';
+import { resampledShape, separateAxis } from '../preprocess/resampleShape.js';
 import type { NormalizationPlan } from '../plan/normalization.js';
 import {
   channelOf,

@@ -3,7 +3,11 @@
 // sliding window (src/infer/slidingWindow.ts). Holds one K×D×H×W accumulator and one weight volume.
 import { gaussianImportanceArray, windowBoxes } from '../infer/windows.js';
 import { asRank3, extractBox, flipSpatial, numel, type ChannelVolume } from './arrays.js';
-import type { OnnxNetwork } from './onnxNetwork.js';
+
+/** A network as the sliding window calls it: logits [n, K, ...patch] of windows [n, C, ...patch]. */
+export interface WindowNetwork {
+  run(windows: Float32Array, n: number): Promise<Float32Array>;
+}
 
 export interface ArraySlidingWindowOptions {
   patch: number[];
@@ -13,6 +17,8 @@ export interface ArraySlidingWindowOptions {
   batch: number;
   /** Spatial axes (0-based within the patch) to mirror. */
   mirrorAxes: number[];
+  /** Called after each batch of windows (windows done, windows in all). */
+  progress?: (done: number, total: number) => void;
 }
 
 function mirrorCombinations(axes: number[]): number[][] {
@@ -23,7 +29,7 @@ function mirrorCombinations(axes: number[]): number[][] {
 
 /** Logits [K, ...spatial] (averaged over the windows by importance) of image [C, ...spatial]. */
 export async function slidingWindowLogitsArray(
-  net: OnnxNetwork,
+  net: WindowNetwork,
   image: ChannelVolume,
   o: ArraySlidingWindowOptions,
 ): Promise<ChannelVolume> {
@@ -87,6 +93,7 @@ export async function slidingWindowLogitsArray(
           for (let x = 0; x < PW; x++, i++) weight[row + x] += gauss[i]!;
         }
     });
+    o.progress?.(Math.min(b + o.batch, boxes.length), boxes.length);
   }
   for (let c = 0; c < K; c++) for (let i = 0; i < V; i++) acc[c * V + i] /= weight[i]!;
   if (shape.every((s, d) => s === image.shape[d])) return { data: acc, channels: K, shape: image.shape };

@@ -7,9 +7,10 @@ import path from 'node:path';
 import type { ConfigurationName, CascadeStage } from '../plan/planner.js';
 import type { NormalizationPlan } from '../plan/normalization.js';
 import type { PostprocessingRecipe } from '../labelmap/postprocessing.js';
+import { ExportFormatError, checkManifest, type MANIFEST_FORMAT } from './manifestCheck.js';
 
 export const MANIFEST_NAME = 'export.json';
-export const MANIFEST_FORMAT = 'medseg-onnx-export';
+export { MANIFEST_FORMAT } from './manifestCheck.js';
 
 export type ConvTransposeMode = 'native' | 'depthToSpace';
 
@@ -69,7 +70,7 @@ export interface ExportManifest {
   source: { modelDir: string; checkpoint: 'best' | 'latest'; exportedAt: string };
 }
 
-export class ExportFormatError extends Error {}
+export { ExportFormatError } from './manifestCheck.js';
 
 /** True when `dir` holds an export (export.json). */
 export const isExportFolder = (dir: string): boolean => existsSync(path.join(dir, MANIFEST_NAME));
@@ -85,33 +86,8 @@ export function readManifest(dir: string): ExportManifest {
   } catch (e) {
     throw new ExportFormatError(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  const bad = (why: string) => new ExportFormatError(`${file}: ${why}`);
-  if (m.format !== MANIFEST_FORMAT)
-    throw bad(`format is '${String(m.format)}', expected '${MANIFEST_FORMAT}'`);
-  if (m.version !== 1) throw bad(`version ${String(m.version)} is not supported (this medseg reads 1)`);
-  if (!Array.isArray(m.channelNames) || !m.channelNames.length) throw bad('channelNames missing');
-  if (!Array.isArray(m.labelValues) || m.labelValues.length < 2) throw bad('labelValues missing');
-  if (!Array.isArray(m.configurations) || !m.configurations.length) throw bad('no configurations');
-  if (!Array.isArray(m.members) || !m.members.length) throw bad('no members');
-  const names = new Set(m.configurations.map((c) => c.name));
-  for (const name of m.members) if (!names.has(name)) throw bad(`member '${name}' has no configuration`);
-  for (const c of m.configurations) {
-    if (c.dims !== 2 && c.dims !== 3) throw bad(`${c.name}: dims must be 2 or 3`);
-    if (!Array.isArray(c.patch) || c.patch.length !== c.dims)
-      throw bad(`${c.name}: patch must have ${c.dims} entries`);
-    if (!Array.isArray(c.spacing) || c.spacing.length !== 3)
-      throw bad(`${c.name}: spacing must have 3 entries`);
-    if (!Array.isArray(c.normalization) || c.normalization.length !== m.channelNames.length)
-      throw bad(`${c.name}: normalization must have one entry per channel (${m.channelNames.length})`);
-    if (c.numClasses !== m.labelValues.length)
-      throw bad(`${c.name}: numClasses ${c.numClasses}, but ${m.labelValues.length} label values`);
-    if (c.cascade && !names.has(c.cascade.previousStage))
-      throw bad(`${c.name}: its previous stage ${c.cascade.previousStage} is not exported`);
-    if (!Array.isArray(c.folds) || !c.folds.length) throw bad(`${c.name}: no folds`);
-    for (const f of c.folds) {
-      const onnx = path.join(dir, f.file);
-      if (!existsSync(onnx)) throw bad(`${c.name} fold ${f.fold}: ${onnx} is missing`);
-    }
-  }
-  return m;
+  return checkManifest(m, file, (rel) => {
+    const onnx = path.join(dir, rel);
+    return existsSync(onnx) ? null : onnx;
+  });
 }

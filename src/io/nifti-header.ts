@@ -57,7 +57,10 @@ export function detectNifti(b: Uint8Array): { version: 1 | 2; littleEndian: bool
 function text(b: Uint8Array, at: number, len: number): string {
   const s = b.subarray(at, at + len);
   const end = s.indexOf(0);
-  return Buffer.from(s.subarray(0, end < 0 ? len : end)).toString('latin1');
+  // Latin-1 by hand (no Buffer: the browser page reads headers too)
+  let out = '';
+  for (const c of s.subarray(0, end < 0 ? len : end)) out += String.fromCharCode(c);
+  return out;
 }
 
 /** Decodes a header; throws ImageFormatError for a wrong size field, magic or a short buffer. */
@@ -166,7 +169,8 @@ function parse2(b: Uint8Array, v: DataView, le: boolean, file: string): NiftiHea
 
 function putText(b: Uint8Array, at: number, len: number, s: string): void {
   // Room for the terminating NUL; non-Latin-1 characters become '?'.
-  const bytes = Buffer.from(s.replace(/[^\x20-\xff]/g, '?'), 'latin1').subarray(0, len - 1);
+  const latin1 = s.replace(/[^\x20-\xff]/g, '?');
+  const bytes = Uint8Array.from(latin1, (ch) => ch.charCodeAt(0)).subarray(0, len - 1);
   b.set(bytes, at);
 }
 

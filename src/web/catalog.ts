@@ -8,6 +8,7 @@ import path from 'node:path';
 import { CONFIGURATION_NAMES } from '../plan/schema.js';
 import type { EpochLog } from '../train/types.js';
 import { listEvaluations } from '../report/evaluations.js';
+import { labelColor } from './palette.js';
 
 export interface ViewerLabel {
   value: number;
@@ -41,20 +42,7 @@ export interface ViewerCatalog {
   cascade?: { stage1: string; stage2: string };
 }
 
-/** Distinct, saturated colours; label 1 is red so a single-label overlay reads like the report's. */
-const PALETTE: [number, number, number][] = [
-  [255, 0, 0],
-  [0, 200, 0],
-  [0, 90, 255],
-  [255, 200, 0],
-  [220, 0, 220],
-  [0, 220, 220],
-  [255, 128, 0],
-  [128, 0, 255],
-];
-
-export const labelColor = (value: number): [number, number, number] =>
-  PALETTE[(value - 1 + PALETTE.length * 64) % PALETTE.length]!;
+export { labelColor } from './palette.js';
 
 const readJson = (file: string): unknown => {
   try {

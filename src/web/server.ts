@@ -53,8 +53,17 @@ const TYPES: Record<string, string> = {
   '.nii': 'application/octet-stream',
 };
 
+/**
+ * Every response makes the pages cross-origin isolated (they load nothing from elsewhere anyway), so
+ * that the segmentation page's onnxruntime-web may use SharedArrayBuffer and run on several threads.
+ */
+const ISOLATION = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+};
+
 function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8') {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...ISOLATION });
   res.end(body);
 }
 
@@ -66,6 +75,7 @@ function sendFile(res: http.ServerResponse, root: string, rel: string, head: boo
     'content-type': TYPES[path.extname(r.file)] ?? 'application/octet-stream',
     'content-length': statSync(r.file).size,
     'cache-control': 'no-store',
+    ...ISOLATION,
   });
   if (head) return res.end();
   createReadStream(r.file).pipe(res);

@@ -4,6 +4,7 @@
 // Tests read window.medsegViewer to know when a case has been drawn (test/web/browser.test.ts).
 import { Niivue, SLICE_TYPE, type NVImage } from '@niivue/niivue';
 import { trainingCharts } from './curves';
+import { labelColormap } from './colormap';
 import type { Case, Catalog, Label, Prediction } from './types';
 
 interface ViewerState {
@@ -27,31 +28,6 @@ const status = (s: string, isError = false) => {
   el.textContent = s;
   el.className = isError ? 'error' : '';
 };
-
-/** A Niivue colour table for a label map: each label its colour, background transparent. */
-function labelColormap(labels: Label[], lighten: number) {
-  const max = Math.max(1, ...labels.map((l) => l.value));
-  const cm = {
-    R: [] as number[],
-    G: [] as number[],
-    B: [] as number[],
-    A: [] as number[],
-    I: [] as number[],
-    labels: [] as string[],
-  };
-  for (let v = 0; v <= max; v++) {
-    const l = labels.find((x) => x.value === v);
-    const [r, g, b] = l?.color ?? [128, 128, 128];
-    const mix = (c: number) => Math.round(c + (255 - c) * lighten);
-    cm.I.push(v);
-    cm.R.push(mix(r));
-    cm.G.push(mix(g));
-    cm.B.push(mix(b));
-    cm.A.push(v === 0 ? 0 : 255);
-    cm.labels.push(v === 0 ? '' : (l?.name ?? `label ${v}`));
-  }
-  return cm;
-}
 
 function makeNiivue(canvas: HTMLCanvasElement) {
   // no crosshair (its default red would read as a prediction), black background
