@@ -20,7 +20,11 @@ function main(): void {
   const group = joinFromEnv({ timeoutSeconds: Number(process.env.DDP_TIMEOUT ?? 30) });
   const rank = group?.rank ?? 0;
   const world = group?.worldSize ?? 1;
-  if (process.env.DDP_HANG && rank === 0) group!.wait('never-set', 600); // the launcher must stop it
+  // DDP_HANG: rank 1 leaves at once while rank 0 waits for a key never set: the launcher must stop it
+  if (process.env.DDP_HANG) {
+    if (rank === 1) process.exit(7);
+    group!.wait('never-set', 600);
+  }
   // a different initialisation per rank: the broadcast from rank 0 must make them one
   manualSeed(5 + rank);
   const net = new UNet({ ...defaultPlainSpec([16, 16, 16], 1, 3, 3), features: [4, 8, 16] });
