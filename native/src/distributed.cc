@@ -91,8 +91,9 @@ Napi::Value DistBackends(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// distGroup(backend, host, port, rank, worldSize, timeoutMs) -> handle. Rank 0 serves the TCPStore
-// at host:port and waits for the others; every rank then joins the group (blocking, at most timeoutMs).
+// distGroup(backend, host, port, rank, worldSize, timeoutMs, serve?) -> handle. Rank 0 serves the
+// TCPStore at host:port (unless serve is false: torchrun's agent serves it already) and waits for
+// the others; every rank then joins the group (blocking, at most timeoutMs).
 Napi::Value DistGroup(const Napi::CallbackInfo& info) {
   Args a(info, 0);
   const std::string backend = a.S(0);
@@ -101,6 +102,7 @@ Napi::Value DistGroup(const Napi::CallbackInfo& info) {
   const int64_t world = a.I(4, 1, 65536);
   const int64_t rank = a.I(3, 0, world - 1);
   const auto timeout = std::chrono::milliseconds(a.I(5, 1, 7LL * 24 * 3600 * 1000));
+  const bool serve = rank == 0 && (!a.has(6) || a.B(6));
   if (backend != "gloo" && backend != "nccl")
     throw ArgError(ErrorKind::Range, "backend must be 'gloo' or 'nccl', not '" + backend + "'");
 #if !(MEDSEG_HAS_GLOO || MEDSEG_HAS_NCCL)
@@ -115,14 +117,14 @@ Napi::Value DistGroup(const Napi::CallbackInfo& info) {
   g->timeout = timeout;
   ::c10d::TCPStoreOptions so;
   so.port = static_cast<uint16_t>(port);
-  so.isServer = rank == 0;
+  so.isServer = serve;
   so.numWorkers = static_cast<size_t>(world);
   so.waitWorkers = true;
   so.timeout = timeout;
   try {
     g->store = c10::make_intrusive<::c10d::TCPStore>(host, so);
   } catch (const std::exception& e) {
-    throw std::runtime_error("rank " + std::to_string(rank) + " could not " + (rank == 0 ? "serve" : "reach") +
+    throw std::runtime_error("rank " + std::to_string(rank) + " could not " + (serve ? "serve" : "reach") +
                              " the rendezvous store at " + g->where + " within " + seconds(timeout) + ": " + firstLines(e.what()));
   }
   try {

@@ -11,6 +11,9 @@ export interface RankEnv {
   worldSize: number;
   /** The rank's index on its own machine (which GPU it takes). */
   localRank: number;
+  /** torchrun's agent already serves the store at MASTER_ADDR:MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE):
+   * rank 0 connects to it instead of serving its own. */
+  agentStore?: boolean;
 }
 
 const REQUIRED = ['MASTER_ADDR', 'MASTER_PORT', 'RANK', 'WORLD_SIZE'] as const;
@@ -41,5 +44,6 @@ export function rankEnvFrom(env: NodeJS.ProcessEnv = process.env): RankEnv | nul
   const worldSize = integer(env, 'WORLD_SIZE', 1, 65536);
   const rank = integer(env, 'RANK', 0, worldSize - 1);
   const localRank = env.LOCAL_RANK === undefined || env.LOCAL_RANK === '' ? 0 : integer(env, 'LOCAL_RANK', 0, worldSize - 1);
-  return { masterAddr, masterPort, rank, worldSize, localRank };
+  const agentStore = env.TORCHELASTIC_USE_AGENT_STORE === 'True';
+  return { masterAddr, masterPort, rank, worldSize, localRank, ...(agentStore ? { agentStore } : {}) };
 }

@@ -10,7 +10,15 @@ export type Backend = 'gloo' | 'nccl';
 /** The addon's c10d functions (absent from an addon built without them: distGroup explains). */
 interface DistAddon {
   distBackends(): { gloo: boolean; nccl: boolean };
-  distGroup(backend: Backend, host: string, port: number, rank: number, world: number, timeoutMs: number): unknown;
+  distGroup(
+    backend: Backend,
+    host: string,
+    port: number,
+    rank: number,
+    world: number,
+    timeoutMs: number,
+    serve?: boolean,
+  ): unknown;
   distAllReduceSum(g: unknown, t: unknown): void;
   distBroadcast(g: unknown, t: unknown, root: number): void;
   distBarrier(g: unknown): void;
@@ -56,7 +64,15 @@ export class ProcessGroup {
     const backend = o.backend ?? 'gloo';
     const timeoutMs = Math.round((o.timeoutSeconds ?? 300) * 1000);
     const g = new ProcessGroup(env, backend, timeoutMs);
-    g.handle = addon().distGroup(backend, env.masterAddr, env.masterPort, env.rank, env.worldSize, timeoutMs);
+    g.handle = addon().distGroup(
+      backend,
+      env.masterAddr,
+      env.masterPort,
+      env.rank,
+      env.worldSize,
+      timeoutMs,
+      !env.agentStore,
+    );
     return g;
   }
 

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PYTHON, torchAvailable } from '../helpers/torchRef.js';
 import { distributedBackends, freePort, launchLocalRanks, ProcessGroup } from '../../src/distributed/index.js';
 
 const worker = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/ddpRank.js');
@@ -110,4 +111,46 @@ test('a rendezvous store that does not answer: one error naming host:port within
   );
   const seconds = (performance.now() - t0) / 1000;
   assert.ok(seconds < 10, `${seconds} s`);
+});
+
+test("under torchrun's agent store (PyTorch's own TCPStore serving), rank 0 connects instead of serving", {
+  skip: skip || (!torchAvailable() && "Debian's python3-torch is not installed (the agent's store)"),
+}, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'medseg-ddp-'));
+  const port = await freePort();
+  // PyTorch's TCPStore, as torchrun's agent hosts it (Debian's torchrun itself fails on Python 3.11)
+  const agent = spawn(
+    PYTHON,
+    [
+      '-c',
+      `import torch.distributed as d, datetime, time
+s = d.TCPStore('127.0.0.1', ${port}, None, True, datetime.timedelta(seconds=60), wait_for_workers=False)
+print('ready', flush=True)
+time.sleep(120)`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      agent.stdout.setEncoding('utf8').on('data', (s: string) => s.includes('ready') && resolve());
+      agent.on('exit', (code) => reject(new Error(`the agent's store exited with ${code}`)));
+    });
+    const env = (rank: number) => ({
+      MEDSEG_DDP_OUT: path.join(dir, 'agent'),
+      DDP_STEPS: '1',
+      DDP_TIMEOUT: '30',
+      TORCHELASTIC_USE_AGENT_STORE: 'True',
+      MASTER_ADDR: '127.0.0.1',
+      MASTER_PORT: String(port),
+      WORLD_SIZE: '2',
+      RANK: String(rank),
+    });
+    const [r0, r1] = await Promise.all([runWorker(env(0)), runWorker(env(1))]);
+    assert.equal(r0.code, 0, r0.stderr);
+    assert.equal(r1.code, 0, r1.stderr);
+    const w0 = read(path.join(dir, 'agent.rank0.json'));
+    assert.equal(maxDiff(w0, read(path.join(dir, 'agent.rank1.json'))), 0);
+  } finally {
+    agent.kill('SIGKILL');
+  }
 });

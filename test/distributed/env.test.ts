@@ -19,6 +19,8 @@ test('no variables: a single-process run; all of them: the rank', () => {
   // LOCAL_RANK may be left out (one rank per machine): 0
   const { LOCAL_RANK: _, ...noLocal } = full;
   assert.equal(rankEnvFrom(noLocal)!.localRank, 0);
+  // under torchrun the agent serves the store: rank 0 connects to it
+  assert.equal(rankEnvFrom({ ...full, TORCHELASTIC_USE_AGENT_STORE: 'True' })!.agentStore, true);
 });
 
 test('half a set or a bad value: one error naming the variable', () => {
