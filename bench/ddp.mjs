@@ -13,7 +13,12 @@ import { manualSeed, randn, randint, setThreads, keep } from '../dist/src/engine
 import { SGD } from '../dist/src/optim/index.js';
 import { UNet, defaultPlainSpec, deepSupervisionLoss } from '../dist/src/nn/index.js';
 import { trainOnBatch } from '../dist/src/train/step.js';
-import { joinFromEnv, allReduceGradients, broadcastParameters, launchLocalRanks } from '../dist/src/distributed/index.js';
+import {
+  joinFromEnv,
+  allReduceGradients,
+  broadcastParameters,
+  launchLocalRanks,
+} from '../dist/src/distributed/index.js';
 
 const [ranksArg = '1,2', stepsArg = '8', batchArg = '2', patchArg = '32'] = process.argv.slice(2);
 const steps = Number(stepsArg);
@@ -45,7 +50,10 @@ async function rank() {
       : undefined,
   };
   manualSeed(100 + (group?.rank ?? 0));
-  const b = { x: keep(randn([batch, 1, patch, patch, patch])), y: keep(randint(0, 3, [batch, patch, patch, patch])) };
+  const b = {
+    x: keep(randn([batch, 1, patch, patch, patch])),
+    y: keep(randint(0, 3, [batch, patch, patch, patch])),
+  };
   let t0 = 0;
   for (let s = 0; s < warmup + steps; s++) {
     if (s === warmup) {
@@ -74,7 +82,9 @@ if (process.env.MEDSEG_BENCH_OUT) {
 } else {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'medseg-bench-ddp-'));
   const self = fileURLToPath(import.meta.url);
-  console.log(`${os.availableParallelism()} cores; patch ${patch}³, batch ${batch} per rank, ${steps} timed steps`);
+  console.log(
+    `${os.availableParallelism()} cores; patch ${patch}³, batch ${batch} per rank, ${steps} timed steps`,
+  );
   for (const n of ranksArg.split(',').map(Number)) {
     const out = path.join(dir, `ranks${n}.json`);
     const env = { MEDSEG_BENCH_OUT: out };

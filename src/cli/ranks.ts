@@ -34,7 +34,8 @@ export type RankPlan =
 /** What this process is: a plain run, the launcher of --nproc ranks, or one rank. */
 export function rankPlan(values: { nproc?: string; 'dist-timeout'?: string }, env = process.env): RankPlan {
   const nproc = parseInteger(values.nproc, 'nproc', { min: 1, max: 1024 });
-  const timeoutSeconds = values['dist-timeout'] === undefined ? 300 : parseDuration(values['dist-timeout'], 'dist-timeout');
+  const timeoutSeconds =
+    values['dist-timeout'] === undefined ? 300 : parseDuration(values['dist-timeout'], 'dist-timeout');
   let rankEnv: RankEnv | null;
   try {
     rankEnv = rankEnvFrom(env);
@@ -43,7 +44,9 @@ export function rankPlan(values: { nproc?: string; 'dist-timeout'?: string }, en
   }
   if (rankEnv) {
     if (nproc !== undefined && nproc !== rankEnv.worldSize)
-      throw new UsageError(`--nproc ${nproc} disagrees with WORLD_SIZE=${rankEnv.worldSize} of the environment`);
+      throw new UsageError(
+        `--nproc ${nproc} disagrees with WORLD_SIZE=${rankEnv.worldSize} of the environment`,
+      );
     return { kind: 'rank', env: rankEnv, timeoutSeconds };
   }
   return nproc !== undefined && nproc > 1 ? { kind: 'launch', nproc } : { kind: 'single' };

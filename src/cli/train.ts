@@ -148,7 +148,9 @@ export const command: Command = {
     const ds = positionals[0];
     if (!ds) throw new UsageError(`a dataset folder is required\n${HELP}`);
     const ranks = rankPlan(values);
-    let { options: opts, fold } = await trainOptionsFromArgs(values, ds);
+    const parsed = await trainOptionsFromArgs(values, ds);
+    const fold = parsed.fold;
+    let opts = parsed.options;
     // before libtorch loads and the dataset is read: a folder training cannot write to fails now
     await assertWritableModelFolder(opts.modelDir);
     if (ranks.kind === 'launch') return launchTrainRanks(ranks.nproc, argv);

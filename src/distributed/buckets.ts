@@ -39,7 +39,8 @@ export function planBuckets(tensors: readonly Tensor[], bucketBytes = DEFAULT_BU
 /** Runs `collective` on the bucket flattened into one tensor, then writes the result back. */
 function throughFlat(bucket: Tensor[], collective: (flat: Tensor) => void): void {
   tidy(() => {
-    const flat = bucket.length === 1 ? bucket[0]!.reshape(-1).contiguous() : cat(bucket.map((t) => t.reshape(-1)));
+    const flat =
+      bucket.length === 1 ? bucket[0]!.reshape(-1).contiguous() : cat(bucket.map((t) => t.reshape(-1)));
     collective(flat);
     let off = 0;
     for (const t of bucket) {
@@ -74,12 +75,18 @@ export function allReduceGradients(group: Collective, params: readonly Tensor[],
 }
 
 /** Every rank's parameters become root's (at the start: one set of weights whatever each rank loaded). */
-export function broadcastParameters(group: Collective, params: readonly Tensor[], root = 0, bucketBytes?: number): void {
+export function broadcastParameters(
+  group: Collective,
+  params: readonly Tensor[],
+  root = 0,
+  bucketBytes?: number,
+): void {
   if (group.worldSize === 1) return;
   noGrad(() => {
     const data = params.map((p) => p.detach());
     try {
-      for (const bucket of planBuckets(data, bucketBytes)) throughFlat(bucket, (flat) => group.broadcast(flat, root));
+      for (const bucket of planBuckets(data, bucketBytes))
+        throughFlat(bucket, (flat) => group.broadcast(flat, root));
     } finally {
       for (const d of data) d.dispose();
     }

@@ -43,7 +43,8 @@ export function rankEnvFrom(env: NodeJS.ProcessEnv = process.env): RankEnv | nul
   const masterPort = integer(env, 'MASTER_PORT', 1, 65535);
   const worldSize = integer(env, 'WORLD_SIZE', 1, 65536);
   const rank = integer(env, 'RANK', 0, worldSize - 1);
-  const localRank = env.LOCAL_RANK === undefined || env.LOCAL_RANK === '' ? 0 : integer(env, 'LOCAL_RANK', 0, worldSize - 1);
+  const localRank =
+    env.LOCAL_RANK === undefined || env.LOCAL_RANK === '' ? 0 : integer(env, 'LOCAL_RANK', 0, worldSize - 1);
   const agentStore = env.TORCHELASTIC_USE_AGENT_STORE === 'True';
   return { masterAddr, masterPort, rank, worldSize, localRank, ...(agentStore ? { agentStore } : {}) };
 }

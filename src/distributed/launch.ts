@@ -47,7 +47,8 @@ export function oversubscription(nproc: number, cores = availableParallelism()):
  */
 export async function launchLocalRanks(o: LaunchOptions): Promise<number> {
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
-  if (!Number.isInteger(o.nproc) || o.nproc < 1) throw new Error(`--nproc must be a positive integer, not ${o.nproc}`);
+  if (!Number.isInteger(o.nproc) || o.nproc < 1)
+    throw new Error(`--nproc must be a positive integer, not ${o.nproc}`);
   const warning = oversubscription(o.nproc);
   if (warning) log(warning);
   const port = await freePort();

@@ -31,7 +31,8 @@ export function runStep(run: TrainRun): (step: number) => Promise<number> {
       scaler: run.scaler,
       device: run.device,
       syncGrads: run.options.distributed
-        ? (params) => allReduceGradients(run.options.distributed!.group, params, run.options.distributed!.bucketBytes)
+        ? (params) =>
+            allReduceGradients(run.options.distributed!.group, params, run.options.distributed!.bucketBytes)
         : undefined,
       lrAt: (s) => warmupPolyLR(run.lr0, s, state.totalEpochs * state.itersPerEpoch, warmup),
     },
@@ -100,7 +101,9 @@ export async function trainFold(
       history: run.history,
       step,
       // the weights are the same on every rank: rank 0 alone validates and writes
-      validate: lead ? () => pseudoDice(run.net, run.val, run.classes, run.precision, run.squeeze2d) : () => [],
+      validate: lead
+        ? () => pseudoDice(run.net, run.val, run.classes, run.precision, run.squeeze2d)
+        : () => [],
       record: async (entry, improved) => {
         if (!lead) return;
         await saveCheckpoint(files.latest, run.net, run.opt, state);

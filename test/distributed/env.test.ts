@@ -5,7 +5,13 @@ import { rankEnvFrom, rankSeed, planBuckets, oversubscription } from '../../src/
 import { rankPlan } from '../../src/cli/ranks.js';
 import { zeros, Tensor } from '../../src/engine/index.js';
 
-const full = { MASTER_ADDR: 'node-1.cluster', MASTER_PORT: '29500', RANK: '3', WORLD_SIZE: '8', LOCAL_RANK: '1' };
+const full = {
+  MASTER_ADDR: 'node-1.cluster',
+  MASTER_PORT: '29500',
+  RANK: '3',
+  WORLD_SIZE: '8',
+  LOCAL_RANK: '1',
+};
 
 test('no variables: a single-process run; all of them: the rank', () => {
   assert.equal(rankEnvFrom({}), null);
@@ -25,7 +31,10 @@ test('no variables: a single-process run; all of them: the rank', () => {
 
 test('half a set or a bad value: one error naming the variable', () => {
   assert.throws(() => rankEnvFrom({ RANK: '0', WORLD_SIZE: '2' }), /MASTER_ADDR, MASTER_PORT are not/);
-  assert.throws(() => rankEnvFrom({ ...full, MASTER_PORT: '70000' }), /MASTER_PORT='70000' must be an integer from 1 to 65535/);
+  assert.throws(
+    () => rankEnvFrom({ ...full, MASTER_PORT: '70000' }),
+    /MASTER_PORT='70000' must be an integer from 1 to 65535/,
+  );
   assert.throws(() => rankEnvFrom({ ...full, MASTER_PORT: 'http' }), /MASTER_PORT='http'/);
   assert.throws(() => rankEnvFrom({ ...full, RANK: '8' }), /RANK='8' must be an integer from 0 to 7/);
   assert.throws(() => rankEnvFrom({ ...full, RANK: '-1' }), /RANK='-1'/);
@@ -64,7 +73,14 @@ test('rank 0 keeps the run seed; the others get their own, the same every time',
 });
 
 test('buckets: consecutive tensors of one dtype up to the byte limit; a large tensor alone', () => {
-  const ts = [zeros([10]), zeros([10]), zeros([100]), zeros([10]), zeros([5], { dtype: 'float64' }), zeros([5])];
+  const ts = [
+    zeros([10]),
+    zeros([10]),
+    zeros([100]),
+    zeros([10]),
+    zeros([5], { dtype: 'float64' }),
+    zeros([5]),
+  ];
   const sizes = (bs: Tensor[][]) => bs.map((b) => b.map((t) => t.numel));
   // 10+10 floats = 80 bytes fit in 100; 100 floats (400 bytes) stand alone; float64 breaks a bucket
   assert.deepEqual(sizes(planBuckets(ts, 100)), [[10, 10], [100], [10], [5], [5]]);

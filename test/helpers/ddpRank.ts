@@ -46,14 +46,19 @@ function main(): void {
     const y = randint(0, 3, [batch, 16, 16, 16]);
     // DDP_HALF: the control, one process on half of each batch (what a rank sees without the all-reduce)
     const per = process.env.DDP_HALF ? batch / 2 : batch / world;
-    const mine = { x: keep(x.narrow(0, rank * per, per).contiguous()), y: keep(y.narrow(0, rank * per, per).contiguous()) };
+    const mine = {
+      x: keep(x.narrow(0, rank * per, per).contiguous()),
+      y: keep(y.narrow(0, rank * per, per).contiguous()),
+    };
     x.dispose();
     y.dispose();
     trainOnBatch(parts, s, mine);
     mine.x.dispose();
     mine.y.dispose();
   }
-  const weights = Object.fromEntries([...net.stateDict()].map(([k, t]) => [k, [...(t.toArray() as Float32Array)]]));
+  const weights = Object.fromEntries(
+    [...net.stateDict()].map(([k, t]) => [k, [...(t.toArray() as Float32Array)]]),
+  );
   writeFileSync(`${out}.rank${rank}.json`, JSON.stringify(weights));
   group?.close();
 }
