@@ -72,6 +72,30 @@ test('2 ranks on loopback end with the weights of 1 process on the doubled batch
   assert.ok(maxDiff(half!, single!) > 100 * d + 1e-4, `half the batch alone: ${maxDiff(half!, single!)}`);
 });
 
+test('with loss scaling, an overflow on one rank makes every rank skip that step', { skip }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'medseg-ddp-'));
+  const env = { DDP_STEPS: '3', DDP_TIMEOUT: '60', DDP_SCALER: '1', DDP_INF_AT: '1' };
+  const code = await launchLocalRanks({
+    nproc: 2,
+    script: worker,
+    args: [],
+    env: { ...env, MEDSEG_DDP_OUT: path.join(dir, 'ddp') },
+    log: () => {},
+  });
+  assert.equal(code, 0);
+  assert.equal((await runWorker({ ...env, MEDSEG_DDP_OUT: path.join(dir, 'single') })).code, 0);
+  const [r0, r1, single] = ['ddp.rank0', 'ddp.rank1', 'single.rank0'].map((f) =>
+    read(path.join(dir, `${f}.json`)),
+  );
+  // only rank 1's loss overflowed, yet both skipped step 1 (as the single process did)
+  assert.deepEqual(r0!.skippedSteps, [1]);
+  assert.deepEqual(r1!.skippedSteps, [1]);
+  assert.deepEqual(single!.skippedSteps, [1]);
+  assert.equal(maxDiff(r0!, r1!), 0);
+  const d = maxDiff(r0!, single!);
+  assert.ok(d < 5e-5, `2 ranks vs 1 process: max |Δw| ${d}`);
+});
+
 test(
   'a rank that exits mid-run stops the other with an error naming the group, not a hang',
   { skip },

@@ -6,7 +6,7 @@
 // The final weights go to MEDSEG_DDP_OUT.rank<r>.json.
 import { writeFileSync } from 'node:fs';
 import { keep, manualSeed, randint, randn, setThreads } from '../../src/engine/index.js';
-import { SGD } from '../../src/optim/index.js';
+import { SGD, GradScaler } from '../../src/optim/index.js';
 import { UNet, defaultPlainSpec, deepSupervisionLoss } from '../../src/nn/index.js';
 import { trainOnBatch, type StepParts } from '../../src/train/step.js';
 import { joinFromEnv, allReduceGradients, broadcastParameters } from '../../src/distributed/index.js';
@@ -15,6 +15,7 @@ function main(): void {
   const out = process.env.MEDSEG_DDP_OUT!;
   const steps = Number(process.env.DDP_STEPS ?? 3);
   const dieAt = Number(process.env.DDP_DIE_AT ?? -1);
+  const infAt = Number(process.env.DDP_INF_AT ?? -1);
   const batch = 4;
   setThreads(1);
   const group = joinFromEnv({ timeoutSeconds: Number(process.env.DDP_TIMEOUT ?? 30) });
@@ -32,14 +33,23 @@ function main(): void {
   const opt = new SGD(net.parameters(), { lr: 0.01, momentum: 0.99, nesterov: true, weightDecay: 3e-5 });
   const parts: StepParts = {
     forward: (x) => net.forwardAll(x),
-    loss: deepSupervisionLoss,
+    // DDP_INF_AT: at that step rank 1 (or the single process) makes its loss infinite: with the
+    // scaler, every rank must see the overflow through the all-reduce and skip the step
+    loss: (outs, y) => {
+      const l = deepSupervisionLoss(outs, y);
+      return step === infAt && (rank === 1 || !group) ? l.mul(Infinity) : l;
+    },
     opt,
     precision: null,
+    // DDP_SCALER: the float16 path's loss scaling, in float32 (the scaled step equals the plain one)
+    scaler: process.env.DDP_SCALER ? new GradScaler() : null,
     lrAt: () => 0.01,
     // 4 KiB buckets: several all-reduces per step, most holding several gradients
     syncGrads: group ? (params) => allReduceGradients(group, params, 4096) : undefined,
   };
+  let step = 0;
   for (let s = 0; s < steps; s++) {
+    step = s;
     if (s === dieAt && rank === 1) process.exit(7);
     manualSeed(100 + s);
     const x = randn([batch, 1, 16, 16, 16]);
@@ -56,9 +66,10 @@ function main(): void {
     mine.x.dispose();
     mine.y.dispose();
   }
-  const weights = Object.fromEntries(
+  const weights: Record<string, number[]> = Object.fromEntries(
     [...net.stateDict()].map(([k, t]) => [k, [...(t.toArray() as Float32Array)]]),
   );
+  weights.skippedSteps = [parts.scaler?.skipped ?? 0];
   writeFileSync(`${out}.rank${rank}.json`, JSON.stringify(weights));
   group?.close();
 }
