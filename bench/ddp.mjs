@@ -3,8 +3,9 @@
 // --nproc`). Each rank trains on its own batch of B; the step's samples are N × B. Per world size:
 // warm-up steps, then the mean step time, samples per second, and the share of the step spent in
 // the gradient all-reduce (bucketed, 25 MiB). Threads per rank: cores / N (at least 1), so every
-// run uses the same cores.
-//   node bench/ddp.mjs [ranks = 1,2] [steps = 8] [batch = 2] [patch = 32]   (after npm run build)
+// run uses the same cores; or [threads] per rank for all (1: each rank's compute is the same, so the
+// ratio of samples/s measures the data-parallel overhead rather than OpenMP's scaling).
+//   node bench/ddp.mjs [ranks = 1,2] [steps = 8] [batch = 2] [patch = 32] [threads]   (after npm run build)
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +21,7 @@ import {
   launchLocalRanks,
 } from '../dist/src/distributed/index.js';
 
-const [ranksArg = '1,2', stepsArg = '8', batchArg = '2', patchArg = '32'] = process.argv.slice(2);
+const [ranksArg = '1,2', stepsArg = '8', batchArg = '2', patchArg = '32', threadsArg] = process.argv.slice(2);
 const steps = Number(stepsArg);
 const batch = Number(batchArg);
 const patch = Number(patchArg);
@@ -29,7 +30,10 @@ const warmup = 2;
 async function rank() {
   const group = joinFromEnv({ timeoutSeconds: 600 });
   const world = group?.worldSize ?? 1;
-  setThreads(Math.max(1, Math.floor(os.availableParallelism() / world)));
+  const threads = threadsArg
+    ? Number(threadsArg)
+    : Math.max(1, Math.floor(os.availableParallelism() / world));
+  setThreads(threads);
   manualSeed(0);
   const net = new UNet(defaultPlainSpec([patch, patch, patch], 1, 3));
   if (group) broadcastParameters(group, net.parameters());
@@ -66,7 +70,7 @@ async function rank() {
   if ((group?.rank ?? 0) === 0) {
     const r = {
       ranks: world,
-      threadsPerRank: Math.max(1, Math.floor(os.availableParallelism() / world)),
+      threadsPerRank: threads,
       parameters: net.numParameters(),
       secondsPerStep: +perStep.toFixed(3),
       samplesPerSecond: +((world * batch) / perStep).toFixed(3),
@@ -83,13 +87,13 @@ if (process.env.MEDSEG_BENCH_OUT) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'medseg-bench-ddp-'));
   const self = fileURLToPath(import.meta.url);
   console.log(
-    `${os.availableParallelism()} cores; patch ${patch}³, batch ${batch} per rank, ${steps} timed steps`,
+    `${os.availableParallelism()} cores, load average ${os.loadavg()[0].toFixed(1)}; patch ${patch}³, batch ${batch} per rank, ${steps} timed steps`,
   );
   for (const n of ranksArg.split(',').map(Number)) {
     const out = path.join(dir, `ranks${n}.json`);
     const env = { MEDSEG_BENCH_OUT: out };
     // one rank is a group of one: the same process, no all-reduce (allReduceGradients returns at once)
-    const code = await launchLocalRanks({ nproc: n, script: self, args: [], env });
+    const code = await launchLocalRanks({ nproc: n, script: self, args: process.argv.slice(2), env });
     if (code !== 0) throw new Error(`${n} rank(s) failed with exit code ${code}`);
     console.log(JSON.stringify(JSON.parse(readFileSync(out, 'utf8'))));
   }
