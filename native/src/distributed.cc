@@ -66,7 +66,8 @@ void finish(Group& g, const c10::intrusive_ptr<::c10d::Work>& work, const char* 
   try {
     work->wait(g.timeout);
   } catch (const std::exception& e) {
-    throw std::runtime_error(std::string(what) + " failed (group at " + g.where + ", timeout " + seconds(g.timeout) + "): " + firstLines(e.what()));
+    throw std::runtime_error(std::string(what) + " failed (group at " + g.where + ", timeout " + seconds(g.timeout) +
+                             "): " + firstLines(e.what()));
   }
 }
 #endif
@@ -125,7 +126,8 @@ Napi::Value DistGroup(const Napi::CallbackInfo& info) {
     g->store = c10::make_intrusive<::c10d::TCPStore>(host, so);
   } catch (const std::exception& e) {
     throw std::runtime_error("rank " + std::to_string(rank) + " could not " + (serve ? "serve" : "reach") +
-                             " the rendezvous store at " + g->where + " within " + seconds(timeout) + ": " + firstLines(e.what()));
+                             " the rendezvous store at " + g->where + " within " + seconds(timeout) + ": " +
+                             firstLines(e.what()));
   }
   try {
 #if MEDSEG_HAS_GLOO
@@ -133,21 +135,24 @@ Napi::Value DistGroup(const Napi::CallbackInfo& info) {
       auto opts = ::c10d::ProcessGroupGloo::Options::create(timeout);
       opts->devices.push_back(glooDevice(host));
       opts->threads = 2;
-      g->pg = c10::make_intrusive<::c10d::ProcessGroupGloo>(g->store, static_cast<int>(rank), static_cast<int>(world), opts);
+      g->pg = c10::make_intrusive<::c10d::ProcessGroupGloo>(g->store, static_cast<int>(rank),
+                                                            static_cast<int>(world), opts);
     }
 #endif
 #if MEDSEG_HAS_NCCL
     if (backend == "nccl") {
       auto opts = ::c10d::ProcessGroupNCCL::Options::create();
       opts->timeout = timeout;
-      g->pg = c10::make_intrusive<::c10d::ProcessGroupNCCL>(g->store, static_cast<int>(rank), static_cast<int>(world), opts);
+      g->pg = c10::make_intrusive<::c10d::ProcessGroupNCCL>(g->store, static_cast<int>(rank),
+                                                            static_cast<int>(world), opts);
     }
 #endif
   } catch (const std::exception& e) {
-    throw std::runtime_error("rank " + std::to_string(rank) + " could not join the " + backend + " group through the store at " + g->where +
-                             ": " + firstLines(e.what()));
+    throw std::runtime_error("rank " + std::to_string(rank) + " could not join the " + backend +
+                             " group through the store at " + g->where + ": " + firstLines(e.what()));
   }
-  Napi::External<Group> handle = Napi::External<Group>::New(info.Env(), g.release(), [](Napi::Env, Group* p) { delete p; });
+  Napi::External<Group> handle =
+      Napi::External<Group>::New(info.Env(), g.release(), [](Napi::Env, Group* p) { delete p; });
   handle.TypeTag(&kGroupTag);
   return handle;
 #endif

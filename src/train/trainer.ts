@@ -64,7 +64,6 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   return (await trainFold(o)).result;
 }
 
-/** trainModel, also returning what the run prepared (dataset, plans, splits) for the caller's use. */
 /**
  * Data-parallel runs: rank 0 prepares the data and opens the run first (one writer of the
  * preprocessed store and splits.json); the others then open theirs, silent, and take rank 0's weights.
@@ -80,6 +79,7 @@ async function openRank(o: TrainOptions): Promise<TrainRun> {
   return run;
 }
 
+/** trainModel, also returning what the run prepared (dataset, plans, splits) for the caller's use. */
 export async function trainFold(
   caller: TrainOptions,
 ): Promise<{ result: TrainResult; prepared: Prepared; splits: Split[] }> {
