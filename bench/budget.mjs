@@ -3,6 +3,13 @@
 //   node bench/budget.mjs [--sets brats,synth] [--budgets 10,20,40] [--plans budget,default,hand]
 //                         [--rotations 0,1,2,3] [--tasks hippocampus,prostate] [--size small]
 //                         [--threads 2] [--shared]   (after npm run build; budgets in minutes, may be fractions)
+//                         [--time-only | --idle-steps FILE]
+// A shared machine makes wall-clock cells meaningless, so a run can be split in two: `--time-only`
+// (on an idle machine: minutes) times each cell's first steps exactly as `train --budget` does and
+// writes the seconds per step to bench/out/budget/idle-steps.json; `--idle-steps FILE` then trains
+// every cell with the epochs × iterations that `train --budget` would fit from that idle step time
+// (src/train/budget.ts's fitEpochs), whatever the load: the steps and Dice of an idle machine, the
+// wall time of a busy one. `--threads` then only sets how many cores each cell uses.
 // (a) BraTS 2013 (shared data, 4 cases): train on 3, evaluate the 4th (rotation k holds out case k);
 //     whole tumour (1+2+3+4), tumour core (1+3+4), enhancing (4), Dice and HD95, no post-processing.
 // (b) synthetic decathlon tasks (size small, 10 cases): fold 0 of the 5-fold split, its 2 validation
@@ -26,6 +33,8 @@ import { findTask, writeSynthDataset } from '../dist/src/synth/index.js';
 import { train } from '../dist/src/crossval/train.js';
 import { evaluateFolders } from '../dist/src/evaluate/folders.js';
 import { validationDir } from '../dist/src/train/outOfFold.js';
+import { fitEpochs } from '../dist/src/train/budget.js';
+import { existsSync, readFileSync } from 'node:fs';
 
 const { values } = parseArgs({
   options: {
@@ -37,12 +46,20 @@ const { values } = parseArgs({
     size: { type: 'string', default: 'small' },
     threads: { type: 'string', default: String(os.availableParallelism()) },
     shared: { type: 'boolean', default: false },
+    'time-only': { type: 'boolean', default: false },
+    'idle-steps': { type: 'string' },
+    // threads the plan is calibrated for (the user's machine); --threads is what training uses
+    'plan-threads': { type: 'string' },
     data: { type: 'string', default: process.env.MEDSEG_REAL_DATA ?? '../shared/data' },
   },
 });
 const out = path.resolve('bench/out/budget');
 mkdirSync(out, { recursive: true });
 const threads = Number(values.threads);
+const planThreads = Number(values['plan-threads'] ?? values.threads);
+const idleFile = path.join(out, 'idle-steps.json');
+const idleSteps = values['idle-steps'] ? JSON.parse(readFileSync(values['idle-steps'], 'utf8')) : null;
+const TIMED = Symbol('timed');
 const rows = [];
 
 async function bratsDataset() {
@@ -73,7 +90,7 @@ const REGIONS = [
 async function shapePlan(kind, model, plans, seconds, log) {
   let c = plans.configurations['3d_fullres'];
   if (kind === 'budget') {
-    plans = await fitPlansToBudget(plans, { seconds, threads, log });
+    plans = await fitPlansToBudget(plans, { seconds, threads: planThreads, log });
     c = plans.configurations['3d_fullres'];
   } else if (kind === 'hand') {
     const scale = 0.5 ** (1 / 3);
@@ -119,22 +136,69 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     lines.push(s);
     process.stderr.write(`[${tag}] ${s}\n`);
   };
-  const { plans } = await plan(dataset, model, { memoryGb: 4 });
+  const { plans } = await plan(dataset, model, {});
   if (splits) writeFileSync(path.join(model, 'splits.json'), JSON.stringify(splits));
   const seconds = minutes * 60;
   const shape = await shapePlan(kind, model, plans, seconds, log);
+  const key = `${set} ${minutes} ${kind}`;
+  if (values['time-only']) {
+    // train --budget's own timing of the first steps, then stop before the first epoch
+    try {
+      await train({
+        dataset,
+        modelDir: model,
+        config: '3d_fullres',
+        fold,
+        budgetSeconds: seconds,
+        threads,
+        log,
+        beforeEpoch: () => {
+          throw TIMED;
+        },
+      });
+    } catch (e) {
+      if (e !== TIMED) throw e;
+    }
+    const fit = lines.map((l) => /at ([\d.]+) s\/step/.exec(l)).find(Boolean);
+    const table = existsSync(idleFile) ? JSON.parse(readFileSync(idleFile, 'utf8')) : {};
+    table[key] = {
+      s_per_step: Number(fit[1]),
+      ...shape,
+      load: Number(os.loadavg()[0].toFixed(2)),
+      at: new Date().toISOString(),
+    };
+    writeFileSync(idleFile, `${JSON.stringify(table, null, 2)}\n`);
+    console.log(JSON.stringify({ key, ...table[key] }));
+    return;
+  }
+  let fixed = {};
+  if (idleSteps) {
+    const idle = idleSteps[key];
+    if (!idle)
+      throw new Error(`${values['idle-steps']} has no idle step time for '${key}': run --time-only first`);
+    const plannedIters =
+      JSON.parse(readFileSync(path.join(model, 'plans.json'), 'utf8')).configurations['3d_fullres'].training
+        ?.itersPerEpoch ?? 250;
+    const e = fitEpochs(seconds, idle.s_per_step, plannedIters);
+    fixed = { epochs: e.totalEpochs, itersPerEpoch: e.itersPerEpoch };
+    log(
+      `idle-equivalent: ${idle.s_per_step} s/step idle → ${e.totalEpochs} epochs × ${e.itersPerEpoch} iterations`,
+    );
+  }
   const tTrain = performance.now();
   const r = await train({
     dataset,
     modelDir: model,
     config: '3d_fullres',
     fold,
-    budgetSeconds: seconds,
+    ...(idleSteps ? fixed : { budgetSeconds: seconds }),
     threads,
     log,
   });
   const trainSeconds = (performance.now() - tTrain) / 1000;
-  const fit = lines.map((l) => /at ([\d.]+) s\/step: (\d+) epochs × (\d+) iterations/.exec(l)).find(Boolean);
+  const fit = idleSteps
+    ? [null, idleSteps[key].s_per_step, fixed.epochs, fixed.itersPerEpoch]
+    : lines.map((l) => /at ([\d.]+) s\/step: (\d+) epochs × (\d+) iterations/.exec(l)).find(Boolean);
   const iters = fit ? Number(fit[3]) : NaN;
   const val = validationDir(model, '3d_fullres', fold);
   const predDir = path.join(model, 'prediction');
@@ -163,7 +227,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     ),
     train_s: Math.round(trainSeconds),
     total_s: Math.round((performance.now() - t0) / 1000),
-    machine: `${os.cpus()[0]?.model} ×${os.availableParallelism()}, threads ${threads}, load ${os.loadavg()[0].toFixed(1)}${values.shared ? ' (shared)' : ''}`,
+    machine: `${os.cpus()[0]?.model} ×${os.availableParallelism()}, threads ${threads}, load ${os.loadavg()[0].toFixed(1)}${values.shared ? ' (shared)' : ''}${idleSteps ? ', steps from the idle step time' : ''}`,
   };
   rows.push(row);
   appendFileSync(path.join(out, 'cells.jsonl'), `${JSON.stringify(row)}\n`);

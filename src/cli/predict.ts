@@ -59,7 +59,8 @@ into MODEL_DIR/export/ first (reused while its checkpoints are unchanged).
 Mirroring (test-time augmentation over every flip of the axes: 8 network passes per window in 3D)
 is off by default on the CPU, where it multiplies the time per case by ~8 (measured on a 2-core
 CPU, one BraTS case: nnU-Net v2 140 s → 1105 s) for a small gain in Dice; --mirror turns it on. On
-a GPU it is on by default (--no-mirror turns it off).--task NAME (a model of train-multi / meta-train): predicts with task NAME's head (and input stem),
+a GPU it is on by default (--no-mirror turns it off).
+--task NAME (a model of train-multi / meta-train): predicts with task NAME's head (and input stem),
 through that task's own plans (MODEL/tasks/NAME); an unknown name lists the model's tasks.`;
 
 export const command: Command = {

@@ -163,6 +163,22 @@ export interface CalibrateOptions {
   log?: (s: string) => void;
 }
 
+/**
+ * The calibration with `point` added (a point of the same name replaced) and the model refitted,
+ * written back to the cache so the next plan on this machine starts from it.
+ */
+export async function addCalibrationPoint(
+  c: Calibration,
+  point: CalibrationPoint,
+  dir = cacheDir(),
+): Promise<Calibration> {
+  const points = [...c.points.filter((p) => p.name !== point.name), point];
+  const next: Calibration = { ...c, points, model: fitStepTime(points) };
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(calibrationFile(c.key, dir), JSON.stringify(next, null, 2));
+  return next;
+}
+
 /** This machine's calibration: from the cache when its key matches exactly, else measured (~10-30 s). */
 export async function calibrate(o: CalibrateOptions): Promise<Calibration> {
   const threads = o.threads ?? os.availableParallelism();

@@ -197,3 +197,78 @@ test('plans.json budget and training sections: a written plan reads back valid, 
     /configurations\.3d_fullres\.budget\.steps/,
   );
 });
+
+test('the chosen network is timed and the plan re-chosen from the measurement, once per machine', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const {
+    calibrationKey,
+    calibrationFile,
+    fitPlansToBudget,
+    keyDigest,
+    networkPointName,
+    MAX_VERIFY_ROUNDS,
+  } = await import('../../src/plan/index.js');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'medseg-verify-'));
+  // a machine whose big networks run slower per GFLOP than the small probes (as caches and memory
+  // bandwidth make a real CPU do): 100 GFLOP/s at 0 GFLOP, falling with size
+  const trueSeconds = (gflop: number) => (gflop / 100) * (1 + gflop / 300);
+  const probes = [5, 20, 60].map((g, i) => ({ name: `probe${i}`, gflop: g, seconds: trueSeconds(g) }));
+  const key = calibrationKey('fp32', 1);
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(
+    calibrationFile(key, dir),
+    JSON.stringify({ key, digest: keyDigest(key), measuredAt: 'test', points: probes, model: {} }),
+  );
+  const timed: string[] = [];
+  const timeStep = (spec: Parameters<typeof stepGflop>[0], patch: number[], batch: number) => {
+    timed.push(patch.join('x'));
+    return trueSeconds(stepGflop(spec, patch, batch));
+  };
+  const plans = { configurations: { '3d_fullres': bratsBase() } } as unknown as Plans;
+  const logs: string[] = [];
+  const seconds = 40 * 60;
+  const unverified = await fitPlansToBudget(plans, {
+    seconds,
+    fp32: true,
+    threads: 1,
+    cacheDir: dir,
+    verify: false,
+  });
+  assert.equal(timed.length, 0);
+  const fitted = (
+    await fitPlansToBudget(plans, {
+      seconds,
+      fp32: true,
+      threads: 1,
+      cacheDir: dir,
+      timeStep,
+      log: (s) => logs.push(s),
+    })
+  ).configurations['3d_fullres']!;
+  assert.ok(timed.length >= 1 && timed.length <= MAX_VERIFY_ROUNDS, `timed ${timed.length} networks`);
+  assert.ok(logs.some((l) => /budget check: .* predicted .* measured/.test(l)));
+  // the probes under-predict the big network: unchecked, the plan promises more steps than the budget holds
+  const before = unverified.configurations['3d_fullres']!;
+  const beforeTrue = trueSeconds(stepGflop(before.network, before.patch, before.batchSize));
+  assert.ok(before.budget!.steps * beforeTrue > STEP_SHARE * seconds * 1.2, 'the unchecked plan overruns');
+  // checked: the chosen network was measured, and its steps fit the budget within the fit's error
+  const cache = JSON.parse(readFileSync(calibrationFile(key, dir), 'utf8')) as { points: { name: string }[] };
+  assert.ok(
+    cache.points.some((p) => p.name === networkPointName(fitted)),
+    'the chosen network is in the cache',
+  );
+  const trueStep = trueSeconds(stepGflop(fitted.network, fitted.patch, fitted.batchSize));
+  assert.ok(
+    fitted.budget!.steps * trueStep <= STEP_SHARE * seconds * 1.1,
+    `${fitted.budget!.steps} × ${trueStep}`,
+  );
+  assert.ok(fitted.budget!.steps * trueStep >= STEP_SHARE * seconds * 0.7);
+  // the next plan on this machine starts from the measured points: nothing timed again
+  timed.length = 0;
+  const again = (await fitPlansToBudget(plans, { seconds, fp32: true, threads: 1, cacheDir: dir, timeStep }))
+    .configurations['3d_fullres']!;
+  assert.equal(timed.length, 0);
+  assert.equal(networkPointName(again), networkPointName(fitted));
+});
