@@ -11,7 +11,8 @@
         "src/fused.cc",
         "src/allocator.cc",
         "src/guard.cc",
-        "src/device.cc"
+        "src/device.cc",
+        "src/distributed.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -37,6 +37,12 @@ if [ -z "${LIBTORCH:-}" ] && [ "$(node scripts/find-libtorch.mjs)" = "null" ]; t
   echo "setup.sh: no libtorch found; installing Debian's libtorch-dev"
   apt_install libtorch-dev
 fi
+# Gloo's headers: Debian's libtorch-dev has c10d's ProcessGroupGloo but its header needs gloo's
+# (libgloo-dev); without them the addon is built without data-parallel training (train --nproc)
+if [ -f /usr/include/torch/csrc/distributed/c10d/ProcessGroupGloo.hpp ] && [ ! -f /usr/include/gloo/config.h ]; then
+  echo "setup.sh: installing libgloo-dev (Gloo's headers, for data-parallel training)"
+  apt_install libgloo-dev || echo "setup.sh: continuing without it (no data-parallel training: train --nproc)"
+fi
 
 if [ "$dev" = 1 ]; then
   missing=()

@@ -19,6 +19,7 @@ export const LAYERS: Record<string, number> = {
   grid: 2, // volumes as tensors, boxes and crops
   nn: 2,
   optim: 2,
+  distributed: 2, // data-parallel training: c10d process groups, bucketed gradient all-reduce, the rank launcher
   dataset: 3,
   plan: 4,
   synth: 4,

@@ -15,6 +15,9 @@
 #include <sstream>
 
 namespace medseg {
+// The c10d functions (distributed.cc), defined on the module's exports.
+void registerDistributed(Napi::Env env, Napi::Object exports);
+
 namespace {
 
 Registry& registry() {
@@ -216,6 +219,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"cudaSynchronize", CudaSynchronize},
   };
   for (const auto& [name, fn] : functions) defineGuarded(env, exports, name, fn);
+  registerDistributed(env, exports);  // distributed.cc: c10d process groups
   return exports;
 }
 

@@ -21,12 +21,13 @@ import { assertWritableModelFolder } from '../train/preflight.js';
 import { deviceOption, parseDeviceOption, DEVICE_HELP } from './device.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 import type { TrainOptions } from '../train/types.js';
+import { RANK_ARGS, RANK_HELP, rankPlan, launchTrainRanks, joinRank } from './ranks.js';
 
 const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d|3d_cascade_prior|3d_cascade_crop]
                     [--fold 0-4|all] [--model DIR]
                     [--epochs N] [--iters-per-epoch N] [--budget 30m] [--optimizer sgd|adamw]
                     [--lr X] [--bf16 | --fp16 | --fp32] [--resume] [--seed N] [--threads N] [--memory-gb N]
-                    [--no-validation] [--device auto|cpu|cuda|cuda:N]
+                    [--no-validation] [--device auto|cpu|cuda|cuda:N] [--nproc N] [--dist-timeout 5m]
                     [--dice-weight W] [--ce-weight W] [--oversample-foreground F] [--augmentation S]
 
 Trains one fold (nnU-Net defaults: SGD 0.01, Nesterov 0.99, poly LR, weight decay 3e-5, Dice+CE
@@ -56,7 +57,8 @@ it has one (search trials write them there), else the default.
 ${DEVICE_HELP}
 --bf16: bfloat16 autocast (CPU with AVX512-BF16/AMX, or GPU); on by default on a CPU with native
 bf16 (AVX512-BF16 or AMX), where --fp32 turns it off. --fp16: float16 autocast with dynamic
-loss scaling (GPU only). On a GPU cuDNN's benchmark mode is on (the patch size is fixed).`;
+loss scaling (GPU only). On a GPU cuDNN's benchmark mode is on (the patch size is fixed).
+${RANK_HELP}`;
 
 /** train's options, as parseArgs reads them (finetune takes the same ones and adds its own). */
 export const TRAIN_ARGS = {
@@ -165,18 +167,38 @@ export const command: Command = {
   name: 'train',
   summary: 'train one fold of a configuration',
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: TRAIN_ARGS });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { ...TRAIN_ARGS, ...RANK_ARGS },
+    });
     if (values.help) {
       console.log(HELP);
       return 0;
     }
     const ds = positionals[0];
     if (!ds) throw new UsageError(`a dataset folder is required\n${HELP}`);
-    const { options: opts, fold } = await trainOptionsFromArgs(values, ds);
+    const ranks = rankPlan(values);
+    const parsed = await trainOptionsFromArgs(values, ds);
+    const fold = parsed.fold;
+    let opts = parsed.options;
     // before libtorch loads and the dataset is read: a folder training cannot write to fails now
     await assertWritableModelFolder(opts.modelDir);
+    if (ranks.kind === 'launch') return launchTrainRanks(ranks.nproc, argv);
+    const joined = ranks.kind === 'rank' ? await joinRank(ranks, opts.device ?? 'cpu') : null;
+    if (joined) {
+      opts = { ...opts, distributed: joined.distributed, device: joined.device };
+      // rank 0 alone predicts the validation cases and prints
+      if (ranks.kind === 'rank' && ranks.env.rank !== 0) opts.validate = false;
+    }
     const { train, trainFolds } = await import('../crossval/train.js');
-    const results = fold === 'all' ? await trainFolds(opts) : [await train({ ...opts, fold })];
+    let results;
+    try {
+      results = fold === 'all' ? await trainFolds(opts) : [await train({ ...opts, fold })];
+    } finally {
+      joined?.distributed.group.close();
+    }
+    if (ranks.kind === 'rank' && ranks.env.rank !== 0) return 0;
     // a budgeted run cannot afford find-best's folds: it chooses its own recipe (README)
     const { recipeAfterBudgetedRun } = await import('../evaluate/singleRunRecipe.js');
     const { readSplits } = await import('../train/splits.js');

@@ -22,12 +22,17 @@ export interface EpochLoop {
   /** When set, the epoch count is refitted after every epoch to the budget left (from budgetStart). */
   budget?: { seconds: number; start: number };
   log: (s: string) => void;
+  /** No progress bar (data-parallel ranks other than 0). */
+  quiet?: boolean;
+  /** Data-parallel runs: rank 0's value of a decision every rank must share (the refitted epoch
+   * count, stopping), so that no rank waits alone in a collective. */
+  agree?: (value: number) => number;
 }
 
 /** Runs epochs until state.totalEpochs (or a hook says stop); returns whether it stopped early. */
 export async function runEpochs(loop: EpochLoop): Promise<{ stoppedEarly: boolean }> {
   const { state, history, log } = loop;
-  const bar = new ProgressBar();
+  const bar = new ProgressBar(loop.quiet ? { write: () => true } : undefined);
   const epochSeconds: number[] = [];
   try {
     while (state.epoch < state.totalEpochs) {
@@ -59,7 +64,8 @@ export async function runEpochs(loop: EpochLoop): Promise<{ stoppedEarly: boolea
       if (loop.budget) {
         epochSeconds.push(seconds);
         const left = loop.budget.seconds - (performance.now() - loop.budget.start) / 1000;
-        const total = refitEpochs(state.epoch, epochSeconds, left);
+        const fitted = refitEpochs(state.epoch, epochSeconds, left);
+        const total = loop.agree ? loop.agree(fitted) : fitted;
         if (total !== state.totalEpochs) {
           log(`budget: ${left.toFixed(0)} s left, refitted to ${total} epochs`);
           state.totalEpochs = total;
@@ -84,7 +90,9 @@ export async function runEpochs(loop: EpochLoop): Promise<{ stoppedEarly: boolea
         `epoch ${state.epoch}/${state.totalEpochs}  loss ${entry.train_loss.toFixed(4)}  val dice [${dice.map((d) => d.toFixed(3)).join(' ')}]` +
           `  ema ${state.ema.toFixed(3)}${improved ? ' (best)' : ''}  ${seconds.toFixed(1)} s/epoch  ETA ${formatDuration(eta)}`,
       );
-      if ((await loop.onEpoch?.(entry)) === 'stop' && state.epoch < state.totalEpochs) {
+      let stop = (await loop.onEpoch?.(entry)) === 'stop';
+      if (loop.agree) stop = loop.agree(stop ? 1 : 0) === 1;
+      if (stop && state.epoch < state.totalEpochs) {
         log(`stopped after epoch ${state.epoch} (asked by the caller)`);
         return { stoppedEarly: true };
       }

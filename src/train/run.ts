@@ -17,6 +17,7 @@ import { newTrainState, type EpochLog, type TrainOptions, type TrainState } from
 import { optionsFromPlan, replanForBudget } from './planDefaults.js';
 import { checkTrainOptions } from './checkOptions.js';
 import { DEFAULT_AUGMENTATION_STRENGTH, DEFAULT_FOREGROUND_OVERSAMPLING } from './recipe.js';
+import { rankSeed } from '../distributed/index.js';
 
 export interface RunFiles {
   foldDir: string;
@@ -161,13 +162,14 @@ export async function openRun(caller: TrainOptions): Promise<TrainRun> {
       enumerable: true,
       configurable: true,
     });
-  // batches made ahead in worker threads; the batch of step s depends only on (seed, s)
+  // batches made ahead in worker threads; the batch of step s depends only on (seed, s), and in a
+  // data-parallel run on the rank too (rank 0 keeps the run's seed)
   const loader = new BatchLoader({
     dir: p.preprocessedDir,
     cases: trainCases,
     patch,
     batchSize: p.config.batchSize,
-    seed: state.seed ?? o.seed ?? 0,
+    seed: rankSeed(state.seed ?? o.seed ?? 0, o.distributed?.group.rank ?? 0),
     squeeze2d,
     imageChannels: p.plans.channelNames.length,
     foregroundFraction: o.foregroundOversampling ?? DEFAULT_FOREGROUND_OVERSAMPLING,

@@ -22,6 +22,9 @@ export interface StepParts {
   scaler?: GradScaler | null;
   /** Where the network lives: the loader's CPU batches cross to it here, once per step. */
   device?: string;
+  /** Data-parallel runs: averages the gradients over the ranks, after backward and before the
+   * update (src/distributed/ allReduceGradients). Unset: the single-process step. */
+  syncGrads?: (params: readonly Tensor[]) => void;
 }
 
 /** The batch on `device` (the same one when it is there already; else the CPU copy is freed). */
@@ -44,9 +47,12 @@ export function trainOnBatch(parts: StepParts, step: number, batch: Batch): numb
     parts.opt.zeroGrad();
     if (parts.scaler) {
       parts.scaler.scaleLoss(l).backward();
+      // the scaled gradients are averaged: an overflow on any rank reaches every rank, which all skip
+      parts.syncGrads?.(parts.opt.params);
       parts.scaler.step(parts.opt);
     } else {
       l.backward();
+      parts.syncGrads?.(parts.opt.params);
       parts.opt.step();
     }
     return l.item();

@@ -13,6 +13,7 @@ import { runEpochs } from './epochs.js';
 import { fitEpochs } from './budget.js';
 import { pseudoDice } from './pseudoDice.js';
 import { DEFAULT_CE_WEIGHT, DEFAULT_DICE_WEIGHT } from './recipe.js';
+import { allReduceGradients, broadcastParameters } from '../distributed/index.js';
 import type { TrainOptions, TrainResult } from './types.js';
 import type { Prepared } from './prepare.js';
 import type { Split } from './splits.js';
@@ -35,6 +36,10 @@ export function runStep(run: TrainRun): (step: number) => Promise<number> {
       precision: run.precision,
       scaler: run.scaler,
       device: run.device,
+      syncGrads: run.options.distributed
+        ? (params) =>
+            allReduceGradients(run.options.distributed!.group, params, run.options.distributed!.bucketBytes)
+        : undefined,
       lrAt: (s) => warmupPolyLR(run.lr0, s, state.totalEpochs * state.itersPerEpoch, warmup),
     },
     (s) => run.loader.next(s),
@@ -49,6 +54,12 @@ async function fitToBudget(run: TrainRun, step: (s: number) => Promise<number>):
   for (let i = 0; i < 3; i++) await step(i);
   const perStep = (performance.now() - t) / 3000;
   Object.assign(run.state, fitEpochs(o.budgetSeconds!, perStep, run.state.itersPerEpoch));
+  // data-parallel: every rank runs rank 0's schedule
+  if (o.distributed)
+    [run.state.totalEpochs, run.state.itersPerEpoch] = o.distributed.group.agree([
+      run.state.totalEpochs,
+      run.state.itersPerEpoch,
+    ]);
   o.log?.(
     `budget ${o.budgetSeconds}s at ${perStep.toFixed(2)} s/step: ${run.state.totalEpochs} epochs × ${run.state.itersPerEpoch} iterations`,
   );
@@ -59,12 +70,31 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   return (await trainFold(o)).result;
 }
 
+/**
+ * Data-parallel runs: rank 0 prepares the data and opens the run first (one writer of the
+ * preprocessed store and splits.json); the others then open theirs, silent, and take rank 0's weights.
+ */
+async function openRank(o: TrainOptions): Promise<TrainRun> {
+  const dp = o.distributed;
+  if (!dp) return openRun(o);
+  const key = `medseg/open/${o.config ?? '3d_fullres'}/${o.fold ?? 0}`;
+  if (dp.group.rank !== 0) dp.group.wait(key, dp.openTimeoutSeconds ?? 6 * 3600);
+  const run = await openRun(o);
+  if (dp.group.rank === 0) dp.group.set(key, 'open');
+  broadcastParameters(dp.group, run.net.parameters(), 0, dp.bucketBytes);
+  return run;
+}
+
 /** trainModel, also returning what the run prepared (dataset, plans, splits) for the caller's use. */
 export async function trainFold(
-  o: TrainOptions,
+  caller: TrainOptions,
 ): Promise<{ result: TrainResult; prepared: Prepared; splits: Split[] }> {
+  const dp = caller.distributed;
+  const lead = !dp || dp.group.rank === 0;
+  // ranks other than 0 say nothing and leave the hooks (search trials, fine-tuning logs) to rank 0
+  const o: TrainOptions = lead ? caller : { ...caller, log: undefined, onEpoch: undefined };
   const log = o.log ?? (() => {});
-  const run = await openRun(o);
+  const run = await openRank(o);
   const { state, files } = run;
   let stoppedEarly = false;
   try {
@@ -76,8 +106,12 @@ export async function trainFold(
       state,
       history: run.history,
       step,
-      validate: () => pseudoDice(run.net, run.val, run.classes, run.precision, run.squeeze2d),
+      // the weights are the same on every rank: rank 0 alone validates and writes
+      validate: lead
+        ? () => pseudoDice(run.net, run.val, run.classes, run.precision, run.squeeze2d)
+        : () => [],
       record: async (entry, improved) => {
+        if (!lead) return;
         await saveCheckpoint(files.latest, run.net, run.opt, state);
         if (improved) await saveCheckpoint(files.best, run.net, run.opt, state);
         await appendFile(files.log, `${JSON.stringify(entry)}\n`);
@@ -87,6 +121,8 @@ export async function trainFold(
       onEpoch: o.onEpoch,
       budget: fitting ? { seconds: o.budgetSeconds!, start } : undefined,
       log,
+      quiet: !lead,
+      agree: dp && ((v) => dp.group.agree([v])[0]!),
     }));
   } finally {
     await run.close();

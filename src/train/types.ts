@@ -2,6 +2,7 @@
 import type { ConfigurationName } from '../plan/planner.js';
 import type { UNet } from '../nn/index.js';
 import type { GradScalerState } from '../optim/index.js';
+import type { ProcessGroup } from '../distributed/index.js';
 
 export interface TrainOptions {
   dataset: string;
@@ -49,6 +50,19 @@ export interface TrainOptions {
    * trials pruned by ASHA). */
   onEpoch?: (e: EpochLog) => void | 'stop' | Promise<void | 'stop'>;
   log?: (s: string) => void;
+  /** Data-parallel training: this process is one rank of `group` (src/distributed/). Every rank
+   * samples its own batches; gradients are averaged over the ranks each step; rank 0 alone logs,
+   * validates and writes checkpoints. */
+  distributed?: DataParallel;
+}
+
+export interface DataParallel {
+  group: ProcessGroup;
+  /** Gradient bucket size (default 25 MiB, as PyTorch DDP). */
+  bucketBytes?: number;
+  /** How long the other ranks wait for rank 0 to prepare the data and open the run (default 6 h:
+   * preprocessing a large dataset takes long; a rank that dies is stopped by its launcher). */
+  openTimeoutSeconds?: number;
 }
 
 export interface EpochLog {
