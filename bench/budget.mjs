@@ -20,7 +20,16 @@
 // trains with `train --budget` (epochs fitted to the wall clock), so a loaded machine shortens all of
 // them alike: compare cells of one run, and say whether the machine was shared.
 // One JSON line per cell on stdout (and bench/out/budget/cells.jsonl), then a Markdown table.
-import { appendFileSync, copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,7 +43,6 @@ import { train } from '../dist/src/crossval/train.js';
 import { evaluateFolders } from '../dist/src/evaluate/folders.js';
 import { validationDir } from '../dist/src/train/outOfFold.js';
 import { fitEpochs } from '../dist/src/train/budget.js';
-import { existsSync, readFileSync } from 'node:fs';
 
 const { values } = parseArgs({
   options: {
@@ -196,10 +204,12 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     log,
   });
   const trainSeconds = (performance.now() - tTrain) / 1000;
+  // the step time and iterations per epoch the cell ran with: the idle table's, else train's own fit
+  const m = lines.map((l) => /at ([\d.]+) s\/step: (\d+) epochs × (\d+) iterations/.exec(l)).find(Boolean);
   const fit = idleSteps
-    ? [null, idleSteps[key].s_per_step, fixed.epochs, fixed.itersPerEpoch]
-    : lines.map((l) => /at ([\d.]+) s\/step: (\d+) epochs × (\d+) iterations/.exec(l)).find(Boolean);
-  const iters = fit ? Number(fit[3]) : NaN;
+    ? { sPerStep: idleSteps[key].s_per_step, iters: fixed.itersPerEpoch }
+    : m && { sPerStep: Number(m[1]), iters: Number(m[3]) };
+  const iters = fit ? fit.iters : NaN;
   const val = validationDir(model, '3d_fullres', fold);
   const predDir = path.join(model, 'prediction');
   const refDir = path.join(model, 'reference');
@@ -217,7 +227,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     budget_min: minutes,
     plan: kind,
     ...shape,
-    s_per_step: fit ? Number(Number(fit[1]).toFixed(2)) : null,
+    s_per_step: fit ? Number(fit.sPerStep.toFixed(2)) : null,
     steps: r.history.length * iters,
     dice: Object.fromEntries(
       Object.entries(report.mean).map(([k, m]) => [k, m.dice === null ? null : Number(m.dice.toFixed(3))]),

@@ -3,10 +3,11 @@
 // timed itself, since the calibration's small probes extrapolate to it (on the 2-core EPYC they
 // predicted 1.42 s/step for BraTS's 64x96x112 network, which takes 2.11 s: 1.5x the steps promised).
 // The measured point joins the calibration (and its cache) and the rule runs again, until it
-// chooses a network that was measured (its steps then come from the refitted model). Spacing and normalisation stay nnU-Net's, so the
-// preprocessed data of a plan stay valid when it is fitted to a budget afterwards.
+// chooses a network that was measured (its steps then come from the refitted model). Spacing and
+// normalisation stay nnU-Net's, so the preprocessed data of a plan stay valid when it is fitted to
+// a budget afterwards.
 import type { UNetSpec } from '../nn/unet.js';
-import { addCalibrationPoint, cacheDir, calibrate, timeTrainingStep, type Calibration } from './calibrate.js';
+import { addCalibrationPoint, calibrate, timeTrainingStep, type Calibration } from './calibrate.js';
 import { stepGflop } from './budgetCost.js';
 import { defaultBf16 } from './cpu.js';
 import { planForBudget } from './budget.js';
@@ -97,7 +98,7 @@ async function verifyChoice(
       `budget check: ${point}: predicted ${predicted.toFixed(2)} s/step, measured ${seconds.toFixed(2)}`,
     );
     const gflop = stepGflop(fitted.network, fitted.patch, fitted.batchSize);
-    cal = await addCalibrationPoint(cal, { name: point, gflop, seconds }, o.cacheDir ?? cacheDir());
+    cal = await addCalibrationPoint(cal, { name: point, gflop, seconds }, o.cacheDir);
     fitted = fit(cal);
   }
   return { fitted, cal };

@@ -173,10 +173,14 @@ export async function addCalibrationPoint(
   dir = cacheDir(),
 ): Promise<Calibration> {
   const points = [...c.points.filter((p) => p.name !== point.name), point];
-  const next: Calibration = { ...c, points, model: fitStepTime(points) };
+  return writeCalibration({ ...c, points, model: fitStepTime(points) }, dir);
+}
+
+/** Stores a calibration in the cache under its key (atomically) and returns it. */
+async function writeCalibration(c: Calibration, dir: string): Promise<Calibration> {
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(calibrationFile(c.key, dir), JSON.stringify(next, null, 2));
-  return next;
+  await writeFileAtomic(calibrationFile(c.key, dir), JSON.stringify(c, null, 2));
+  return c;
 }
 
 /** This machine's calibration: from the cache when its key matches exactly, else measured (~10-30 s). */
@@ -199,14 +203,9 @@ export async function calibrate(o: CalibrateOptions): Promise<Calibration> {
     o.log?.(`calibration: ${p.name} ${seconds.toFixed(3)} s/step`);
     return { name: p.name, gflop: stepGflop(p.spec, p.patch, p.batch), seconds };
   });
-  const c: Calibration = {
-    key,
-    digest: keyDigest(key),
-    measuredAt: new Date().toISOString(),
-    points,
-    model: fitStepTime(points),
-  };
-  await mkdir(dir, { recursive: true });
-  await writeFileAtomic(calibrationFile(key, dir), JSON.stringify(c, null, 2));
-  return c;
+  const measuredAt = new Date().toISOString();
+  return writeCalibration(
+    { key, digest: keyDigest(key), measuredAt, points, model: fitStepTime(points) },
+    dir,
+  );
 }
