@@ -80,6 +80,10 @@ export async function openTasks(o: TaskSetOptions): Promise<TaskSet> {
     }
     if (!own[i]!.configurations['3d_fullres'])
       throw new Error(`${plansFile}: no 3d_fullres configuration (multi-task training is 3D)`);
+    if (own[i]!.regions)
+      throw new Error(
+        `${plansFile}: region-based plans (sigmoid outputs) cannot join multi-task training, whose heads are softmax over classes`,
+      );
   }
   // 2. the common network and patch, written into every task's plans (its own channels and classes)
   const common = commonPlan(
