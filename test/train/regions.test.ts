@@ -4,7 +4,7 @@
 // and predict writes each region's value, later regions over earlier.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Tensor, tidy } from '../../src/engine/index.js';
 import { planDataset, validatePlans, type Plans, type Fingerprint } from '../../src/plan/index.js';
@@ -18,6 +18,7 @@ import { readOutOfFoldSummary } from '../../src/train/outOfFold.js';
 import { regionLabels } from '../../src/evaluate/findBest.js';
 import { datasetFromPattern } from '../../src/dataset/from-pattern.js';
 import { synthDataset, tinyPlans, tmp } from '../transfer/fixtures.js';
+import { medseg } from '../cli/run.js';
 
 const fingerprint = (o: Partial<Fingerprint> = {}): Fingerprint => ({
   version: 1,
@@ -168,8 +169,7 @@ test('train + validate + predict a region-based model (synthetic brain tumour, t
   for (const c of summary.cases)
     assert.deepEqual(Object.keys(c.dice), ['whole tumour', 'tumour core', 'enhancing tumour']);
   // predict one case with its probabilities: the labels are the regions' values written in order
-  const images = path.join(ds, 'imagesTs');
-  const input = existsSync(images) ? images : path.join(ds, 'imagesTr');
+  const input = path.join(ds, 'imagesTr');
   const first = readdirSync(input)
     .find((f) => f.endsWith('_0000.nii.gz'))!
     .replace('_0000.nii.gz', '');
@@ -184,6 +184,22 @@ test('train + validate + predict a region-based model (synthetic brain tumour, t
     return Array.from(regionLabelValues(p, [1, 2, 3]).toArray() as BigInt64Array, Number);
   });
   assert.deepEqual(Array.from(seg.data as ArrayLike<number>, Number), want);
+  // evaluate --model scores a region-based model on its regions by default
+  const ev = medseg([
+    'evaluate',
+    '--pred',
+    out,
+    '--ref',
+    path.join(ds, 'labelsTr'),
+    '--model',
+    model,
+    '--json',
+    '--quiet',
+  ]);
+  assert.equal(ev.status, 0, ev.stderr);
+  const report = JSON.parse(ev.stdout.trim().split('\n').at(-1)!) as { mean: Record<string, unknown> };
+  for (const r of plans.regions!)
+    assert.ok(r.name in report.mean, `${r.name} in ${Object.keys(report.mean).join(', ')}`);
 });
 
 test("find-best's region labels: the members' mean probability above one half, later regions over earlier", () => {
