@@ -20,6 +20,7 @@ import { nanMean } from '../common/stats.js';
 import { readSplits } from '../train/splits.js';
 import { readPlans } from '../plan/schema.js';
 import { outputChannels } from '../plan/regions.js';
+import { writtenByRegions } from '../labelmap/regions.js';
 import {
   foldOfCase,
   oofProbabilityFile,
@@ -164,6 +165,7 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
   };
   // per candidate: Dice [case][label]
   const S = scoredNames.length;
+  const postLabels = regions ? [...new Set(regions.map((r) => r.writeAs))].sort((a, b) => a - b) : foreground;
   const scores = candidates.map(() => new Float64Array(ids.length * S));
   for (const [k, id] of ids.entries()) {
     const ref = await reference(id);
@@ -206,9 +208,11 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
     const members = await Promise.all(best.members.map((m) => probabilities(m, id)));
     const ref = await reference(id);
     const prediction = labelsOf(members);
-    rows.push(postprocessingDice({ prediction, reference: ref.data, shape: ref.shape }, foreground));
+    // a region-based model writes each region's value: its references are compared in those values
+    const written = regions ? writtenByRegions(ref.data, regions) : ref.data;
+    rows.push(postprocessingDice({ prediction, reference: written, shape: ref.shape }, postLabels));
   }
-  const postprocessing = decidePostprocessing(rows, foreground);
+  const postprocessing = decidePostprocessing(rows, postLabels);
   const recipe: InferenceRecipe = {
     version: 1,
     configurations: best.members,

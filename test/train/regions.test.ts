@@ -19,6 +19,8 @@ import { regionLabels } from '../../src/evaluate/findBest.js';
 import { datasetFromPattern } from '../../src/dataset/from-pattern.js';
 import { synthDataset, tinyPlans, tmp } from '../transfer/fixtures.js';
 import { medseg } from '../cli/run.js';
+import { writeSingleRunRecipe } from '../../src/evaluate/singleRunRecipe.js';
+import { writtenByRegions } from '../../src/labelmap/regions.js';
 
 const fingerprint = (o: Partial<Fingerprint> = {}): Fingerprint => ({
   version: 1,
@@ -200,6 +202,11 @@ test('train + validate + predict a region-based model (synthetic brain tumour, t
   const report = JSON.parse(ev.stdout.trim().split('\n').at(-1)!) as { mean: Record<string, unknown> };
   for (const r of plans.regions!)
     assert.ok(r.name in report.mean, `${r.name} in ${Object.keys(report.mean).join(', ')}`);
+  // the single-run recipe chooses post-processing on the values the model writes (1, 2, 3), with the
+  // references brought to those values
+  const single = await writeSingleRunRecipe({ dataset: ds, modelDir: model, config: '3d_fullres', fold: 0 });
+  assert.ok(single.written, JSON.stringify(single));
+  assert.deepEqual(Object.keys(single.recipe.postprocessing!.perLabel).sort(), ['1', '2', '3']);
 });
 
 test("find-best's region labels: the members' mean probability above one half, later regions over earlier", () => {
@@ -228,4 +235,16 @@ test('a pattern dataset with region labels needs regions_class_order, and keeps 
   const withOrder = await datasetFromPattern({ ...spec, regionClassOrder: [1, 2, 3] });
   assert.deepEqual(withOrder.regionClassOrder, [1, 2, 3]);
   assert.ok(!withOrder.issues.some((i) => i.severity === 'error'), JSON.stringify(withOrder.issues));
+});
+
+test("a reference in the values a region model writes: each region's value, later regions over earlier", () => {
+  const regions = [
+    { labels: [1, 2, 3, 4], writeAs: 2 },
+    { labels: [1, 3, 4], writeAs: 1 },
+    { labels: [4], writeAs: 4 },
+  ];
+  const ref = Int16Array.from([0, 1, 2, 3, 4, 5]);
+  const w = writtenByRegions(ref, regions);
+  assert.ok(w instanceof Int16Array);
+  assert.deepEqual(Array.from(w), [0, 1, 2, 1, 4, 0]);
 });
