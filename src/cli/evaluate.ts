@@ -135,7 +135,8 @@ export const command: Command = {
     // a region-based model is judged on its regions unless told otherwise
     if (values.model !== undefined && values.regions === undefined) {
       const { readPlans } = await import('../plan/schema.js');
-      const regions = (await readPlans(path.join(values.model, 'plans.json'))).regions;
+      // evaluating needs no plans: ones that do not read leave the labels as they are
+      const regions = (await readPlans(path.join(values.model, 'plans.json')).catch(() => null))?.regions;
       if (regions) options.regions = regions.map((r) => ({ name: r.name, labels: r.labels }));
     }
     if (values['tolerance-mm'] !== undefined)

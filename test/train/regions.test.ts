@@ -19,6 +19,7 @@ import { regionLabels } from '../../src/evaluate/findBest.js';
 import { datasetFromPattern } from '../../src/dataset/from-pattern.js';
 import { synthDataset, tinyPlans, tmp } from '../transfer/fixtures.js';
 import { medseg } from '../cli/run.js';
+import { writeReport } from '../../src/report/report.js';
 import { writeSingleRunRecipe } from '../../src/evaluate/singleRunRecipe.js';
 import { writtenByRegions } from '../../src/labelmap/regions.js';
 
@@ -166,6 +167,9 @@ test('train + validate + predict a region-based model (synthetic brain tumour, t
   });
   // the pseudo-Dice has one entry per region
   assert.ok(epochs.length === 2 && epochs.every((d) => d.length === 3), JSON.stringify(epochs));
+  // the report's pseudo-Dice curves are named by region
+  const html = readFileSync(await writeReport(model), 'utf8');
+  assert.match(html, /tumour core/);
   const summary = (await readOutOfFoldSummary(model, '3d_fullres', 0))!;
   assert.ok(summary.cases.length > 0);
   for (const c of summary.cases)
