@@ -14,7 +14,9 @@
 //               cases; a cell trains on N of them (rotated by seed) and is evaluated on the others;
 //   brats       brats2013-deepmedic: 4 cases, FLAIR + T1c, labels 0-4; N train, the others evaluate.
 // Pre-training never sees the target: the ten synthetic tasks and the other real set (spinal cord for
-// BraTS, BraTS for spinal cord), which is also the single-task source.
+// BraTS, BraTS for spinal cord), which is also the single-task source; real targets also pre-train on
+// TotalSegmentator's reference masks of a CT (another model's labels, 117 classes grouped into 7
+// tissue systems, 3 slab cases: bench/totalseg-dataset.mjs).
 // Fine-tuned cells go through the library's finetune() — what `medseg finetune DS --from MODEL` runs:
 // the source's plans transferred (its network and patch, the target's spacing and normalisation), the
 // weights loaded by name and shape with the weight table (multi-task and meta sources: the view of
@@ -46,9 +48,10 @@ import { evaluateFolders } from '../dist/src/evaluate/folders.js';
 import { trainMulti } from '../dist/src/multitask/train.js';
 import { metaTrain } from '../dist/src/multitask/meta.js';
 import { finetune } from '../dist/src/transfer/finetune.js';
+import { totalsegDataset } from './totalseg-dataset.mjs';
 
 const [phase = 'table', target = 'spleen', ...rest] = process.argv.slice(2);
-// FEWSHOT_SMOKE=1: 3 pre-training tasks, 1 epoch each (checks the script end to end in minutes)
+// FEWSHOT_SMOKE=1: 3 pre-training tasks (4 with TotalSegmentator for a real target), 1 epoch each (checks the script end to end in minutes)
 const SMOKE = process.env.FEWSHOT_SMOKE === '1';
 const OUT = path.resolve('bench/out/fewshot', SMOKE ? `${target}-smoke` : target);
 const EPOCHS = SMOKE ? 1 : Number(process.env.FEWSHOT_EPOCHS ?? 4);
@@ -168,18 +171,20 @@ async function cellData(n, seed, dir) {
 }
 
 async function pretrain() {
-  const others = [...SYNTH_TASKS.map((t) => t.key), ...REAL].filter(
+  const others = [...SYNTH_TASKS.map((t) => t.key), ...REAL, 'totalseg'].filter(
     (k) =>
       k !== target &&
-      // a real target's pre-training has the other real set; a synthetic target's has none
-      (!isReal(k) || isReal(target)) &&
-      (!SMOKE || ['hippocampus', 'prostate', SINGLE_SOURCE].includes(k)),
+      // a real target's pre-training has the other real set and TotalSegmentator's CT; a synthetic
+      // target's has neither
+      ((!isReal(k) && k !== 'totalseg') || isReal(target)) &&
+      (!SMOKE || ['hippocampus', 'prostate', 'totalseg', SINGLE_SOURCE].includes(k)),
   );
   // stages to run (default all; separate processes may run them side by side once the data exist)
   const stages = (rest[0] ?? 'multi,meta,single').split(',');
   const dirs = [];
   for (const k of others) {
-    if (isReal(k)) dirs.push(await realDataset(k, DATA));
+    if (k === 'totalseg') dirs.push(await totalsegDataset(REAL_DATA, DATA));
+    else if (isReal(k)) dirs.push(await realDataset(k, DATA));
     else {
       const dir = path.join(DATA, datasetFolderName(findTask(k)));
       if (existsSync(path.join(dir, 'dataset.json'))) dirs.push(dir);
