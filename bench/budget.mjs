@@ -12,6 +12,8 @@
 // wall time of a busy one. `--threads` then only sets how many cores each cell uses.
 // (a) BraTS 2013 (shared data, 4 cases): train on 3, evaluate the 4th (rotation k holds out case k);
 //     whole tumour (1+2+3+4), tumour core (1+3+4), enhancing (4), Dice and HD95, no post-processing.
+//     The dataset declares those regions (region-based training, as nnU-Net trains BraTS);
+//     `--softmax-labels` trains the 5 labels as softmax classes instead.
 // (b) synthetic decathlon tasks (size small, 10 cases): fold 0 of the 5-fold split, its 2 validation
 //     cases, Dice per label.
 // Plans: `budget` = plan --budget (the rule of src/plan/budget.ts, calibration cached per machine);
@@ -27,6 +29,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -55,6 +58,8 @@ const { values } = parseArgs({
     threads: { type: 'string', default: String(os.availableParallelism()) },
     shared: { type: 'boolean', default: false },
     'time-only': { type: 'boolean', default: false },
+    // BraTS with its 5 labels as softmax classes (session 5's runs) instead of the nested regions
+    'softmax-labels': { type: 'boolean', default: false },
     'idle-steps': { type: 'string' },
     // threads the plan is calibrated for (the user's machine); --threads is what training uses
     'plan-threads': { type: 'string' },
@@ -68,6 +73,7 @@ const planThreads = Number(values['plan-threads'] ?? values.threads);
 const idleFile = path.join(out, 'idle-steps.json');
 const idleSteps = values['idle-steps'] ? JSON.parse(readFileSync(values['idle-steps'], 'utf8')) : null;
 const TIMED = Symbol('timed');
+const LABEL_MODE = values['softmax-labels'] ? 'softmax' : 'regions';
 const rows = [];
 
 async function bratsDataset() {
@@ -80,11 +86,22 @@ async function bratsDataset() {
     ],
     channelNames: ['FLAIR', 'T1c'],
     label: 'brats_2013_{case}_1/OTMultiClass.nii.gz',
-    labels: { background: 0, necrosis: 1, oedema: 2, non_enhancing: 3, enhancing: 4 },
+    // nnU-Net's BraTS set-up: the nested regions are the classes (region-based training, sigmoid
+    // outputs); a prediction writes oedema (2) for whole tumour, necrosis (1) for core, 4 for enhancing
+    ...(values['softmax-labels']
+      ? { labels: { background: 0, necrosis: 1, oedema: 2, non_enhancing: 3, enhancing: 4 } }
+      : {
+          labels: { background: 0, 'whole tumour': [1, 2, 3, 4], 'tumour core': [1, 3, 4], enhancing: [4] },
+          regionClassOrder: [2, 1, 4],
+        }),
     name: 'BraTS2013',
   });
-  const dir = path.join(out, 'brats', 'Dataset');
-  await writeNnunetDataset(ds, dir, { overwrite: true });
+  // written once per label mode (parallel runs of other rotations share it), complete or not at all
+  const dir = path.join(out, 'brats', `Dataset-${LABEL_MODE}`);
+  if (existsSync(path.join(dir, 'dataset.json'))) return dir;
+  const partial = `${dir}.${process.pid}`;
+  await writeNnunetDataset(ds, partial, { overwrite: true });
+  renameSync(partial, dir);
   return dir;
 }
 
@@ -137,7 +154,11 @@ async function shapePlan(kind, model, plans, seconds, log) {
 async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, labels }) {
   const t0 = performance.now();
   const tag = `${set}${held ? `-${held}` : ''} ${minutes}m ${kind}`;
-  const model = path.join(out, set, `${held ?? 'fold0'}_${minutes}m_${kind}`);
+  const model = path.join(
+    out,
+    set,
+    `${held ?? 'fold0'}_${minutes}m_${kind}${set === 'brats' ? `_${LABEL_MODE}` : ''}`,
+  );
   rmSync(model, { recursive: true, force: true });
   const lines = [];
   const log = (s) => {
@@ -226,6 +247,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     held_out: held,
     budget_min: minutes,
     plan: kind,
+    ...(set === 'brats' ? { labels_as: LABEL_MODE } : {}),
     ...shape,
     s_per_step: fit ? Number(fit.sPerStep.toFixed(2)) : null,
     steps: r.history.length * iters,

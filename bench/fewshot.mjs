@@ -15,9 +15,13 @@
 //   brats       brats2013-deepmedic: 4 cases, FLAIR + T1c, labels 0-4; N train, the others evaluate.
 // Pre-training never sees the target: the ten synthetic tasks and the other real set (spinal cord for
 // BraTS, BraTS for spinal cord), which is also the single-task source.
-// Fine-tuning here is TrainOptions.initialize with a plain loader by name and shape (the first conv is
-// taken from the source task with the target's channel count: multi-task and meta sources fold that
-// task's stem in); heads whose class count differs are left at their fresh initialisation.
+// Fine-tuned cells go through the library's finetune() — what `medseg finetune DS --from MODEL` runs:
+// the source's plans transferred (its network and patch, the target's spacing and normalisation), the
+// weights loaded by name and shape with the weight table (multi-task and meta sources: the view of
+// the task with the target's channel count, the primary first, its stem folded in; new heads where
+// the labels differ), fine-tuning's lower learning rate and warm-up. Scratch cells are the ordinary
+// trainer on the same network and patch at its own learning rate. Cells fine-tuned by this script's
+// former loader (no `start` field) are superseded: not counted as done, not in the table.
 import {
   appendFileSync,
   copyFileSync,
@@ -41,10 +45,7 @@ import { predict } from '../dist/src/infer/predict.js';
 import { evaluateFolders } from '../dist/src/evaluate/folders.js';
 import { trainMulti } from '../dist/src/multitask/train.js';
 import { metaTrain } from '../dist/src/multitask/meta.js';
-import { loadTaskNetwork } from '../dist/src/multitask/load.js';
-import { readManifest } from '../dist/src/multitask/manifest.js';
-import { UNet, loadSafetensors, weightsOf } from '../dist/src/nn/index.js';
-import { noGrad } from '../dist/src/engine/index.js';
+import { finetune } from '../dist/src/transfer/finetune.js';
 
 const [phase = 'table', target = 'spleen', ...rest] = process.argv.slice(2);
 // FEWSHOT_SMOKE=1: 3 pre-training tasks, 1 epoch each (checks the script end to end in minutes)
@@ -252,43 +253,6 @@ async function sharedPlans(ds, model) {
   });
 }
 
-/** The source network of a row, as a UNet with the target's channel count where the source has one. */
-async function sourceNet(row, channels) {
-  if (row === 'single') {
-    const p = await readPlans(path.join(OUT, 'single', 'plans.json'));
-    const net = new UNet({ ...p.configurations['3d_fullres'].network, deepSupervision: true });
-    const { tensors } = await loadSafetensors(
-      path.join(OUT, 'single/3d_fullres/fold_0/checkpoint_best.safetensors'),
-    );
-    net.loadStateDict(weightsOf(tensors), false);
-    for (const t of tensors.values()) t.dispose();
-    return net;
-  }
-  const dir = path.join(OUT, row);
-  const m = await readManifest(dir);
-  const same =
-    m.tasks.find((t) => t.name.toLowerCase().includes(SINGLE_SOURCE) && t.channels.length === channels) ??
-    m.tasks.find((t) => t.channels.length === channels);
-  return loadTaskNetwork(dir, same?.name);
-}
-
-/** Copies every weight whose name and shape match; returns [loaded, kept fresh]. */
-function loadByNameAndShape(net, src) {
-  const from = src.stateDict();
-  let loaded = 0,
-    fresh = 0;
-  noGrad(() => {
-    for (const [k, t] of net.stateDict()) {
-      const s = from.get(k);
-      if (s && s.shape.join() === t.shape.join()) {
-        t.copy_(s);
-        loaded++;
-      } else fresh++;
-    }
-  });
-  return [loaded, fresh];
-}
-
 /** Epochs × iterations of a budget of `steps` optimisation steps (iterations ≤ 25 per epoch). */
 function schedule(steps) {
   const itersPerEpoch = Math.min(25, steps);
@@ -300,15 +264,13 @@ async function cell(row, n, seed, steps) {
   rmSync(dir, { recursive: true, force: true });
   const { ds, evalDir, train } = await cellData(n, seed, dir);
   const model = path.join(dir, 'model');
-  await sharedPlans(ds, model);
-  const plans = await readPlans(path.join(model, 'plans.json'));
   const caseIds = readdirSync(path.join(ds, 'labelsTr')).map((f) => f.replace(/\.nii\.gz$/, ''));
   // all N cases train; validation (pseudo-Dice only) on the same cases: there is nothing else
+  mkdirSync(model, { recursive: true });
   writeFileSync(path.join(model, 'splits.json'), JSON.stringify([{ train: caseIds, val: caseIds }]));
-  let table = null;
   const t0 = performance.now();
   const { epochs, itersPerEpoch } = schedule(steps);
-  const r = await trainModel({
+  const common = {
     dataset: ds,
     modelDir: model,
     epochs,
@@ -317,15 +279,26 @@ async function cell(row, n, seed, steps) {
     threads: THREADS,
     valPatches: 1,
     memoryGb: 2,
-    initialize:
-      row === 'scratch'
-        ? undefined
-        : async (net) => {
-            const src = await sourceNet(row, plans.channelNames.length);
-            table = loadByNameAndShape(net, src);
-            src.dispose();
-          },
-  });
+    log: (s) => log(`${row} N=${n} seed ${seed}: ${s}`),
+  };
+  let r;
+  let transfer = null;
+  if (row === 'scratch') {
+    await sharedPlans(ds, model);
+    r = await trainModel(common);
+  } else {
+    // the user's path: finetune() writes the plans (transferred from the source), loads the weights
+    const ft = await finetune({ ...common, from: path.join(OUT, row), validate: false });
+    r = ft.results[0];
+    const fates = {};
+    for (const w of ft.record.weights ?? []) fates[w.fate] = (fates[w.fate] ?? 0) + 1;
+    transfer = {
+      source_task: ft.record.source.task ?? null,
+      lr: ft.record.initialLr,
+      warmup_steps: ft.record.warmupSteps,
+      weights: fates,
+    };
+  }
   const trainS = (performance.now() - t0) / 1000;
   const pred = path.join(dir, 'pred');
   await predict({ input: path.join(evalDir, 'imagesTr'), output: pred, modelDir: model, threads: THREADS });
@@ -342,7 +315,8 @@ async function cell(row, n, seed, steps) {
     train_s: Math.round(trainS),
     dice,
     per_label: Object.fromEntries(fg.map((k) => [k, ev.mean[k].dice])),
-    loaded_fresh: table,
+    start: row === 'scratch' ? 'train' : 'finetune',
+    ...(transfer ? { transfer } : {}),
   };
 }
 
@@ -354,14 +328,8 @@ async function cells() {
   const Ns = (rest[1] ?? '1,2').split(',').map(Number);
   const seeds = (rest[2] ?? '0,1,2').split(',').map(Number);
   const rows = (rest[3] ?? 'scratch,single,multi,meta').split(',');
+  const done = readCells();
   const file = path.join(OUT, 'cells.jsonl');
-  const done = existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l))
-    : [];
   for (const seed of seeds)
     for (const n of Ns)
       for (const row of rows) {
@@ -378,7 +346,8 @@ async function cells() {
       }
 }
 
-function table() {
+/** The cells of cells.jsonl that count: fine-tuned cells of the former loader (no `start`) do not. */
+function readCells() {
   const file = path.join(OUT, 'cells.jsonl');
   const all = existsSync(file)
     ? readFileSync(file, 'utf8')
@@ -387,6 +356,14 @@ function table() {
         .filter(Boolean)
         .map((l) => JSON.parse(l))
     : [];
+  const kept = all.filter((c) => c.row === 'scratch' || c.start === 'finetune');
+  if (kept.length < all.length)
+    console.error(`${all.length - kept.length} cell(s) fine-tuned by the former loader ignored (rerun)`);
+  return kept;
+}
+
+function table() {
+  const all = readCells();
   const manifest = path.join(OUT, 'multi', 'multitask.json');
   const tasks = existsSync(manifest)
     ? `${JSON.parse(readFileSync(manifest, 'utf8')).tasks.length} tasks`

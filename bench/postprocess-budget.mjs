@@ -32,6 +32,7 @@ import {
   postprocessingDice,
 } from '../dist/src/postprocess/index.js';
 import { describePostprocessing } from '../dist/src/infer/recipe.js';
+import { writtenByRegions } from '../dist/src/labelmap/regions.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -67,11 +68,19 @@ async function runCell(cell) {
   const splits = JSON.parse(readFileSync(path.join(cell, 'splits.json'), 'utf8'));
   const fold = splits[Number(values.fold)];
   if (!fold) throw new Error(`${cell}/splits.json: no fold ${values.fold}`);
-  const labels = plans.labelValues.slice(1);
+  // a region-based model writes each region's value: choices compare references in those values
+  const written = (m) => (plans.regions ? { ...m, data: writtenByRegions(m.data, plans.regions) } : m);
+  const labels = plans.regions
+    ? [...new Set(plans.regions.map((r) => r.writeAs))].sort((a, b) => a - b)
+    : plans.labelValues.slice(1);
   const bratsLike = plans.labelValues.join(',') === '0,1,2,3,4';
   const regionMode = values.regions ?? (bratsLike ? 'brats' : 'labels');
   const evalOpts = regionMode === 'brats' ? { labels: [], regions: BRATS } : { labels };
-  const datasetDir = values.dataset ?? path.join(path.dirname(cell), 'Dataset');
+  const datasetDir =
+    values.dataset ??
+    [`Dataset-${plans.regions ? 'regions' : 'softmax'}`, 'Dataset']
+      .map((d) => path.join(path.dirname(cell), d))
+      .find((d) => existsSync(d));
   const dataset = await readDataset(datasetDir);
   const labelFile = new Map(dataset.training.map((c) => [c.id, c.label]));
   const predDir = path.join(cell, 'prediction');
@@ -83,7 +92,7 @@ async function runCell(cell) {
   const prior = choosePostprocessingPrior(
     await Promise.all(
       train.map(async (id) => {
-        const m = await labelMap(labelFile.get(id));
+        const m = written(await labelMap(labelFile.get(id)));
         return { label: m.data, shape: m.shape };
       }),
     ),
@@ -94,7 +103,7 @@ async function runCell(cell) {
   const rows = [];
   for (const id of fold.val) {
     const p = await labelMap(path.join(predDir, `${id}.nii.gz`));
-    const r = await labelMap(path.join(refDir, `${id}.nii.gz`));
+    const r = written(await labelMap(path.join(refDir, `${id}.nii.gz`)));
     rows.push(postprocessingDice({ prediction: p.data, reference: r.data, shape: r.shape }, labels));
   }
   // as a one-fold run decides (src/evaluate/singleRunRecipe.ts): steps its cases tie on go to the prior

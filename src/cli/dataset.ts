@@ -26,6 +26,8 @@ const HELP = `usage: medseg dataset <check|convert|from-pattern> ...
       --label PATTERN       label pattern
       --labels N=V,...      label names, e.g. background=0,spleen=1 (region: wt=1+2+3); default: the
                             values found in the label files
+      --regions-class-order V,...  with region labels: the value each region writes where it is
+                            predicted, in order (nnU-Net's regions_class_order), e.g. 2,1,4
       --name NAME           dataset name
       --out DIR             write it as an nnU-Net v2 dataset; without it, list and check the matches
       --force               replace the dataset in a non-empty --out DIR
@@ -116,6 +118,7 @@ async function fromPattern(argv: string[]): Promise<number> {
       'channel-names': { type: 'string' },
       label: { type: 'string' },
       labels: { type: 'string' },
+      'regions-class-order': { type: 'string' },
       name: { type: 'string' },
       out: { type: 'string' },
       force: { type: 'boolean' },
@@ -130,6 +133,11 @@ async function fromPattern(argv: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const regionClassOrder = list(values['regions-class-order'])?.map(Number);
+  if (regionClassOrder?.some((v) => !Number.isInteger(v) || v <= 0))
+    throw new UsageError(
+      `--regions-class-order: expected positive integers, got ${values['regions-class-order']}`,
+    );
   const channels = list(values.channels);
   const channelNames = list(values['channel-names']);
   let ds;
@@ -141,6 +149,7 @@ async function fromPattern(argv: string[]): Promise<number> {
       ...(channelNames ? { channelNames } : {}),
       ...(values.label ? { label: values.label } : {}),
       ...(labels ? { labels } : {}),
+      ...(regionClassOrder ? { regionClassOrder } : {}),
       ...(values.name ? { name: values.name } : {}),
     });
   } catch (e) {

@@ -31,7 +31,8 @@ options:
   --pred DIR          folder of predictions (required)
   --ref DIR           folder of references (required)
   --labels L          labels to report, e.g. 1,2 (default every nonzero label found; 'none' for regions only)
-  --regions R         unions of labels, e.g. 'WT=1,2,3;TC=1,3;ET=3' (BraTS-style regions)
+  --regions R         unions of labels, e.g. 'WT=1,2,3;TC=1,3;ET=3' (BraTS-style regions; default with
+                      --model: the regions of a region-based model's plans)
   --tolerance-mm T    NSD tolerance in mm (default ${DEFAULT_TOLERANCE_MM})
   --csv FILE          also write one row per case × label/region to FILE
   --json              print the report as JSON on the last line of stdout
@@ -130,6 +131,13 @@ export const command: Command = {
       if (values.regions !== undefined) options.regions = parseRegions(values.regions);
     } catch (e) {
       throw new UsageError((e as Error).message);
+    }
+    // a region-based model is judged on its regions unless told otherwise
+    if (values.model !== undefined && values.regions === undefined) {
+      const { readPlans } = await import('../plan/schema.js');
+      // evaluating needs no plans: ones that do not read leave the labels as they are
+      const regions = (await readPlans(path.join(values.model, 'plans.json')).catch(() => null))?.regions;
+      if (regions) options.regions = regions.map((r) => ({ name: r.name, labels: r.labels }));
     }
     if (values['tolerance-mm'] !== undefined)
       options.toleranceMm = parseNumber(values['tolerance-mm'], 'tolerance-mm', { min: 0 });

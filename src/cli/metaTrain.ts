@@ -15,7 +15,7 @@ import { assertWritableModelFolder } from '../train/preflight.js';
 
 const HELP = `usage: medseg meta-train DATASET DATASET... -m INIT [--algorithm reptile|fomaml]
                     [--epochs 50] [--iters-per-epoch 20] [--inner-steps 5] [--inner-lr 0.01]
-                    [--outer-step 1] [--alpha 0.5] [--seed N] [--threads N] [--memory-gb N]
+                    [--outer-step 1] [--alpha 0.5] [--seed N] [--threads N] [--memory-gb N] [--resume]
 
 A meta-learned initialisation for fine-tuning (medseg finetune TARGET --from INIT). Each
 meta-iteration draws a task (∝ cases^alpha), takes --inner-steps ordinary training steps on its
@@ -25,7 +25,10 @@ Every task is learned as foreground vs background through one shared head (so th
 meta-learned too; fine-tuning replaces it where the target's labels differ); channel counts that
 differ go through per-task 1×1×1 stems. The folder's checkpoint is the final θ.
 Why these defaults: 5 inner steps is Reptile's few-shot setting; lr 0.01 is the trainer's; ε 1 → 0
-is Nichol et al.'s schedule.`;
+is Nichol et al.'s schedule.
+--resume continues INIT's interrupted run exactly from its checkpoint_latest (θ, epoch, RNG; the
+task order, batches and ε follow from the seed and the step): give the same datasets in the same
+order; the other settings are the run's (one given that differs is refused).`;
 
 export const command: Command = {
   name: 'meta-train',
@@ -36,7 +39,8 @@ export const command: Command = {
       allowPositionals: true,
       options: {
         model: { type: 'string', short: 'm' },
-        algorithm: { type: 'string', default: 'reptile' },
+        algorithm: { type: 'string' },
+        resume: { type: 'boolean', default: false },
         epochs: { type: 'string' },
         'iters-per-epoch': { type: 'string' },
         'inner-steps': { type: 'string' },
@@ -55,12 +59,13 @@ export const command: Command = {
     }
     if (positionals.length < 1) throw new UsageError(`at least one dataset folder is required\n${HELP}`);
     if (!values.model) throw new UsageError(`-m INIT is required\n${HELP}`);
-    if (values.algorithm !== 'reptile' && values.algorithm !== 'fomaml')
+    if (values.algorithm !== undefined && values.algorithm !== 'reptile' && values.algorithm !== 'fomaml')
       throw new UsageError(`--algorithm must be reptile or fomaml, not '${values.algorithm}'`);
     const opts = {
       datasets: positionals,
       modelDir: values.model,
-      algorithm: values.algorithm as 'reptile' | 'fomaml',
+      algorithm: values.algorithm as 'reptile' | 'fomaml' | undefined,
+      resume: values.resume,
       epochs: parseInteger(values.epochs, 'epochs', COUNT_RANGE),
       itersPerEpoch: parseInteger(values['iters-per-epoch'], 'iters-per-epoch', COUNT_RANGE),
       innerSteps: parseInteger(values['inner-steps'], 'inner-steps', COUNT_RANGE),
@@ -76,7 +81,7 @@ export const command: Command = {
     const { metaTrain } = await import('../multitask/meta.js');
     const r = await metaTrain(opts);
     console.log(
-      `meta-trained ${r.history.length} epochs (${opts.algorithm}); initialisation in ${r.modelDir}`,
+      `meta-trained ${r.history.length} epochs (${opts.algorithm ?? 'reptile'}); initialisation in ${r.modelDir}`,
     );
     return 0;
   },

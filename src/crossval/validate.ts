@@ -9,13 +9,13 @@ import type { Dataset } from '../dataset/types.js';
 import { readCaseVolumes } from '../dataset/volumes.js';
 import type { Plans, ConfigurationName } from '../plan/planner.js';
 import {
-  argmaxLabelValues,
+  predictedLabelValues,
   arraySpacing,
   channelsToTensor,
   labelsToTensor,
   labelsToVolume,
 } from '../grid/volumeTensor.js';
-import { dicePerLabel } from '../labelmap/dice.js';
+import { dicePerLabel, diceOfRegions } from '../labelmap/dice.js';
 import { nanMean } from '../common/stats.js';
 import { loadConfigModel, disposeModel, predictProbabilities, cascadeProbabilities } from '../infer/model.js';
 import type { Split } from '../train/splits.js';
@@ -56,7 +56,17 @@ export async function predictValidation(o: ValidationOptions): Promise<OutOfFold
   const model = await loadConfigModel(o.modelDir, o.plans, o.config, [o.fold], checkpoint, o.device);
   const cascade = model.config.cascade;
   const values = o.plans.labelValues;
-  const foreground = values.slice(1);
+  // what is scored: each foreground label, or each region of a region-based plan (keyed by name)
+  const regions = o.plans.regions;
+  const scored = regions ? regions.map((r) => r.name) : values.slice(1).map(String);
+  const scoreOf = (pred: Uint8Array | Int16Array, ref: Uint8Array | Int16Array) =>
+    regions
+      ? diceOfRegions(
+          pred,
+          ref,
+          regions.map((r) => r.labels),
+        )
+      : dicePerLabel(pred, ref, values.slice(1));
   const cases: OutOfFoldSummary['cases'] = [];
   try {
     const ids = o.splits[o.fold]!.val;
@@ -79,7 +89,7 @@ export async function predictValidation(o: ValidationOptions): Promise<OutOfFold
         stage1?.dispose();
       }
       try {
-        const labels = argmaxLabelValues(probs, values);
+        const labels = predictedLabelValues(probs, o.plans);
         const vol = labelsToVolume(labels, vols.channels[0]!);
         labels.dispose();
         await writeImage(oofLabelFile(dir, id), vol);
@@ -90,8 +100,8 @@ export async function predictValidation(o: ValidationOptions): Promise<OutOfFold
             tidy(() => labelsToTensor(vols.label!, c.label!)),
             vols.label,
           ).data as Uint8Array | Int16Array;
-          const d = dicePerLabel(vol.data as Uint8Array | Int16Array, ref, foreground);
-          foreground.forEach((l, j) => (dice[String(l)] = Number.isNaN(d[j]!) ? null : d[j]!));
+          const d = scoreOf(vol.data as Uint8Array | Int16Array, ref);
+          scored.forEach((l, j) => (dice[l] = Number.isNaN(d[j]!) ? null : d[j]!));
         }
         cases.push({ id, dice });
         log(
@@ -106,7 +116,7 @@ export async function predictValidation(o: ValidationOptions): Promise<OutOfFold
   } finally {
     disposeModel(model);
   }
-  const perLabel = foreground.map((l) => nanMean(cases.map((c) => c.dice[String(l)] ?? NaN)));
+  const perLabel = scored.map((l) => nanMean(cases.map((c) => c.dice[l] ?? NaN)));
   const mean = nanMean(perLabel);
   const summary: OutOfFoldSummary = {
     config: o.config,

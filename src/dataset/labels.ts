@@ -120,3 +120,28 @@ export function parseLabelList(text: string): Record<string, number | number[]> 
   }
   return out;
 }
+
+/** dataset.json's regions_class_order: required with region labels, one positive value per non-background label. */
+export function checkRegionClassOrder(
+  labels: LabelClass[],
+  raw: unknown,
+  issues: DatasetIssue[],
+): number[] | undefined {
+  const hasRegions = labels.some((c) => c.region);
+  if (raw === undefined) {
+    if (hasRegions) {
+      issues.push({ severity: 'error', message: 'dataset.json: region labels need "regions_class_order"' });
+    }
+    return undefined;
+  }
+  const ok = Array.isArray(raw) && raw.every((v) => Number.isInteger(v) && v > 0);
+  const nonBackground = labels.filter((c) => !(c.values.length === 1 && c.values[0] === 0)).length;
+  if (!ok || raw.length !== nonBackground) {
+    issues.push({
+      severity: 'error',
+      message: `dataset.json: "regions_class_order" must list ${nonBackground} positive integers, one per non-background label`,
+    });
+    return undefined;
+  }
+  return raw as number[];
+}

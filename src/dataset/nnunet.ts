@@ -2,9 +2,9 @@
 // whatever sits in imagesTr/ (CASE_0000.nii.gz, CASE_0001.nii.gz, one file per channel) and labelsTr/
 // (CASE.nii.gz). A `dataset` key may instead list each case's files explicitly.
 import path from 'node:path';
-import { labelValueSet, nnunetLabelsJson, parseNnunetLabels } from './labels.js';
+import { checkRegionClassOrder, labelValueSet, nnunetLabelsJson, parseNnunetLabels } from './labels.js';
 import { fileEnding, isHidden } from './paths.js';
-import type { Dataset, DatasetCase, DatasetIssue, LabelClass } from './types.js';
+import type { Dataset, DatasetCase, DatasetIssue } from './types.js';
 
 /** What the reader needs to see of the disk; injected so the parsing is testable without files. */
 export interface FolderView {
@@ -77,33 +77,13 @@ function parseChannelNames(raw: unknown, issues: DatasetIssue[]): string[] {
   return names;
 }
 
-function checkRegions(labels: LabelClass[], raw: unknown, issues: DatasetIssue[]): number[] | undefined {
-  const hasRegions = labels.some((c) => c.region);
-  if (raw === undefined) {
-    if (hasRegions) {
-      issues.push({ severity: 'error', message: 'dataset.json: region labels need "regions_class_order"' });
-    }
-    return undefined;
-  }
-  const ok = Array.isArray(raw) && raw.every((v) => Number.isInteger(v) && v > 0);
-  const nonBackground = labels.filter((c) => !(c.values.length === 1 && c.values[0] === 0)).length;
-  if (!ok || raw.length !== nonBackground) {
-    issues.push({
-      severity: 'error',
-      message: `dataset.json: "regions_class_order" must list ${nonBackground} positive integers, one per non-background label`,
-    });
-    return undefined;
-  }
-  return raw as number[];
-}
-
 /** Reads a parsed nnU-Net v2 dataset.json and the files beside it. */
 export function parseNnunetDatasetJson(json: unknown, root: string, fsv: FolderView): Dataset {
   const issues: DatasetIssue[] = [];
   const obj = (json ?? {}) as Record<string, unknown>;
   const channelNames = parseChannelNames(obj.channel_names, issues);
   const labels = parseNnunetLabels(obj.labels, issues);
-  const regionClassOrder = checkRegions(labels, obj.regions_class_order, issues);
+  const regionClassOrder = checkRegionClassOrder(labels, obj.regions_class_order, issues);
   let ending = typeof obj.file_ending === 'string' ? obj.file_ending : '';
   if (!ending) {
     issues.push({ severity: 'error', message: 'dataset.json: "file_ending" (e.g. ".nii.gz") is missing' });

@@ -11,7 +11,7 @@
 // or image 'brats_2013_{case}/{channel}_subtrMeanDivStd.nii.gz' with channels Flair, T1c.
 import fs from 'node:fs';
 import path from 'node:path';
-import { labelValueSet, parseNnunetLabels } from './labels.js';
+import { checkRegionClassOrder, labelValueSet, parseNnunetLabels } from './labels.js';
 import { fileEnding, isHidden } from './paths.js';
 import type { Dataset, DatasetCase, DatasetIssue } from './types.js';
 
@@ -27,6 +27,8 @@ export interface PatternSpec {
   label?: string;
   /** nnU-Net v2 style name → value(s); when absent the caller infers them (see inferPatternLabels). */
   labels?: Record<string, number | number[]>;
+  /** With region labels: the value each region writes, in order (nnU-Net's regions_class_order). */
+  regionClassOrder?: number[];
   name?: string;
   description?: string;
 }
@@ -188,6 +190,9 @@ export function matchPattern(
     issues.push({ severity: 'error', message: `no file under ${root} matches the patterns` });
 
   const labels = spec.labels ? parseNnunetLabels(spec.labels, issues) : [];
+  const regionClassOrder = spec.labels
+    ? checkRegionClassOrder(labels, spec.regionClassOrder, issues)
+    : undefined;
   const first = (training[0] ?? test[0])?.channels[0]?.path;
   return {
     root,
@@ -197,6 +202,7 @@ export function matchPattern(
     channelNames,
     labels,
     labelValues: labelValueSet(labels),
+    ...(regionClassOrder ? { regionClassOrder } : {}),
     fileEnding: first ? fileEnding(first) : '.nii.gz',
     training,
     test,

@@ -12,12 +12,15 @@ import { labelsToTensor, labelsToVolume } from '../grid/volumeTensor.js';
 import {
   decidePostprocessing,
   dicePerLabel,
+  diceOfRegions,
   postprocessingDice,
   type LabelArray,
 } from '../postprocess/index.js';
 import { nanMean } from '../common/stats.js';
 import { readSplits } from '../train/splits.js';
 import { readPlans } from '../plan/schema.js';
+import { outputChannels } from '../plan/regions.js';
+import { writtenByRegions } from '../labelmap/regions.js';
 import {
   foldOfCase,
   oofProbabilityFile,
@@ -64,6 +67,24 @@ export function argmaxLabels(members: Uint8Array[], classes: number, labelValues
   return out;
 }
 
+/**
+ * Label values of region probabilities (region-based plans): the members' mean uint8 probability of each
+ * region above one half writes its value, later regions over earlier (as predict does).
+ */
+export function regionLabels(members: Uint8Array[], writeAs: number[]): Uint16Array {
+  const R = writeAs.length;
+  const n = members[0]!.length / R;
+  const out = new Uint16Array(n);
+  const half = (255 * members.length) / 2;
+  for (let i = 0; i < n; i++)
+    for (let r = 0; r < R; r++) {
+      let v = 0;
+      for (const m of members) v += m[r * n + i]!;
+      if (v > half) out[i] = writeAs[r]!;
+    }
+  return out;
+}
+
 const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v);
 
 export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
@@ -105,7 +126,25 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
     for (let i = 0; i < complete.length; i++)
       for (let j = i + 1; j < complete.length; j++) candidates.push([complete[i]!, complete[j]!]);
   const foreground = plans.labelValues.slice(1);
-  const K = plans.labelValues.length;
+  const K = outputChannels(plans);
+  // candidates are scored per foreground label, or per region of a region-based plan
+  const regions = plans.regions;
+  const scoredNames = regions ? regions.map((r) => r.name) : foreground.map(String);
+  const labelsOf = (members: Uint8Array[]) =>
+    regions
+      ? regionLabels(
+          members,
+          regions.map((r) => r.writeAs),
+        )
+      : argmaxLabels(members, K, plans.labelValues);
+  const score = (pred: LabelArray, ref: LabelArray) =>
+    regions
+      ? diceOfRegions(
+          pred,
+          ref,
+          regions.map((r) => r.labels),
+        )
+      : dicePerLabel(pred, ref, foreground);
   const ids = [...new Set(splits.flatMap((s) => s.val))].sort();
   const byId = new Map(dataset.training.map((c) => [c.id, c]));
   const reference = async (id: string): Promise<{ data: LabelArray; shape: number[] }> => {
@@ -125,25 +164,23 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
     return p.data;
   };
   // per candidate: Dice [case][label]
-  const scores = candidates.map(() => new Float64Array(ids.length * foreground.length));
+  const S = scoredNames.length;
+  const postLabels = regions ? [...new Set(regions.map((r) => r.writeAs))].sort((a, b) => a - b) : foreground;
+  const scores = candidates.map(() => new Float64Array(ids.length * S));
   for (const [k, id] of ids.entries()) {
     const ref = await reference(id);
     const probs = new Map<ConfigurationName, Uint8Array>();
     for (const c of complete) probs.set(c, await probabilities(c, id));
     candidates.forEach((members, ci) => {
-      const pred = argmaxLabels(
-        members.map((m) => probs.get(m)!),
-        K,
-        plans.labelValues,
-      );
-      scores[ci]!.set(dicePerLabel(pred, ref.data, foreground), k * foreground.length);
+      const pred = labelsOf(members.map((m) => probs.get(m)!));
+      scores[ci]!.set(score(pred, ref.data), k * S);
     });
     log(`find-best: case ${k + 1}/${ids.length} ${id}`);
   }
   // scores with NaN for "no case had this label"; null in the JSON
   const scored = candidates.map((members, ci) => {
-    const perLabel = foreground.map((_, j) =>
-      nanMean(Array.from({ length: ids.length }, (_, k) => scores[ci]![k * foreground.length + j]!)),
+    const perLabel = scoredNames.map((_, j) =>
+      nanMean(Array.from({ length: ids.length }, (_, k) => scores[ci]![k * S + j]!)),
     );
     return {
       members,
@@ -170,10 +207,12 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
   for (const id of ids) {
     const members = await Promise.all(best.members.map((m) => probabilities(m, id)));
     const ref = await reference(id);
-    const prediction = argmaxLabels(members, K, plans.labelValues);
-    rows.push(postprocessingDice({ prediction, reference: ref.data, shape: ref.shape }, foreground));
+    const prediction = labelsOf(members);
+    // a region-based model writes each region's value: its references are compared in those values
+    const written = regions ? writtenByRegions(ref.data, regions) : ref.data;
+    rows.push(postprocessingDice({ prediction, reference: written, shape: ref.shape }, postLabels));
   }
-  const postprocessing = decidePostprocessing(rows, foreground);
+  const postprocessing = decidePostprocessing(rows, postLabels);
   const recipe: InferenceRecipe = {
     version: 1,
     configurations: best.members,
@@ -183,7 +222,7 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
     candidates: order.map((s): CandidateScore => ({
       members: s.members,
       meanDice: orNull(s.meanDice),
-      dicePerLabel: Object.fromEntries(foreground.map((l, j) => [String(l), orNull(s.perLabel[j]!)])),
+      dicePerLabel: Object.fromEntries(scoredNames.map((l, j) => [l, orNull(s.perLabel[j]!)])),
     })),
     cases: ids.length,
     postprocessingChoice: {

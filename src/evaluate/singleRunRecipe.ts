@@ -34,6 +34,7 @@ import {
 } from '../postprocess/index.js';
 
 import { nanMean } from '../common/stats.js';
+import { writtenByRegions } from '../labelmap/regions.js';
 import { readSplits, type Split } from '../train/splits.js';
 import { oofLabelFile, readOutOfFoldSummary, validationDir } from '../train/outOfFold.js';
 import {
@@ -99,13 +100,13 @@ async function trainingLabelPrior(
   folds: readonly number[],
   splits: readonly Split[],
   labels: readonly number[],
-  labelFile: (id: string) => string,
+  reference: (id: string) => Promise<{ data: LabelArray; shape: number[] }>,
   tolerance: number | undefined,
 ): Promise<PriorChoice> {
   const train = [...new Set(folds.flatMap((f) => splits[f]!.train))].sort();
   const rows: CaseDiceRows[] = [];
   for (const id of train) {
-    const ref = await readLabelMap(labelFile(id));
+    const ref = await reference(id);
     rows.push(labelSelfRows({ label: ref.data, shape: ref.shape }, labels));
   }
   return decidePostprocessingPrior(rows, labels, { tolerance });
@@ -129,13 +130,18 @@ export async function writeSingleRunRecipe(o: SingleRunRecipeOptions): Promise<S
   for (let f = 0; f < splits.length; f++)
     if (await readOutOfFoldSummary(o.modelDir, o.config, f)) validated.push(f);
   const folds = [...new Set([o.fold, ...validated])].sort((a, b) => a - b);
-  const labels = plans.labelValues.slice(1);
+  // a region-based model writes each region's value: references are compared in those values
+  const regions = plans.regions;
+  const labels = regions
+    ? [...new Set(regions.map((r) => r.writeAs))].sort((a, b) => a - b)
+    : plans.labelValues.slice(1);
   const dataset = typeof o.dataset === 'string' ? await readDataset(o.dataset) : o.dataset;
   const byId = new Map(dataset.training.map((c) => [c.id, c]));
-  const labelFile = (id: string): string => {
+  const reference = async (id: string): Promise<{ data: LabelArray; shape: number[] }> => {
     const c = byId.get(id);
     if (!c?.label) throw new Error(`${dataset.root}: case ${id} (in splits.json) has no reference label map`);
-    return c.label;
+    const ref = await readLabelMap(c.label);
+    return regions ? { ...ref, data: writtenByRegions(ref.data, regions) } : ref;
   };
   const cases = independentValidationCases(
     splits,
@@ -148,7 +154,7 @@ export async function writeSingleRunRecipe(o: SingleRunRecipeOptions): Promise<S
     const rows: CaseDiceRows[] = [];
     for (const { id, fold } of cases) {
       const pred = await readLabelMap(oofLabelFile(validationDir(o.modelDir, o.config, fold), id));
-      const ref = await readLabelMap(labelFile(id));
+      const ref = await reference(id);
       if (pred.data.length !== ref.data.length)
         throw new Error(`${id}: out-of-fold prediction and reference differ in shape`);
       rows.push(postprocessingDice({ prediction: pred.data, reference: ref.data, shape: ref.shape }, labels));
@@ -166,7 +172,7 @@ export async function writeSingleRunRecipe(o: SingleRunRecipeOptions): Promise<S
     ];
     let priorWhy = '';
     if (tied.length) {
-      const prior = await trainingLabelPrior(folds, splits, labels, labelFile, o.tolerance);
+      const prior = await trainingLabelPrior(folds, splits, labels, reference, o.tolerance);
       postprocessing = decidePostprocessing(rows, labels, { onTie: prior.recipe });
       priorWhy = `; ${tied.join(', ')} changed no validation case: decided by the ${prior.why}`;
     } else postprocessing = tiedOff;
@@ -188,7 +194,7 @@ export async function writeSingleRunRecipe(o: SingleRunRecipeOptions): Promise<S
         priorWhy,
     };
   } else {
-    const prior = await trainingLabelPrior(folds, splits, labels, labelFile, o.tolerance);
+    const prior = await trainingLabelPrior(folds, splits, labels, reference, o.tolerance);
     postprocessing = prior.recipe;
     choice = {
       rule: 'training-labels',

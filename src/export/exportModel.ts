@@ -85,6 +85,10 @@ export async function exportPlan(
   const plansFile = path.join(o.modelDir, 'plans.json');
   if (!existsSync(plansFile)) throw new Error(`${o.modelDir}: not a medseg model folder (no plans.json)`);
   const plans = await readPlans(plansFile);
+  if (plans.regions)
+    throw new Error(
+      `${plansFile}: region-based models (sigmoid outputs) cannot be exported yet: the ONNX pipeline takes the argmax over classes`,
+    );
   const recipe = o.config ? null : await readRecipe(o.modelDir);
   const members: ConfigurationName[] = o.config ? [o.config] : (recipe?.configurations ?? ['3d_fullres']);
   const checkpoint = o.checkpoint ?? recipe?.checkpoint ?? 'best';

@@ -1,6 +1,6 @@
 // Volumes (x fastest in memory, as NIfTI stores them) as engine tensors in array order [z, y, x]:
 // the same memory read C-order, so no copy of the voxels is needed beyond the scaling.
-import { Tensor, tidy, indexSelect } from '../engine/index.js';
+import { Tensor, tidy, indexSelect, zeros } from '../engine/index.js';
 import { scaledValues } from '../io/values.js';
 import type { Volume } from '../io/volume.js';
 
@@ -81,6 +81,33 @@ export function toClassIndices(labels: Tensor, labelValues: number[]) {
     });
     return out;
   });
+}
+
+/**
+ * The label values of region probabilities [R, ...] (region-based plans): writeAs[r] where region r's
+ * probability exceeds 0.5, later regions written over earlier ones (nnU-Net's regions_class_order), 0
+ * where no region is found.
+ */
+export function regionLabelValues(probs: Tensor, writeAs: number[]): Tensor {
+  return tidy(() =>
+    writeAs.reduce(
+      (out, v, r) => out.maskedFill(probs.select(0, r).gt(0.5), v),
+      zeros(probs.shape.slice(1), { dtype: 'int64' }),
+    ),
+  );
+}
+
+/** Label values of a prediction: regions thresholded when the plan has them, else the argmax class. */
+export function predictedLabelValues(
+  probs: Tensor,
+  plans: { labelValues: number[]; regions?: { writeAs: number }[] },
+): Tensor {
+  return plans.regions
+    ? regionLabelValues(
+        probs,
+        plans.regions.map((r) => r.writeAs),
+      )
+    : argmaxLabelValues(probs, plans.labelValues);
 }
 
 /** The label value (plans.labelValues order) of the most probable class of probabilities [K, ...]. */

@@ -10,6 +10,7 @@ import type { Plans, Configuration, ConfigurationName } from '../plan/planner.js
 import { preprocessCase, revertProbabilities } from '../preprocess/preprocessCase.js';
 import { withPrior } from '../preprocess/prior.js';
 import { cropTo } from '../grid/crop.js';
+import { outputChannels } from '../plan/regions.js';
 import { slidingWindowLogits } from './slidingWindow.js';
 import { cropBoxes } from '../preprocess/cascadeBoxes.js';
 
@@ -72,7 +73,9 @@ export function disposeModel(m: ConfigModel): void {
 
 /**
  * Class probabilities [K, z, y, x] (the image's own grid) of image [C, z, y, x] with spacing (z, y, x);
- * `prior` (class indices [z, y, x], same grid) is required by the prior variant of the cascade.
+ * for region-based plans, one sigmoid probability per region [R, z, y, x] instead (regionLabelValues
+ * turns them into labels). `prior` (class indices [z, y, x], same grid) is required by the prior
+ * variant of the cascade.
  */
 export function predictProbabilities(
   m: ConfigModel,
@@ -81,7 +84,7 @@ export function predictProbabilities(
   o: InferenceOptions & { prior?: Tensor | null } = {},
 ): Tensor {
   const { config, plans } = m;
-  const K = plans.labelValues.length;
+  const K = outputChannels(plans);
   if (o.device && o.device !== 'cpu') useDevice(o.device);
   return tidy(() =>
     noGrad(() => {
@@ -109,13 +112,14 @@ export function predictProbabilities(
                 autocast: o.autocast ?? null,
                 device: o.device,
               });
-        const p = F.softmax(logits, 0);
+        // the logits are averaged over windows (and mirrors) first, then made probabilities, as nnU-Net does
+        const p = plans.regions ? logits.sigmoid() : F.softmax(logits, 0);
         logits.dispose();
         sum = sum ? sum.add_(p) : p;
       }
       if (m.nets.length > 1) sum!.div_(m.nets.length);
       // back to the CPU, where the preprocessing record's resampling runs
-      return revertProbabilities(sum!.to('cpu'), pre.record, config.spacing);
+      return revertProbabilities(sum!.to('cpu'), pre.record, config.spacing, !plans.regions);
     }),
   );
 }

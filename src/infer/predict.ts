@@ -12,7 +12,12 @@ import { writeDicomSeg, type Segment } from '../io/dicomSeg.js';
 import { channelOf } from '../dataset/volumes.js';
 import type { Plans, ConfigurationName } from '../plan/planner.js';
 import { readPlans } from '../plan/schema.js';
-import { argmaxLabelValues, arraySpacing, channelsToTensor, labelsToVolume } from '../grid/volumeTensor.js';
+import {
+  predictedLabelValues,
+  arraySpacing,
+  channelsToTensor,
+  labelsToVolume,
+} from '../grid/volumeTensor.js';
 import { applyPostprocessing, type PostprocessingRecipe } from '../labelmap/postprocessing.js';
 import { findInputCases, type InputCase } from './inputs.js';
 import {
@@ -208,7 +213,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
         image.dispose();
         for (const t of memo.values()) t.dispose();
       }
-      const labels = argmaxLabelValues(probs, plans.labelValues);
+      const labels = predictedLabelValues(probs, plans);
       const labelVolume = labelsToVolume(labels, vols[0]!);
       if (post) {
         labelVolume.data = applyPostprocessing(
@@ -226,7 +231,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
         await writeImage(out.replace(/\.nii(\.gz)?$/, '') + '_probabilities.nii.gz', {
           ...v0,
           data: arr,
-          shape: [...v0.shape.slice(0, 3), plans.labelValues.length],
+          shape: [...v0.shape.slice(0, 3), probs.shape[0]!],
           datatype: 'float32',
           sclSlope: 1,
           sclInter: 0,

@@ -59,3 +59,42 @@ export function dicePerLabel(
   });
   return out;
 }
+
+/**
+ * Dice of each region (a set of label values: BraTS's whole tumour is {1, 2, 3, 4}), a voxel being in
+ * a region when its value is one of the set's; empty as for dice().
+ */
+export function diceOfRegions(
+  prediction: LabelArray,
+  reference: LabelArray,
+  regions: readonly (readonly number[])[],
+  empty = NaN,
+): Float64Array {
+  checkLabelArray(prediction, 'prediction');
+  checkLabelArray(reference, 'reference');
+  if (prediction.length !== reference.length)
+    throw new RangeError('prediction and reference differ in length');
+  // the joint histogram of (prediction, reference) values, then each region's counts from it
+  const joint = new Map<number, Map<number, number>>();
+  for (let i = 0; i < prediction.length; i++) {
+    const a = prediction[i]!;
+    let row = joint.get(a);
+    if (!row) joint.set(a, (row = new Map()));
+    const b = reference[i]!;
+    row.set(b, (row.get(b) ?? 0) + 1);
+  }
+  return Float64Array.from(regions, (set) => {
+    let p = 0;
+    let r = 0;
+    let both = 0;
+    for (const [a, row] of joint)
+      for (const [b, n] of row) {
+        const inP = set.includes(a);
+        const inR = set.includes(b);
+        if (inP) p += n;
+        if (inR) r += n;
+        if (inP && inR) both += n;
+      }
+    return p + r === 0 ? empty : (2 * both) / (p + r);
+  });
+}

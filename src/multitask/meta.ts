@@ -12,10 +12,12 @@
 //   ε = 1 annealed linearly to 0 over the run — as Nichol et al.: large early steps find the
 //     region good for all tasks, small late ones settle between them;
 //   FOMAML β = ε · inner lr — the same scale as one inner step.
+// --resume continues an interrupted run exactly (metaResume.ts: θ, epoch, EMA and RNG from
+// checkpoint_latest; task order, batches and ε are functions of the seed and the step).
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { keep, manualSeed, setThreads, tidy, type Tensor } from '../engine/index.js';
-import { deepSupervisionLoss, saveCheckpoint } from '../nn/index.js';
+import { deepSupervisionLoss, loadCheckpoint, saveCheckpoint } from '../nn/index.js';
 import { SGD } from '../optim/index.js';
 import { trainOnBatch, type Batch } from '../train/step.js';
 import { runEpochs } from '../train/epochs.js';
@@ -28,6 +30,13 @@ import { modelFiles, taskParams, writeManifest } from './files.js';
 import { fomamlUpdate, reptileIteration, snapshot } from './reptile.js';
 import { meanOf, primaryOf, taskValidation } from './train.js';
 import type { Manifest } from './manifest.js';
+import {
+  metaDrawnBefore,
+  readMetaResumePoint,
+  resumeLog,
+  NO_OPTIMISER_STATE,
+  type MetaSettings,
+} from './metaResume.js';
 
 export const SHARED_HEAD = 'foreground';
 
@@ -44,6 +53,10 @@ export interface MetaTrainOptions extends TaskSetOptions {
   outerStep?: number;
   alpha?: number;
   threads?: number;
+  /** Continue the run in modelDir from its checkpoint_latest (an error when there is none). */
+  resume?: boolean;
+  /** Called after every epoch, once its checkpoint is written; 'stop' ends the run there. */
+  onEpoch?: (e: EpochLog) => void | 'stop' | Promise<void | 'stop'>;
 }
 
 /** Labels as foreground (any label > 0) vs background. */
@@ -52,21 +65,44 @@ export const foreground = (y: Tensor): Tensor => y.gt(0).to('int64');
 export async function metaTrain(o: MetaTrainOptions): Promise<{ modelDir: string; history: EpochLog[] }> {
   const log = o.log ?? (() => {});
   setThreads(o.threads);
-  const algorithm = o.algorithm ?? 'reptile';
-  const k = o.innerSteps ?? META_DEFAULTS.innerSteps;
-  const innerLr = o.innerLr ?? META_DEFAULTS.innerLr;
-  const eps0 = o.outerStep ?? META_DEFAULTS.outerStep;
   const files = modelFiles(o.modelDir);
-  if (existsSync(files.log))
-    throw new Error(`${files.foldDir} already holds a training run: choose another model folder`);
-  const set = await openTasks(o);
+  if (existsSync(files.log) && !o.resume)
+    throw new Error(
+      `${files.foldDir} already holds a training run: pass --resume to continue it, or choose another model folder`,
+    );
+  const resumed = o.resume
+    ? await readMetaResumePoint(o.modelDir, o.datasets, {
+        algorithm: o.algorithm,
+        seed: o.seed,
+        alpha: o.alpha,
+        epochs: o.epochs,
+        itersPerEpoch: o.itersPerEpoch,
+        innerSteps: o.innerSteps,
+        innerLr: o.innerLr,
+        outerStep: o.outerStep,
+      })
+    : null;
+  const settings: MetaSettings = resumed?.settings ?? {
+    algorithm: o.algorithm ?? 'reptile',
+    seed: o.seed ?? 0,
+    alpha: o.alpha ?? DEFAULT_ALPHA,
+    epochs: o.epochs ?? 50,
+    itersPerEpoch: o.itersPerEpoch ?? 20,
+    innerSteps: o.innerSteps ?? META_DEFAULTS.innerSteps,
+    innerLr: o.innerLr ?? META_DEFAULTS.innerLr,
+    outerStep: o.outerStep ?? META_DEFAULTS.outerStep,
+  };
+  const { algorithm, alpha } = settings;
+  const k = settings.innerSteps;
+  const innerLr = settings.innerLr;
+  const eps0 = settings.outerStep;
+  const set = await openTasks({ ...o, seed: settings.seed });
   const { tasks } = set;
-  const alpha = o.alpha ?? DEFAULT_ALPHA;
   const probs = taskProbabilities(
     tasks.map((t) => t.cases),
     alpha,
   );
-  manualSeed(o.seed ?? 0);
+  manualSeed(settings.seed);
   const shapes: TaskShape[] = tasks.map((t) => ({
     name: t.name,
     channels: t.channels,
@@ -79,10 +115,10 @@ export async function metaTrain(o: MetaTrainOptions): Promise<{ modelDir: string
   const val: ValidationBatch[][] = tasks.map((t) =>
     t.val.map((b) => ({ x: b.x, y: keep(tidy(() => foreground(b.y))) })),
   );
-  const state: TrainState = newTrainState({
-    epochs: o.epochs ?? 50,
-    itersPerEpoch: o.itersPerEpoch ?? 20,
-    seed: o.seed ?? 0,
+  let state: TrainState = newTrainState({
+    epochs: settings.epochs,
+    itersPerEpoch: settings.itersPerEpoch,
+    seed: settings.seed,
     config: '3d_fullres',
     fold: 0,
   });
@@ -103,10 +139,18 @@ export async function metaTrain(o: MetaTrainOptions): Promise<{ modelDir: string
       head: 'one shared foreground-vs-background head',
     },
   };
-  const drawn = new Array<number>(tasks.length).fill(0);
-  const history: EpochLog[] = [];
+  let drawn = new Array<number>(tasks.length).fill(0);
+  let history: EpochLog[] = [];
   let eps = eps0;
   try {
+    if (resumed) {
+      state = await loadCheckpoint<TrainState>(files.latest, net, NO_OPTIMISER_STATE);
+      drawn = metaDrawnBefore(probs, settings, state.epoch * state.itersPerEpoch);
+      history = await resumeLog(files.log, state.epoch);
+      log(
+        `resumed from ${files.latest} at epoch ${state.epoch}/${state.totalEpochs} (batches drawn so far: ${tasks.map((t, i) => `${t.name} ${drawn[i]}`).join(', ')})`,
+      );
+    }
     await mkdir(files.foldDir, { recursive: true });
     const p = primary.plans;
     const c = p.configurations['3d_fullres']!;
@@ -177,16 +221,19 @@ export async function metaTrain(o: MetaTrainOptions): Promise<{ modelDir: string
       },
       // foreground Dice of each task after no adaptation (how good the initialisation is as it stands)
       validate: () => tasks.map((t, i) => meanOf(taskValidation(net, { name: t.name, val: val[i]! }, 2))),
-      // the initialisation is the final θ (ε has annealed to 0), not the best un-adapted Dice: best = latest
+      // the initialisation is the final θ (ε has annealed to 0), not the best un-adapted Dice: best =
+      // latest. The log line goes first: a run killed before its checkpoint has one line too many,
+      // which a resume drops (resumeLog), never one too few.
       record: async (entry) => {
-        await saveCheckpoint(files.latest, net, null, state);
-        await saveCheckpoint(files.best, net, null, state);
         await appendFile(
           files.log,
           `${JSON.stringify({ ...entry, outer_step: eps, tasks: Object.fromEntries(tasks.map((t, i) => [t.name, { dice: [entry.val_dice[i]] }])) })}\n`,
         );
+        await saveCheckpoint(files.latest, net, null, state);
+        await saveCheckpoint(files.best, net, null, state);
       },
       lr: () => eps,
+      onEpoch: o.onEpoch,
       log,
     });
   } finally {

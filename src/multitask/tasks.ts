@@ -80,6 +80,14 @@ export async function openTasks(o: TaskSetOptions): Promise<TaskSet> {
     }
     if (!own[i]!.configurations['3d_fullres'])
       throw new Error(`${plansFile}: no 3d_fullres configuration (multi-task training is 3D)`);
+    if (own[i]!.regions) {
+      // the shared heads are softmax over classes: nested regions train as their label values here
+      log(
+        `${names[i]}: its regions train as the label values ${own[i]!.labelValues.join(', ')} (softmax heads)`,
+      );
+      const { regions: _, ...classes } = own[i]!;
+      own[i] = classes;
+    }
   }
   // 2. the common network and patch, written into every task's plans (its own channels and classes)
   const common = commonPlan(

@@ -1,5 +1,5 @@
 // Segmentation losses: nnU-Net's Dice + cross-entropy, and its deep-supervision weighting.
-import { F, tidy, type Tensor } from '../engine/index.js';
+import { F, stack, tidy, type Tensor } from '../engine/index.js';
 
 export interface DiceCEOptions {
   /** Skip class 0 in the Dice term (nnU-Net: yes). */
@@ -83,15 +83,63 @@ export function downsampleLabels(labels: Tensor, outputs: Tensor[]): Tensor[] {
   );
 }
 
-/** The deep-supervision loss: Σ w_i · DiceCE(output_i, labels at output_i's resolution). */
-export function deepSupervisionLoss(outputs: Tensor[], labels: Tensor, o: DiceCEOptions = {}): Tensor {
+/**
+ * Region targets float [N, R, ...] of class indices [N, ...]: channel r is 1 where the class is one of
+ * `regions[r]` (class indices), as nnU-Net's region-based training builds them.
+ */
+export function regionTargets(labels: Tensor, regions: number[][]): Tensor {
+  return tidy(() =>
+    stack(
+      regions.map((set) =>
+        set
+          .map((c) => labels.eq(c))
+          .reduce((a, b) => a.logicalOr(b))
+          .to('float32'),
+      ),
+      1,
+    ),
+  );
+}
+
+/**
+ * Region-based loss for logits [N, R, ...] (one sigmoid output per region, no background channel) and
+ * class indices [N, ...]: BCE + (1 − mean soft Dice of the sigmoid over every region), nnU-Net's
+ * DC_and_BCE_loss with its Dice over all channels (there is no background channel to leave out).
+ */
+export function regionDiceBCELoss(
+  logits: Tensor,
+  labels: Tensor,
+  regions: number[][],
+  o: DiceCEOptions = {},
+): Tensor {
+  return tidy(() => {
+    const x = logits.dtype === 'float32' ? logits : logits.float();
+    const target = regionTargets(labels, regions);
+    const bce = F.bceWithLogits(x, target);
+    const dice = softDice(x.sigmoid(), target, o.batchDice ?? false, o.smooth ?? 1e-5);
+    const diceLoss = dice.mean().neg().add(1);
+    return bce.mul(o.ceWeight ?? 1).add(diceLoss.mul(o.diceWeight ?? 1));
+  });
+}
+
+/**
+ * The deep-supervision loss: Σ w_i · DiceCE(output_i, labels at output_i's resolution); with `regions`
+ * (class indices per region) the region loss instead.
+ */
+export function deepSupervisionLoss(
+  outputs: Tensor[],
+  labels: Tensor,
+  o: DiceCEOptions = {},
+  regions?: number[][],
+): Tensor {
   return tidy(() => {
     const w = deepSupervisionWeights(outputs.length);
     const targets = downsampleLabels(labels, outputs);
     let total: Tensor | null = null;
     outputs.forEach((out, i) => {
       if (w[i] === 0) return;
-      const l = diceCELoss(out, targets[i]!, o).mul(w[i]!);
+      const one = regions ? regionDiceBCELoss(out, targets[i]!, regions, o) : diceCELoss(out, targets[i]!, o);
+      const l = one.mul(w[i]!);
       total = total ? total.add(l) : l;
     });
     return total!;

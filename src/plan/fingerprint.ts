@@ -114,6 +114,7 @@ export async function computeFingerprint(
     dataset: ds.name,
     channelNames: ds.channelNames,
     labels: Object.fromEntries(ds.labels.map((l) => [l.name, l.values])),
+    ...(ds.regionClassOrder ? { regionClassOrder: ds.regionClassOrder } : {}),
     cases,
     foregroundIntensity,
     medianSpacing: [0, 1, 2].map((d) => axis('spacing', d)),

@@ -8,3 +8,4 @@ export * from './budgetCost.js';
 export * from './budgetPlan.js';
 export * from './calibrate.js';
 export * from './cpu.js';
+export * from './regions.js';

@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import path from 'node:path';
 import os from 'node:os';
 import type { Fingerprint } from './fingerprint.js';
-import type { Plans } from './schema.js';
+import type { Plans, Region } from './schema.js';
 import { planTopology } from './topology.js';
 import { percentile } from '../common/stats.js';
 import type { UNetSpec } from '../nn/unet.js';
@@ -137,13 +137,29 @@ function choosePatch(
   throw new Error('planner: could not fit a patch into the memory budget');
 }
 
+/**
+ * Region-based training where the dataset declares regions (nnU-Net's rule: dataset.json's
+ * regions_class_order), one region per non-background label in its order.
+ */
+function regionsOf(fp: Fingerprint): Region[] | undefined {
+  const order = fp.regionClassOrder;
+  if (!order) return undefined;
+  const named = Object.entries(fp.labels).filter(([, v]) => !(v.length === 1 && v[0] === 0));
+  if (named.length !== order.length)
+    throw new Error(
+      `fingerprint: regionClassOrder has ${order.length} entries for ${named.length} non-background labels`,
+    );
+  return named.map(([name, labels], i) => ({ name, labels, writeAs: order[i]! }));
+}
+
 export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
   const memoryGb = o.memoryGb ?? defaultMemoryGb();
   const budget = memoryGb * 2 ** 30;
   const maxVoxels = o.maxPatchVoxels ?? 128 ** 3;
   const inChannels = fp.channelNames.length;
   const labelValues = [...new Set(Object.values(fp.labels).flat())].sort((a, b) => a - b);
-  const numClasses = labelValues.length;
+  const regions = regionsOf(fp);
+  const numClasses = regions?.length ?? labelValues.length;
   const spacing = targetSpacing(fp);
   const medianShape = fp.medianCroppedShape.map((s, d) =>
     Math.round((s * fp.medianSpacing[d]!) / spacing[d]!),
@@ -221,7 +237,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
       }
     }
     const low = configurations['3d_lowres'];
-    if (low) {
+    if (low && !regions) {
       const fullres = configurations['3d_fullres']!;
       configurations['3d_cascade_prior'] = {
         ...fullres,
@@ -238,6 +254,9 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
     lowresReason += low
       ? ' (< 25%): 3d_lowres and the cascade (3d_cascade_prior, 3d_cascade_crop) planned'
       : ' (< 25%) but no low resolution fits';
+    if (low && regions)
+      lowresReason +=
+        "; no cascade: its stage 2 takes stage 1's classes, and region-based plans predict regions";
   } else lowresReason += ' (≥ 25%): no 3d_lowres needed';
   return {
     version: 1,
@@ -245,6 +264,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
     axes: 'zyx',
     channelNames: fp.channelNames,
     labelValues,
+    ...(regions ? { regions } : {}),
     memoryGb,
     configurations,
     lowresReason,

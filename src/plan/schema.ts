@@ -170,6 +170,13 @@ export const configurationSchema = z
   });
 export type Configuration = z.infer<typeof configurationSchema>;
 
+const regionSchema = z.strictObject({
+  name: z.string(),
+  labels: z.array(z.int().positive()).min(1),
+  writeAs: z.int().positive(),
+});
+export type Region = z.infer<typeof regionSchema>;
+
 export const plansSchema = z
   .strictObject({
     version: z.literal(1),
@@ -178,6 +185,12 @@ export const plansSchema = z
     channelNames: z.array(z.string()).min(1),
     /** Label value of each training class index (index = position). */
     labelValues: z.array(z.int().min(0)).min(1),
+    /**
+     * Region-based training (nnU-Net's, for nested labels such as BraTS's whole tumour ⊃ core ⊃
+     * enhancing): one sigmoid output per region, trained on the union of its labels with BCE + Dice.
+     * A prediction writes `writeAs` where a region is found, in this order (later over earlier).
+     */
+    regions: z.array(regionSchema).min(1).optional(),
     memoryGb: positiveNumber,
     // unknown names first, so the error names the configuration and lists the known ones
     configurations: z
@@ -205,6 +218,10 @@ export const plansSchema = z
         path: ['labelValues'],
         message: `expected distinct label values starting with background 0, got ${JSON.stringify(p.labelValues)}`,
       });
+    for (const m of regionProblems(p.regions ?? [], p.labelValues))
+      ctx.addIssue({ code: 'custom', path: ['regions', m.index], message: m.message });
+    // the network's outputs: one per region, or one per class (background included)
+    const outputs = p.regions?.length ?? K;
     for (const [key, c] of Object.entries(p.configurations)) {
       const at = (...rest: PropertyKey[]) => ['configurations', key, ...rest];
       const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -220,11 +237,13 @@ export const plansSchema = z
           at('network', 'inputChannels'),
           `expected ${inputs} (${C} channel(s)${inputs > C ? ` + ${K - 1} stage-1 classes` : ''}), got ${c.network.inputChannels}`,
         );
-      if (c.network.numClasses !== K)
+      if (c.network.numClasses !== outputs)
         issue(
           at('network', 'numClasses'),
-          `expected ${K} (one per labelValues entry), got ${c.network.numClasses}`,
+          `expected ${outputs} (one per ${p.regions ? 'region' : 'labelValues entry'}), got ${c.network.numClasses}`,
         );
+      if (p.regions && c.cascade)
+        issue(at('cascade'), 'region-based plans have no cascade (stage 1 gives regions, not classes)');
       if (c.cascade && !p.configurations[c.cascade.previousStage])
         issue(
           at('cascade', 'previousStage'),
@@ -272,6 +291,8 @@ export const fingerprintSchema = z.object({
   dataset: z.string(),
   channelNames: z.array(z.string()).min(1),
   labels: z.record(z.string(), z.array(z.int().min(0))),
+  /** dataset.json's regions_class_order: set for region labels (every non-background label, in order). */
+  regionClassOrder: z.array(z.int().positive()).optional(),
   cases: z.array(caseFingerprintSchema).min(1),
   /** Per channel, over foreground voxels of all cases. */
   foregroundIntensity: z.array(
@@ -291,6 +312,35 @@ export const fingerprintSchema = z.object({
   medianCroppedShape: triple(z.number().min(0)),
 });
 export type Fingerprint = z.infer<typeof fingerprintSchema>;
+
+/**
+ * What makes regions unusable: labels that are not in labelValues, and a `writeAs` that would not read
+ * back as its region (it must be one of the region's labels and none of a later region's, which is
+ * written over it).
+ */
+export function regionProblems(
+  regions: Region[],
+  labelValues: number[],
+): { index: number; message: string }[] {
+  const out: { index: number; message: string }[] = [];
+  regions.forEach((r, i) => {
+    const unknown = r.labels.filter((v) => !labelValues.includes(v));
+    if (unknown.length)
+      out.push({ index: i, message: `"${r.name}": labels ${unknown.join(', ')} are not in labelValues` });
+    if (!r.labels.includes(r.writeAs))
+      out.push({
+        index: i,
+        message: `"${r.name}": writeAs ${r.writeAs} must be one of its labels ${r.labels.join(', ')}`,
+      });
+    const later = regions.slice(i + 1).find((q) => q.labels.includes(r.writeAs));
+    if (later)
+      out.push({
+        index: i,
+        message: `"${r.name}": writeAs ${r.writeAs} is also in the later region "${later.name}", which would read it back`,
+      });
+  });
+  return out;
+}
 
 /** plans.json, checked: one error naming the file, the field and what was expected. */
 export const readPlans = (file: string): Promise<Plans> => readJsonFile(file, plansSchema);

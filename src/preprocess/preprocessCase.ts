@@ -85,16 +85,19 @@ export function preprocessCase(
 /**
  * Class probabilities or logits [K, ...resampled] back to the original grid [K, ...original]:
  * resampled to the cropped shape (linear), then placed into the uncropped volume (outside the crop
- * the background class gets all the probability).
+ * the background class gets all the probability). Region probabilities have no background channel
+ * (`background` false): every channel is 0 outside the crop.
  */
 export function revertProbabilities(
   probs: Tensor,
   record: PreprocessRecord,
   targetSpacing: number[],
+  background = true,
 ): Tensor {
   return tidy(() =>
     noGrad(() => {
       const back = resampleImage(probs, record.croppedShape, targetSpacing, 'linear');
+      if (!background) return uncrop(back, record.bbox, record.originalShape, 0);
       const bg = uncrop(back.narrow(0, 0, 1), record.bbox, record.originalShape, 1);
       if (back.shape[0] === 1) return bg;
       const rest = uncrop(back.narrow(0, 1, back.shape[0]! - 1), record.bbox, record.originalShape, 0);

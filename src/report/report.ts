@@ -5,6 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CONFIGURATION_NAMES } from '../plan/planner.js';
+import { readPlans } from '../plan/schema.js';
 import type { OutOfFoldSummary } from '../train/outOfFold.js';
 import { describePostprocessing, readRecipe } from '../infer/recipe.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -91,6 +92,7 @@ export async function writeReport(
   if (!existsSync(path.join(runDir, 'plans.json')))
     throw new Error(`${runDir}: not a medseg model folder (no plans.json)`);
   const sections: string[] = [];
+  const names = await pseudoDiceNames(runDir);
   // training curves of every config/fold with a log
   for (const config of readdirSync(runDir).filter(
     (d) => existsSync(path.join(runDir, d)) && /^(2d|3d_)/.test(d),
@@ -103,7 +105,7 @@ export async function writeReport(
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Partial<EpochLog>);
       sections.push(
-        `<h2>Training: ${esc(config)} ${esc(fold)}</h2><div class="row">${trainingCurves(rows)}</div>`,
+        `<h2>Training: ${esc(config)} ${esc(fold)}</h2><div class="row">${trainingCurves(rows, names)}</div>`,
       );
     }
   }
@@ -174,12 +176,27 @@ const where = (r: EvaluationRecord) =>
 
 const LABEL_COLORS = ['#36c', '#c39', '#e80', '#0aa', '#960', '#63c', '#3a3', '#c33'];
 
-/** nnU-Net's progress plot as four charts: loss, pseudo-Dice per label + EMA, learning rate, epoch time. */
-export function trainingCurves(rows: Partial<EpochLog>[]): string {
+/** What each pseudo-Dice entry scores: the plan's regions by name, else the foreground label values. */
+async function pseudoDiceNames(runDir: string): Promise<string[]> {
+  try {
+    const plans = await readPlans(path.join(runDir, 'plans.json'));
+    return plans.regions
+      ? plans.regions.map((r) => r.name)
+      : plans.labelValues.slice(1).map((v) => `label ${v}`);
+  } catch {
+    return []; // the plans' own error belongs to the commands that use them; the report shows the rest
+  }
+}
+
+/**
+ * nnU-Net's progress plot as four charts: loss, pseudo-Dice per label (or region: `names`) + EMA,
+ * learning rate, epoch time.
+ */
+export function trainingCurves(rows: Partial<EpochLog>[], names: string[] = []): string {
   const col = (k: keyof EpochLog) => rows.map((r) => (typeof r[k] === 'number' ? (r[k] as number) : NaN));
   const nLabels = Math.max(0, ...rows.map((r) => r.val_dice?.length ?? 0));
   const perLabel = Array.from({ length: nLabels }, (_, i) => ({
-    name: `label ${i + 1}`,
+    name: names[i] ?? `label ${i + 1}`,
     values: rows.map((r) => r.val_dice?.[i] ?? NaN),
     color: LABEL_COLORS[i % LABEL_COLORS.length]!,
   }));

@@ -37,32 +37,41 @@ export function disposeBatches(batches: ValidationBatch[]): void {
   }
 }
 
-/** Dice per foreground class (NaN where a class is absent from predictions and references). */
+/**
+ * Dice per foreground class (NaN where a class is absent from predictions and references); with
+ * `regions` (class indices per sigmoid output), Dice per region, a region predicted where its logit > 0.
+ */
 export function pseudoDice(
   net: UNet,
   batches: ValidationBatch[],
   classes: number,
   precision: AutocastDType | null,
   squeeze2d: boolean,
+  regions?: number[][],
 ): number[] {
-  const tp = new Array<number>(classes).fill(0);
-  const fp = new Array<number>(classes).fill(0);
-  const fn = new Array<number>(classes).fill(0);
+  const n = regions ? regions.length : classes - 1;
+  const tp = new Array<number>(n).fill(0);
+  const fp = new Array<number>(n).fill(0);
+  const fn = new Array<number>(n).fill(0);
   net.eval();
   try {
     for (const b of batches) {
       tidy(() =>
         noGrad(() => {
           const x = squeeze2d ? b.x.squeeze(2) : b.x;
-          const pred = autocast(precision, () => net.forward(x)).argmax(1);
+          const logits = autocast(precision, () => net.forward(x));
           const y = squeeze2d ? b.y.squeeze(1) : b.y;
-          for (let c = 1; c < classes; c++) {
-            const p = pred.eq(c);
-            const r = y.eq(c);
+          const classOf = regions ? null : logits.argmax(1);
+          const predicted = (k: number): Tensor => (classOf ? classOf.eq(k + 1) : logits.select(1, k).gt(0));
+          const reference = (k: number): Tensor =>
+            regions ? regions[k]!.map((c) => y.eq(c)).reduce((a, q) => a.logicalOr(q)) : y.eq(k + 1);
+          for (let k = 0; k < n; k++) {
+            const p = predicted(k);
+            const r = reference(k);
             const inter = p.logicalAnd(r).countNonzero();
-            tp[c]! += inter;
-            fp[c]! += p.countNonzero() - inter;
-            fn[c]! += r.countNonzero() - inter;
+            tp[k]! += inter;
+            fp[k]! += p.countNonzero() - inter;
+            fn[k]! += r.countNonzero() - inter;
           }
         }),
       );
@@ -70,8 +79,8 @@ export function pseudoDice(
   } finally {
     net.train();
   }
-  return tp.slice(1).map((t, i) => {
-    const d = 2 * t + fp[i + 1]! + fn[i + 1]!;
+  return tp.map((t, k) => {
+    const d = 2 * t + fp[k]! + fn[k]!;
     return d ? (2 * t) / d : NaN;
   });
 }

@@ -8,6 +8,7 @@ import { manualSeed, setThreads, keep, isCuda, useDevice, type AutocastDType } f
 import { UNet, loadCheckpoint } from '../nn/index.js';
 import { SGD, AdamW, GradScaler, type Optimizer } from '../optim/index.js';
 import type { ConfigurationName } from '../plan/planner.js';
+import { regionClassSets } from '../plan/regions.js';
 import type { StoredCase } from '../preprocess/store.js';
 import { prepare, type Prepared } from './prepare.js';
 import { loadOrCreateSplits, type Split } from './splits.js';
@@ -53,6 +54,8 @@ export interface TrainRun {
   loader: BatchLoader;
   val: ValidationBatch[];
   classes: number;
+  /** Region-based plans: the class indices each sigmoid output unites (plan/regions.ts). */
+  regions: number[][] | undefined;
   close: () => Promise<void>;
 }
 
@@ -197,6 +200,7 @@ export async function openRun(caller: TrainOptions): Promise<TrainRun> {
     loader,
     val,
     classes: p.plans.labelValues.length,
+    regions: regionClassSets(p.plans),
     close: async () => {
       await loader.close();
       disposeBatches(val);

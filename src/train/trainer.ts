@@ -31,7 +31,7 @@ export function runStep(run: TrainRun): (step: number) => Promise<number> {
     {
       forward: (x) => run.net.forwardAll(x),
       // batch Dice (one Dice over the whole batch) where the plan says so, as nnU-Net's 3D plans do
-      loss: (outs, y) => deepSupervisionLoss(outs, y, lossOptions),
+      loss: (outs, y) => deepSupervisionLoss(outs, y, lossOptions, run.regions),
       opt,
       precision: run.precision,
       scaler: run.scaler,
@@ -108,7 +108,7 @@ export async function trainFold(
       step,
       // the weights are the same on every rank: rank 0 alone validates and writes
       validate: lead
-        ? () => pseudoDice(run.net, run.val, run.classes, run.precision, run.squeeze2d)
+        ? () => pseudoDice(run.net, run.val, run.classes, run.precision, run.squeeze2d, run.regions)
         : () => [],
       record: async (entry, improved) => {
         if (!lead) return;

@@ -6,6 +6,7 @@
 // predict and find-best need not know the model was fine-tuned.
 import type { Plans, ConfigurationName, Configuration } from '../plan/planner.js';
 import { validateSpec } from '../nn/unet.js';
+import { outputChannels } from '../plan/regions.js';
 
 const ARCHITECTURES = ['plain', 'residual'];
 
@@ -59,7 +60,7 @@ export function transferPlans(
     network: {
       ...source.network,
       inputChannels: targetPlanned.channelNames.length,
-      numClasses: targetPlanned.labelValues.length,
+      numClasses: outputChannels(targetPlanned),
       deepSupervision: true,
     },
   };

@@ -152,7 +152,8 @@ test('finetune into another label set and channel count: plans, table, frozen en
   const c = plans.configurations['3d_fullres']!;
   const s = srcPlans.configurations['3d_fullres']!;
   assert.deepEqual(Object.keys(plans.configurations), ['3d_fullres']);
-  assert.deepEqual(c.network, { ...s.network, inputChannels: 4, numClasses: 4 });
+  // brain tumour trains on its 3 nested regions (sigmoid outputs), not 4 classes
+  assert.deepEqual(c.network, { ...s.network, inputChannels: 4, numClasses: 3 });
   assert.deepEqual(c.patch, s.patch);
   assert.deepEqual([c.spacing, c.normalization], [own.spacing, own.normalization]);
   assert.deepEqual(plans.labelValues, [0, 1, 2, 3]);
