@@ -19,7 +19,8 @@ import {
 import { gaussianImportance } from './gaussian.js';
 import { windowBoxes } from './windows.js';
 
-/** Something that maps [N, C, ...patch] to logits [N, K, ...patch]. */
+/** Something that maps [N, C, ...patch] to logits [N, K, ...patch]: a new tensor each call, which
+ * the sliding window weights in place. */
 export interface SegmentationNetwork {
   forward(x: Tensor): Tensor;
 }
