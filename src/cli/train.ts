@@ -201,14 +201,11 @@ export const command: Command = {
     if (ranks.kind === 'rank' && ranks.env.rank !== 0) return 0;
     // a budgeted run cannot afford find-best's folds: it chooses its own recipe (README)
     const { recipeAfterBudgetedRun } = await import('../evaluate/singleRunRecipe.js');
-    const { readSplits } = await import('../train/splits.js');
-    const lastFold =
-      fold === 'all' ? (await readSplits(path.join(opts.modelDir, 'splits.json'))).length - 1 : fold;
     await recipeAfterBudgetedRun({
       dataset: opts.dataset,
       modelDir: opts.modelDir,
       config: opts.config ?? '3d_fullres',
-      fold: lastFold,
+      fold,
       budgetSeconds: opts.budgetSeconds,
       log: opts.log,
     });

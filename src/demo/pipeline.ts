@@ -12,6 +12,7 @@ import { fitPlansToBudget } from '../plan/budgetPlan.js';
 import { train } from '../crossval/train.js';
 import { predict } from '../infer/predict.js';
 import { evaluateFolders } from '../evaluate/folders.js';
+import { recipeAfterBudgetedRun, type SingleRunRecipeResult } from '../evaluate/singleRunRecipe.js';
 import { writeEvaluationRecord, writeReport } from '../report/report.js';
 import { readSplits } from '../train/splits.js';
 
@@ -40,6 +41,8 @@ export interface DemoResult {
   seconds: number;
   /** Labels whose validation Dice stayed below LEARNED_DICE: said plainly by the CLI. */
   notLearned: string[];
+  /** The inference recipe written after training (as `train --budget` writes it), which predict followed. */
+  recipe: SingleRunRecipeResult;
 }
 
 /** Below this validation Dice a label counts as not learned. */
@@ -91,6 +94,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     validate: false,
     log,
   });
+  // a budgeted run: the inference recipe `train --budget` writes (post-processing chosen without
+  // cross-validation), which predict below follows
+  const recipe = await recipeAfterBudgetedRun({
+    dataset: data.dir,
+    modelDir,
+    config: '3d_fullres',
+    fold: 0,
+    budgetSeconds: o.budgetSeconds ?? 180,
+    log,
+  });
   // fold 0's validation cases: predicted with the trained model, evaluated against their labels
   const splits = await readSplits(path.join(modelDir, 'splits.json'));
   const val = splits[0]!.val;
@@ -129,6 +142,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     epochs: trained.epochs,
     steps: trained.epochs * (o.itersPerEpoch ?? c.training!.itersPerEpoch),
     notLearned,
+    recipe,
     seconds: (performance.now() - t0) / 1000,
   };
 }

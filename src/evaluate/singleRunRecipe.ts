@@ -220,24 +220,28 @@ export async function writeSingleRunRecipe(o: SingleRunRecipeOptions): Promise<S
   return { written: true, recipe, file };
 }
 
-export interface BudgetedRunOptions extends Omit<SingleRunRecipeOptions, 'dataset'> {
+export interface BudgetedRunOptions extends Omit<SingleRunRecipeOptions, 'dataset' | 'fold'> {
   dataset: string;
+  /** The fold just trained, or 'all' (every fold of splits.json: the last one is the fold just trained). */
+  fold: number | 'all';
   /** The wall-clock budget train was given, if any. */
   budgetSeconds?: number;
 }
 
 /**
- * What `train` does after a budgeted run (a wall-clock budget, or a plan made for one): writes the
- * recipe of writeSingleRunRecipe. Not budgeted: nothing (nnU-Net's way, find-best after 5 folds).
- * The checkpoints are saved by then, so a recipe that cannot be chosen is a warning in the log
- * (predict then runs without post-processing), not a failed training.
+ * What `train`, `finetune` and `demo` do after a budgeted run (a wall-clock budget, or a plan made
+ * for one): write the recipe of writeSingleRunRecipe. Not budgeted: nothing (nnU-Net's way,
+ * find-best after 5 folds). The checkpoints are saved by then, so a recipe that cannot be chosen is
+ * a warning in the log (predict then runs without post-processing), not a failed training.
  */
 export async function recipeAfterBudgetedRun(o: BudgetedRunOptions): Promise<SingleRunRecipeResult> {
   const plans = await readPlans(path.join(o.modelDir, 'plans.json'));
   if (o.budgetSeconds === undefined && !plans.configurations[o.config]?.budget)
     return { written: false, reason: 'not a budgeted run' };
   try {
-    return await writeSingleRunRecipe(o);
+    const fold =
+      o.fold === 'all' ? (await readSplits(path.join(o.modelDir, 'splits.json'))).length - 1 : o.fold;
+    return await writeSingleRunRecipe({ ...o, fold });
   } catch (e) {
     const reason = `no inference recipe written (post-processing not chosen): ${(e as Error).message}`;
     o.log?.(`warning: ${reason}`);

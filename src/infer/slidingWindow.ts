@@ -19,7 +19,8 @@ import {
 import { gaussianImportance } from './gaussian.js';
 import { windowBoxes } from './windows.js';
 
-/** Something that maps [N, C, ...patch] to logits [N, K, ...patch]. */
+/** Something that maps [N, C, ...patch] to logits [N, K, ...patch]: a new tensor each call, which
+ * the sliding window weights in place. */
 export interface SegmentationNetwork {
   forward(x: Tensor): Tensor;
 }
@@ -131,9 +132,12 @@ export function slidingWindowLogits(
           }
           if (mirrors.length > 1) logits!.div_(mirrors.length);
           if (accDevice !== device) logits = logits!.to(accDevice);
+          // weighted in place, the whole batch at once (no K×patch temporary per window): the same
+          // float32 products and sums as before, bit for bit (test/infer/slidingWindowFast.test.ts)
+          logits!.mul_(gauss);
           group.forEach((box, k) => {
             const target = box.reduce((t, st, d) => t.narrow(d + 1, st, o.patch[d]!), acc);
-            target.add_(logits!.select(0, k).mul(gauss));
+            target.add_(logits!.select(0, k));
             const w = box.reduce((t, st, d) => t.narrow(d, st, o.patch[d]!), weight);
             w.add_(gauss);
           });

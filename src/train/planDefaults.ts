@@ -50,15 +50,17 @@ export async function replanForBudget(o: TrainOptions, p: Prepared): Promise<voi
   const name = p.configName;
   const why = o.resume
     ? 'the run resumes'
-    : anyFoldStarted(o.modelDir, name)
-      ? `a fold of ${name} was already trained with it`
-      : (o.device ?? 'cpu') !== 'cpu'
-        ? `the run is on ${o.device} and the calibration times the CPU`
-        : p.config.cascade
-          ? `${name} is a cascade stage`
-          : p.config.network.dims !== 3
-            ? `${name} is 2D`
-            : null;
+    : o.initialize
+      ? 'the run starts from given weights (fine-tuning): they need the network they were trained as'
+      : anyFoldStarted(o.modelDir, name)
+        ? `a fold of ${name} was already trained with it`
+        : (o.device ?? 'cpu') !== 'cpu'
+          ? `the run is on ${o.device} and the calibration times the CPU`
+          : p.config.cascade
+            ? `${name} is a cascade stage`
+            : p.config.network.dims !== 3
+              ? `${name} is 2D`
+              : null;
   if (why) {
     log(
       `plans.json has no budget section for ${name}; kept as it is (${why}): only the epochs are fitted to the budget`,

@@ -23,6 +23,7 @@ import type { UNet } from '../nn/unet.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { TrainOptions, TrainResult } from '../train/types.js';
 import { train, trainFolds } from '../crossval/train.js';
+import { recipeAfterBudgetedRun, type SingleRunRecipeResult } from '../evaluate/singleRunRecipe.js';
 import { resolveModel } from './open.js';
 import { sha256File } from './tar.js';
 import { transferPlans } from './plans.js';
@@ -254,6 +255,8 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
 export interface FinetuneResult {
   results: TrainResult[];
   record: TransferRecord;
+  /** The inference recipe a budgeted run writes as `train` does (src/evaluate/singleRunRecipe.ts). */
+  recipe: SingleRunRecipeResult;
 }
 
 /** Fine-tunes fold `o.fold` (or every fold) of the target dataset from `o.from`. */
@@ -327,5 +330,14 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
         : ''),
   );
   const results = o.fold === 'all' ? await trainFolds(opts) : [await train({ ...opts, fold: o.fold ?? 0 })];
-  return { results, record };
+  // a budgeted fine-tuning run cannot afford find-best's folds either: the same recipe as `train`
+  const recipe = await recipeAfterBudgetedRun({
+    dataset: o.dataset,
+    modelDir: o.modelDir,
+    config: t.targetConfig,
+    fold: o.fold ?? 0,
+    budgetSeconds: o.budgetSeconds,
+    log,
+  });
+  return { results, record, recipe };
 }
