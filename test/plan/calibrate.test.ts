@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  addCalibrationPoint,
   calibrate,
   calibrationFile,
   calibrationKey,
@@ -120,4 +121,28 @@ test('calibrate measures once, caches, reuses the cache, and measures again when
     refresh: true,
   });
   assert.notEqual(refreshed.measuredAt, first.measuredAt);
+});
+
+test('a network timed again keeps its faster time (a loaded machine does not shrink later plans)', async () => {
+  const dir = tmp();
+  const c = await calibrate({ precision: 'fp32', threads: 1, cacheDir: dir, probes: tinyProbes() });
+  const gflop = c.points[0]!.gflop;
+  const fast = await addCalibrationPoint(c, { name: 'checked', gflop, seconds: 1 }, dir);
+  const slow = await addCalibrationPoint(fast, { name: 'checked', gflop, seconds: 5 }, dir);
+  const stored = () => readCalibration(c.key, dir)!.points.filter((p) => p.name === 'checked');
+  assert.deepEqual(
+    slow.points.filter((p) => p.name === 'checked').map((p) => p.seconds),
+    [1],
+  );
+  assert.deepEqual(
+    stored().map((p) => p.seconds),
+    [1],
+  );
+  // a faster timing replaces it, and the model is refitted
+  const faster = await addCalibrationPoint(slow, { name: 'checked', gflop, seconds: 0.5 }, dir);
+  assert.deepEqual(
+    stored().map((p) => p.seconds),
+    [0.5],
+  );
+  assert.notDeepEqual(faster.model, slow.model);
 });
