@@ -32,7 +32,7 @@ import {
   postprocessingDice,
 } from '../dist/src/postprocess/index.js';
 import { describePostprocessing } from '../dist/src/infer/recipe.js';
-import { writtenByRegions } from '../dist/src/labelmap/regions.js';
+import { predictedValues, writtenByRegions } from '../dist/src/labelmap/regions.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -70,9 +70,7 @@ async function runCell(cell) {
   if (!fold) throw new Error(`${cell}/splits.json: no fold ${values.fold}`);
   // a region-based model writes each region's value: choices compare references in those values
   const written = (m) => (plans.regions ? { ...m, data: writtenByRegions(m.data, plans.regions) } : m);
-  const labels = plans.regions
-    ? [...new Set(plans.regions.map((r) => r.writeAs))].sort((a, b) => a - b)
-    : plans.labelValues.slice(1);
+  const labels = predictedValues(plans);
   const bratsLike = plans.labelValues.join(',') === '0,1,2,3,4';
   const regionMode = values.regions ?? (bratsLike ? 'brats' : 'labels');
   const evalOpts = regionMode === 'brats' ? { labels: [], regions: BRATS } : { labels };

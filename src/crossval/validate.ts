@@ -15,7 +15,7 @@ import {
   labelsToTensor,
   labelsToVolume,
 } from '../grid/volumeTensor.js';
-import { dicePerLabel, diceOfRegions } from '../labelmap/dice.js';
+import { scoredDice, scoredNames } from '../labelmap/regions.js';
 import { nanMean } from '../common/stats.js';
 import { loadConfigModel, disposeModel, predictProbabilities, cascadeProbabilities } from '../infer/model.js';
 import type { Split } from '../train/splits.js';
@@ -56,17 +56,8 @@ export async function predictValidation(o: ValidationOptions): Promise<OutOfFold
   const model = await loadConfigModel(o.modelDir, o.plans, o.config, [o.fold], checkpoint, o.device);
   const cascade = model.config.cascade;
   const values = o.plans.labelValues;
-  // what is scored: each foreground label, or each region of a region-based plan (keyed by name)
-  const regions = o.plans.regions;
-  const scored = regions ? regions.map((r) => r.name) : values.slice(1).map(String);
-  const scoreOf = (pred: Uint8Array | Int16Array, ref: Uint8Array | Int16Array) =>
-    regions
-      ? diceOfRegions(
-          pred,
-          ref,
-          regions.map((r) => r.labels),
-        )
-      : dicePerLabel(pred, ref, values.slice(1));
+  // each foreground label, or each region of a region-based plan (keyed by name)
+  const scored = scoredNames(o.plans);
   const cases: OutOfFoldSummary['cases'] = [];
   try {
     const ids = o.splits[o.fold]!.val;
@@ -100,7 +91,7 @@ export async function predictValidation(o: ValidationOptions): Promise<OutOfFold
             tidy(() => labelsToTensor(vols.label!, c.label!)),
             vols.label,
           ).data as Uint8Array | Int16Array;
-          const d = scoreOf(vol.data as Uint8Array | Int16Array, ref);
+          const d = scoredDice(vol.data as Uint8Array | Int16Array, ref, o.plans);
           scored.forEach((l, j) => (dice[l] = Number.isNaN(d[j]!) ? null : d[j]!));
         }
         cases.push({ id, dice });

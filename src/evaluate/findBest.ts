@@ -9,18 +9,12 @@ import { readImage } from '../io/image.js';
 import { readDataset } from '../dataset/read.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 import { labelsToTensor, labelsToVolume } from '../grid/volumeTensor.js';
-import {
-  decidePostprocessing,
-  dicePerLabel,
-  diceOfRegions,
-  postprocessingDice,
-  type LabelArray,
-} from '../postprocess/index.js';
+import { decidePostprocessing, postprocessingDice, type LabelArray } from '../postprocess/index.js';
 import { nanMean } from '../common/stats.js';
 import { readSplits } from '../train/splits.js';
 import { readPlans } from '../plan/schema.js';
 import { outputChannels } from '../plan/regions.js';
-import { writtenByRegions } from '../labelmap/regions.js';
+import { predictedValues, scoredDice, scoredNames, writtenByRegions } from '../labelmap/regions.js';
 import {
   foldOfCase,
   oofProbabilityFile,
@@ -125,11 +119,10 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
   if (o.ensembles !== false)
     for (let i = 0; i < complete.length; i++)
       for (let j = i + 1; j < complete.length; j++) candidates.push([complete[i]!, complete[j]!]);
-  const foreground = plans.labelValues.slice(1);
   const K = outputChannels(plans);
   // candidates are scored per foreground label, or per region of a region-based plan
   const regions = plans.regions;
-  const scoredNames = regions ? regions.map((r) => r.name) : foreground.map(String);
+  const names = scoredNames(plans);
   const labelsOf = (members: Uint8Array[]) =>
     regions
       ? regionLabels(
@@ -137,14 +130,6 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
           regions.map((r) => r.writeAs),
         )
       : argmaxLabels(members, K, plans.labelValues);
-  const score = (pred: LabelArray, ref: LabelArray) =>
-    regions
-      ? diceOfRegions(
-          pred,
-          ref,
-          regions.map((r) => r.labels),
-        )
-      : dicePerLabel(pred, ref, foreground);
   const ids = [...new Set(splits.flatMap((s) => s.val))].sort();
   const byId = new Map(dataset.training.map((c) => [c.id, c]));
   const reference = async (id: string): Promise<{ data: LabelArray; shape: number[] }> => {
@@ -164,8 +149,9 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
     return p.data;
   };
   // per candidate: Dice [case][label]
-  const S = scoredNames.length;
-  const postLabels = regions ? [...new Set(regions.map((r) => r.writeAs))].sort((a, b) => a - b) : foreground;
+  const S = names.length;
+  // post-processing works on the values the predictions hold
+  const postLabels = predictedValues(plans);
   const scores = candidates.map(() => new Float64Array(ids.length * S));
   for (const [k, id] of ids.entries()) {
     const ref = await reference(id);
@@ -173,13 +159,13 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
     for (const c of complete) probs.set(c, await probabilities(c, id));
     candidates.forEach((members, ci) => {
       const pred = labelsOf(members.map((m) => probs.get(m)!));
-      scores[ci]!.set(score(pred, ref.data), k * S);
+      scores[ci]!.set(scoredDice(pred, ref.data, plans), k * S);
     });
     log(`find-best: case ${k + 1}/${ids.length} ${id}`);
   }
   // scores with NaN for "no case had this label"; null in the JSON
   const scored = candidates.map((members, ci) => {
-    const perLabel = scoredNames.map((_, j) =>
+    const perLabel = names.map((_, j) =>
       nanMean(Array.from({ length: ids.length }, (_, k) => scores[ci]![k * S + j]!)),
     );
     return {
@@ -222,7 +208,7 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
     candidates: order.map((s): CandidateScore => ({
       members: s.members,
       meanDice: orNull(s.meanDice),
-      dicePerLabel: Object.fromEntries(scoredNames.map((l, j) => [l, orNull(s.perLabel[j]!)])),
+      dicePerLabel: Object.fromEntries(names.map((l, j) => [l, orNull(s.perLabel[j]!)])),
     })),
     cases: ids.length,
     postprocessingChoice: {

@@ -34,7 +34,7 @@ import {
 } from '../postprocess/index.js';
 
 import { nanMean } from '../common/stats.js';
-import { writtenByRegions } from '../labelmap/regions.js';
+import { predictedValues, writtenByRegions } from '../labelmap/regions.js';
 import { readSplits, type Split } from '../train/splits.js';
 import { oofLabelFile, readOutOfFoldSummary, validationDir } from '../train/outOfFold.js';
 import {
@@ -132,9 +132,7 @@ export async function writeSingleRunRecipe(o: SingleRunRecipeOptions): Promise<S
   const folds = [...new Set([o.fold, ...validated])].sort((a, b) => a - b);
   // a region-based model writes each region's value: references are compared in those values
   const regions = plans.regions;
-  const labels = regions
-    ? [...new Set(regions.map((r) => r.writeAs))].sort((a, b) => a - b)
-    : plans.labelValues.slice(1);
+  const labels = predictedValues(plans);
   const dataset = typeof o.dataset === 'string' ? await readDataset(o.dataset) : o.dataset;
   const byId = new Map(dataset.training.map((c) => [c.id, c]));
   const reference = async (id: string): Promise<{ data: LabelArray; shape: number[] }> => {

@@ -3,6 +3,7 @@
 // writes 2, then tumour core writes 1). Post-processing is chosen on what the model writes, so its
 // references are brought to the same values first.
 import { checkLabelArray, type LabelArray } from './components.js';
+import { diceOfRegions, dicePerLabel } from './dice.js';
 
 export interface WrittenRegion {
   labels: readonly number[];
@@ -25,4 +26,33 @@ export function writtenByRegions<T extends LabelArray>(map: T, regions: readonly
     out[i] = w;
   }
   return out;
+}
+
+/** The part of a plan that says what its label maps hold (plans.json's labelValues and regions). */
+export interface LabelPlan {
+  labelValues: readonly number[];
+  regions?: readonly (WrittenRegion & { name: string })[];
+}
+
+/** The values a plan's predictions hold besides 0: each region's writeAs, else the foreground labels. */
+export function predictedValues(plan: LabelPlan): number[] {
+  return plan.regions
+    ? [...new Set(plan.regions.map((r) => r.writeAs))].sort((a, b) => a - b)
+    : plan.labelValues.slice(1);
+}
+
+/** What a prediction is scored on: each region by name, else each foreground label value. */
+export function scoredNames(plan: LabelPlan): string[] {
+  return plan.regions ? plan.regions.map((r) => r.name) : plan.labelValues.slice(1).map(String);
+}
+
+/** Dice of each of scoredNames(plan), reference in its stored label values. */
+export function scoredDice(prediction: LabelArray, reference: LabelArray, plan: LabelPlan): Float64Array {
+  return plan.regions
+    ? diceOfRegions(
+        prediction,
+        reference,
+        plan.regions.map((r) => r.labels),
+      )
+    : dicePerLabel(prediction, reference, plan.labelValues.slice(1));
 }

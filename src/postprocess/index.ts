@@ -18,7 +18,7 @@ export {
   type LargestComponentOptions,
   type PerLabelOptions,
 } from '../labelmap/largestComponent.js';
-export { dice, dicePerLabel, diceOfRegions } from '../labelmap/dice.js';
+export { dice, dicePerLabel } from '../labelmap/dice.js';
 export { applyPostprocessing, type MeanDice, type PostprocessingRecipe } from '../labelmap/postprocessing.js';
 export {
   choosePostprocessing,

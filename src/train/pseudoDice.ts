@@ -1,7 +1,7 @@
 // The per-epoch validation signal: Dice over fixed patches of the fold's validation cases, summed
 // over all patches (nnU-Net's pseudo-Dice), cheap enough to run after every epoch.
 import { Tensor, tidy, noGrad, autocast, keep, type AutocastDType } from '../engine/index.js';
-import type { UNet } from '../nn/index.js';
+import { regionTargets, type UNet } from '../nn/index.js';
 import { Rng } from '../common/random.js';
 import { readPatch, patchTensors, type StoredCase } from '../preprocess/store.js';
 import { patchStart } from './sampler.js';
@@ -63,8 +63,8 @@ export function pseudoDice(
           const y = squeeze2d ? b.y.squeeze(1) : b.y;
           const classOf = regions ? null : logits.argmax(1);
           const predicted = (k: number): Tensor => (classOf ? classOf.eq(k + 1) : logits.select(1, k).gt(0));
-          const reference = (k: number): Tensor =>
-            regions ? regions[k]!.map((c) => y.eq(c)).reduce((a, q) => a.logicalOr(q)) : y.eq(k + 1);
+          const targets = regions ? regionTargets(y, regions) : null;
+          const reference = (k: number): Tensor => (targets ? targets.select(1, k).gt(0) : y.eq(k + 1));
           for (let k = 0; k < n; k++) {
             const p = predicted(k);
             const r = reference(k);
