@@ -5,6 +5,8 @@
 // float32 as libtorch does, and 'nearest' its floor(dst · in/out) rule; both are separable, so each
 // axis is resampled on its own.
 
+import { majorityOrZero, type CropRule } from '../common/background.js';
+
 export interface ChannelVolume {
   data: Float32Array;
   channels: number;
@@ -115,16 +117,52 @@ export function pasteBox(
 
 /** Bounding box of voxels where any channel is non-zero; the whole volume when none is. */
 export function nonzeroBBox(v: ChannelVolume): BBox {
+  return foregroundBBox(v, new Array<number>(v.channels).fill(0));
+}
+
+/**
+ * Per channel of a [C, z, y, x] volume, the value of where nothing was imaged (common/background.ts,
+ * as grid/crop.ts's backgroundValues): 0 under the nonzero rule; under the background rule the value
+ * of most of the border, else 0.
+ */
+export function backgroundValuesArray(v: ChannelVolume, rule: CropRule): number[] {
+  if (rule === 'nonzero') return new Array<number>(v.channels).fill(0);
+  const [D, H, W] = v.shape as [number, number, number];
+  const n = D * H * W;
+  // the faces of every axis longer than 2 (edges counted once per face, as grid/crop.ts does): an
+  // axis of 1 or 2 voxels (a 2D image stored as 3D) has no inside, so its faces are not border
+  const out: number[] = [];
+  for (let c = 0; c < v.channels; c++) {
+    const border: number[] = [];
+    const a = v.data.subarray(c * n, (c + 1) * n);
+    const at = (z: number, y: number, x: number) => a[(z * H + y) * W + x]!;
+    if (D > 2)
+      for (const z of [0, D - 1])
+        for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) border.push(at(z, y, x));
+    if (H > 2)
+      for (let z = 0; z < D; z++)
+        for (const y of [0, H - 1]) for (let x = 0; x < W; x++) border.push(at(z, y, x));
+    if (W > 2)
+      for (let z = 0; z < D; z++)
+        for (let y = 0; y < H; y++) for (const x of [0, W - 1]) border.push(at(z, y, x));
+    out.push(majorityOrZero(border));
+  }
+  return out;
+}
+
+/** Bounding box of voxels where any channel differs from its background value; the whole volume when none does. */
+export function foregroundBBox(v: ChannelVolume, background: number[]): BBox {
   const [D, H, W] = v.shape as [number, number, number];
   const lo = [D, H, W];
   const hi = [-1, -1, -1];
   const n = D * H * W;
   for (let c = 0; c < v.channels; c++) {
     const a = v.data;
+    const b = background[c]!;
     for (let z = 0, i = c * n; z < D; z++)
       for (let y = 0; y < H; y++)
         for (let x = 0; x < W; x++, i++) {
-          if (a[i] === 0) continue;
+          if (a[i] === b) continue;
           if (z < lo[0]!) lo[0] = z;
           if (z > hi[0]!) hi[0] = z;
           if (y < lo[1]!) lo[1] = y;
@@ -135,6 +173,18 @@ export function nonzeroBBox(v: ChannelVolume): BBox {
   }
   if (hi[0]! < 0) return v.shape.map((s) => [0, s] as [number, number]);
   return lo.map((l, d) => [l, hi[d]! + 1] as [number, number]);
+}
+
+/** 1 where any channel differs from its background value, per voxel of the spatial grid. */
+export function foregroundMaskArray(v: ChannelVolume, background: number[]): Uint8Array {
+  const n = numel(v.shape);
+  const mask = new Uint8Array(n);
+  for (let c = 0; c < v.channels; c++) {
+    const x = channelOf(v, c);
+    const b = background[c]!;
+    for (let i = 0; i < n; i++) if (x[i] !== b) mask[i] = 1;
+  }
+  return mask;
 }
 
 /** Mirrors the spatial axes `axes` (0-based) of a batch [N, C, ...spatial] (rank 3 spatial) into a copy. */

@@ -116,6 +116,7 @@ export class Predictor {
     const pre = preprocessArrays(image, spacing, {
       targetSpacing: config.spacing,
       normalization: config.normalization,
+      crop: config.crop,
       imageInterpolation: config.imageInterpolation,
     });
     let input = pre.image;

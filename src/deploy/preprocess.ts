@@ -1,14 +1,17 @@
 // preprocessCase and its inverse (src/preprocess/preprocessCase.ts) on plain arrays, for the ONNX
-// Runtime path: crop to the non-zero box, normalise each channel, resample to the target spacing
+// Runtime path: crop (the plan's rule: the non-zero box, or what differs from a constant background), normalise each channel, resample to the target spacing
 // (linear, or cubic in-plane; the coarse axis of anisotropic data alone with nearest), and back.
 // The same rules as the libtorch code, step for step; the shapes and the anisotropy decision come
 // from the same (engine-free) helpers.
 import { resampledShape, separateAxis } from '../preprocess/resampleShape.js';
 import type { NormalizationPlan } from '../plan/normalization.js';
+import { LEGACY_CROP, type CropRule } from '../common/background.js';
 import {
   channelOf,
+  backgroundValuesArray,
   cropVolume,
-  nonzeroBBox,
+  foregroundBBox,
+  foregroundMaskArray,
   numel,
   resampleAxis,
   uncropVolume,
@@ -19,6 +22,8 @@ import {
 export interface ArrayPreprocessPlan {
   targetSpacing: number[];
   normalization: NormalizationPlan[];
+  /** Absent: the non-zero box (plans and exports made before `crop`). */
+  crop?: CropRule;
   imageInterpolation: 'linear' | 'cubic';
 }
 
@@ -118,16 +123,12 @@ export function preprocessArrays(
       `preprocess: the plan normalises ${plan.normalization.length} channels, the image has ${image.channels}`,
     );
   const originalShape = [...image.shape];
-  const bbox = nonzeroBBox(image);
+  const background = backgroundValuesArray(image, plan.crop ?? LEGACY_CROP);
+  const bbox = foregroundBBox(image, background);
   const cropped = cropVolume(image, bbox);
   const croppedShape = cropped.shape;
   const cropFraction = numel(croppedShape) / numel(originalShape);
-  const n = numel(croppedShape);
-  const mask = new Uint8Array(n);
-  for (let c = 0; c < cropped.channels; c++) {
-    const x = channelOf(cropped, c);
-    for (let i = 0; i < n; i++) if (x[i] !== 0) mask[i] = 1;
-  }
+  const mask = foregroundMaskArray(cropped, background);
   plan.normalization.forEach((p, c) =>
     normalizeArray(channelOf(cropped, c), { ...p, useMask: p.useMask ?? cropFraction < 0.75 }, mask),
   );

@@ -128,6 +128,7 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
       spacing: c.spacing,
       patch: c.patch,
       normalization: c.normalization,
+      ...(c.crop ? { crop: c.crop } : {}),
       imageInterpolation: c.imageInterpolation,
       inputChannels: c.network.inputChannels,
       numClasses: c.network.numClasses,

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ConfigurationName, CascadeStage } from '../plan/planner.js';
 import type { NormalizationPlan } from '../plan/normalization.js';
+import type { CropRule } from '../common/background.js';
 import type { PostprocessingRecipe } from '../labelmap/postprocessing.js';
 import { ExportFormatError, checkManifest, type MANIFEST_FORMAT } from './manifestCheck.js';
 
@@ -30,6 +31,8 @@ export interface ExportedConfiguration {
   spacing: number[];
   patch: number[];
   normalization: NormalizationPlan[];
+  /** The plan's crop rule (common/background.ts); absent in exports made before it: nonzero. */
+  crop?: CropRule;
   imageInterpolation: 'linear' | 'cubic';
   /** Network input channels (the image's, plus K-1 prior channels for the cascade's prior variant). */
   inputChannels: number;

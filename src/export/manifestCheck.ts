@@ -36,6 +36,8 @@ export function checkManifest(
       throw bad(`${c.name}: spacing must have 3 entries`);
     if (!Array.isArray(c.normalization) || c.normalization.length !== m.channelNames.length)
       throw bad(`${c.name}: normalization must have one entry per channel (${m.channelNames.length})`);
+    if (c.crop !== undefined && c.crop !== 'nonzero' && c.crop !== 'background')
+      throw bad(`${c.name}: crop must be 'nonzero' or 'background', not ${JSON.stringify(c.crop)}`);
     if (c.numClasses !== m.labelValues.length)
       throw bad(`${c.name}: numClasses ${c.numClasses}, but ${m.labelValues.length} label values`);
     if (c.cascade && !names.has(c.cascade.previousStage))

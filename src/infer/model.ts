@@ -91,6 +91,7 @@ export function predictProbabilities(
       const pre = preprocessCase(image, null, spacing, {
         targetSpacing: config.spacing,
         normalization: config.normalization,
+        crop: config.crop,
         imageInterpolation: config.imageInterpolation,
         numClasses: K,
       });

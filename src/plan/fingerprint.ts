@@ -8,7 +8,8 @@ import { Tensor, tidy, noGrad, maskedSelect, sort } from '../engine/index.js';
 import { readCaseVolumes } from '../dataset/volumes.js';
 import type { Dataset } from '../dataset/types.js';
 import { arraySpacing, channelsToTensor, labelsToTensor } from '../grid/volumeTensor.js';
-import { nonzeroBBox } from '../grid/crop.js';
+import { cropBox } from '../grid/crop.js';
+import type { CropRule } from '../common/background.js';
 import { labelComponents } from '../labelmap/components.js';
 import { percentile, median } from '../common/stats.js';
 import type { IntensityStats, CaseFingerprint, Fingerprint } from './schema.js';
@@ -49,6 +50,9 @@ export function intensityStats(values: Float32Array): IntensityStats {
   });
 }
 
+/** The crop the fingerprint's cropped shapes are measured with, and that new plans preprocess with. */
+export const FINGERPRINT_CROP: CropRule = 'background';
+
 export async function computeFingerprint(
   ds: Dataset,
   onCase?: (i: number, n: number, id: string) => void,
@@ -63,7 +67,7 @@ export async function computeFingerprint(
       noGrad(() => {
         const image = channelsToTensor(vols.channels);
         const labels = vols.label ? labelsToTensor(vols.label, c.label) : null;
-        const box = nonzeroBBox(image);
+        const box = cropBox(image, FINGERPRINT_CROP).box;
         const classVoxels: Record<string, number> = {};
         const classVolumeMm3: Record<string, number> = {};
         const classComponents: Record<string, number[]> = {};
@@ -115,6 +119,7 @@ export async function computeFingerprint(
     channelNames: ds.channelNames,
     labels: Object.fromEntries(ds.labels.map((l) => [l.name, l.values])),
     ...(ds.regionClassOrder ? { regionClassOrder: ds.regionClassOrder } : {}),
+    crop: FINGERPRINT_CROP,
     cases,
     foregroundIntensity,
     medianSpacing: [0, 1, 2].map((d) => axis('spacing', d)),

@@ -9,6 +9,7 @@ import { planTopology } from './topology.js';
 import { percentile } from '../common/stats.js';
 import type { UNetSpec } from '../nn/unet.js';
 import type { NormalizationPlan } from './normalization.js';
+import { LEGACY_CROP } from '../common/background.js';
 
 // The types of plans.json are inferred from its schema (schema.ts), which checks every file read.
 export {
@@ -173,6 +174,8 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
   });
   const base = {
     normalization,
+    // preprocess as the fingerprint measured the cropped shapes the plan is sized on
+    crop: fp.crop ?? LEGACY_CROP,
     imageInterpolation: 'linear' as const,
     labelInterpolation: 'linear' as const,
   };

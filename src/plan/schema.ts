@@ -79,6 +79,8 @@ export const networkSchema: z.ZodType<UNetSpec> = z
       });
   });
 
+export const cropRuleSchema = z.enum(['nonzero', 'background']);
+
 export const normalizationSchema: z.ZodType<NormalizationPlan> = z
   .strictObject({
     scheme: z.enum(['ct', 'zscore', 'rescale', 'none']),
@@ -120,6 +122,11 @@ export const configurationSchema = z
     batchSize: positiveInt,
     network: networkSchema,
     normalization: z.array(normalizationSchema).min(1),
+    /**
+     * What preprocessing crops to first: `nonzero` (nnU-Net's) or `background` (what differs from a
+     * constant border value; common/background.ts). Absent in plans written before it: nonzero.
+     */
+    crop: cropRuleSchema.optional(),
     imageInterpolation: z.enum(['linear', 'cubic']),
     labelInterpolation: z.enum(['nearest', 'linear']),
     /** Set on the cascade's second stage. */
@@ -293,6 +300,8 @@ export const fingerprintSchema = z.object({
   labels: z.record(z.string(), z.array(z.int().min(0))),
   /** dataset.json's regions_class_order: set for region labels (every non-background label, in order). */
   regionClassOrder: z.array(z.int().positive()).optional(),
+  /** The crop rule of the cases' croppedShape (common/background.ts); absent in older fingerprints: nonzero. */
+  crop: cropRuleSchema.optional(),
   cases: z.array(caseFingerprintSchema).min(1),
   /** Per channel, over foreground voxels of all cases. */
   foregroundIntensity: z.array(

@@ -1,7 +1,9 @@
-// One case through preprocessing — crop to the non-zero box, normalise each channel, resample to
+// One case through preprocessing — crop (to the non-zero box, or to what differs from a constant
+// background: the plan's `crop`), normalise each channel, resample to
 // the target spacing — and the inverse that puts a prediction back into the input's geometry.
 import { tidy, noGrad, stack, type Tensor } from '../engine/index.js';
-import { cropTo, nonzeroBBox, uncrop, type BBox } from '../grid/crop.js';
+import { cropBox, cropTo, foregroundMask, uncrop, type BBox } from '../grid/crop.js';
+import { LEGACY_CROP, type CropRule } from '../common/background.js';
 import { normalizeChannel, type NormalizationPlan } from './normalize.js';
 import {
   resampleImage,
@@ -18,6 +20,8 @@ export interface PreprocessPlan {
   imageInterpolation?: ImageInterpolation;
   labelInterpolation?: LabelInterpolation;
   numClasses: number;
+  /** What the first step crops to (absent: the non-zero box, as before plans had `crop`). */
+  crop?: CropRule;
 }
 
 /** What the inverse needs: where the crop was and the shapes before and after resampling. */
@@ -50,12 +54,13 @@ export function preprocessCase(
   return tidy(() =>
     noGrad(() => {
       const originalShape = image.shape.slice(1);
-      const bbox = nonzeroBBox(image);
+      const { box: bbox, background } = cropBox(image, plan.crop ?? LEGACY_CROP);
       const cropped = cropTo(image, bbox);
       const croppedShape = cropped.shape.slice(1);
-      // nnU-Net normalises MRI inside the non-zero mask when cropping took away a quarter or more.
+      // nnU-Net normalises MRI inside the non-zero mask when cropping took away a quarter or more;
+      // under the background rule the mask is what differs from the background
       const cropFraction = croppedShape.reduce((a, b) => a * b, 1) / originalShape.reduce((a, b) => a * b, 1);
-      const mask = cropped.ne(0).to('uint8').amax([0]).to('bool');
+      const mask = foregroundMask(cropped, background);
       const channels = plan.normalization.map((n, c) =>
         normalizeChannel(cropped.select(0, c), { ...n, useMask: n.useMask ?? cropFraction < 0.75 }, mask),
       );

@@ -109,8 +109,27 @@ export async function prepare(
     }
   }
   const K = plans.labelValues.length;
+  const plan = {
+    targetSpacing: config.spacing,
+    normalization: config.normalization,
+    crop: config.crop,
+    imageInterpolation: config.imageInterpolation,
+    labelInterpolation: config.labelInterpolation,
+    numClasses: K,
+  };
+  // a cached case is reused only for the same files, unchanged since, and the same preprocessing:
+  // an edited plans.json or a replaced image is preprocessed again
+  const planKey = `preprocess ${JSON.stringify(plan)}`;
+  const fileKey = (f: string) => {
+    const st = statSync(f);
+    return `${f}@${st.size}@${st.mtimeMs}`;
+  };
   for (const [i, c] of dataset.training.entries()) {
-    const source = [...c.channels.map((ch) => ch.path), ...(c.label ? [c.label] : [])];
+    const source = [
+      ...c.channels.map((ch) => fileKey(ch.path)),
+      ...(c.label ? [fileKey(c.label)] : []),
+      planKey,
+    ];
     if (cascade) {
       // the stage-1 file and its time: a retrained stage 1 makes this cache stale
       const f = oofLabelFile(validationDir(modelDir, cascade.previousStage, foldOfCase(splits, c.id)), c.id);
@@ -134,13 +153,6 @@ export async function prepare(
     const labels = vols.label
       ? tidy(() => toClassIndices(labelsToTensor(vols.label!, c.label), plans.labelValues))
       : null;
-    const plan = {
-      targetSpacing: config.spacing,
-      normalization: config.normalization,
-      imageInterpolation: config.imageInterpolation,
-      labelInterpolation: config.labelInterpolation,
-      numClasses: K,
-    };
     try {
       if (cascade?.variant === 'crop') {
         const boxes = cropBoxes(config, stage1!, spacing);
