@@ -46,6 +46,7 @@ import { train } from '../dist/src/crossval/train.js';
 import { evaluateFolders } from '../dist/src/evaluate/folders.js';
 import { validationDir } from '../dist/src/train/outOfFold.js';
 import { fitEpochs } from '../dist/src/train/budget.js';
+import { FINGERPRINT_CROP } from '../dist/src/plan/fingerprint.js';
 
 const { values } = parseArgs({
   options: {
@@ -157,7 +158,8 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
   const model = path.join(
     out,
     set,
-    `${held ?? 'fold0'}_${minutes}m_${kind}${set === 'brats' ? `_${LABEL_MODE}` : ''}`,
+    // models of plans cropping to the background (the default since session 7) sit beside the old ones
+    `${held ?? 'fold0'}_${minutes}m_${kind}${set === 'brats' ? `_${LABEL_MODE}` : ''}${FINGERPRINT_CROP === 'background' ? '_bgcrop' : ''}`,
   );
   rmSync(model, { recursive: true, force: true });
   const lines = [];
@@ -248,6 +250,9 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     budget_min: minutes,
     plan: kind,
     ...(set === 'brats' ? { labels_as: LABEL_MODE } : {}),
+    crop:
+      JSON.parse(readFileSync(path.join(model, 'plans.json'), 'utf8')).configurations['3d_fullres'].crop ??
+      'nonzero',
     ...shape,
     s_per_step: fit ? Number(fit.sPerStep.toFixed(2)) : null,
     steps: r.history.length * iters,

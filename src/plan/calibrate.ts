@@ -116,7 +116,27 @@ export function probeNetworks(): { name: string; spec: UNetSpec; patch: number[]
   return [probe(32, 8), probe(32, 16), probe(48, 16), probe(32, 32)];
 }
 
-/** The fastest of `steps` training steps (after one untimed warm-up step) of one network. */
+/** Wall time above this multiple of the CPU time per thread: the process waited for cores. */
+const STARVED = 1.25;
+
+/**
+ * A step's seconds as an idle machine would see them, from its wall time and the process's CPU time.
+ * On a busy machine the wall time counts the waits for a core: measured here (2 cores, bf16, 64×80×80,
+ * 2 threads) 1.04 s idle became 2.48 s beside one other busy process and 4.2 s beside three, while the
+ * CPU time per thread grew to 1.56 and 1.69 s (OpenMP threads spin at barriers while their partner
+ * waits). Where the process clearly got less than its threads' worth of CPU, CPU time per thread is
+ * the better estimate; on an idle machine the two agree within 2 %, and the wall time is kept.
+ */
+export function idleEquivalentSeconds(wallSeconds: number, cpuSeconds: number, threads: number): number {
+  const perThread = cpuSeconds / Math.max(1, threads);
+  return wallSeconds > STARVED * perThread ? perThread : wallSeconds;
+}
+
+/**
+ * The fastest of `steps` training steps (after one untimed warm-up step) of one network, each in
+ * idle-equivalent seconds (idleEquivalentSeconds), so that a plan made on a busy machine is not
+ * sized for its load.
+ */
 export function timeTrainingStep(
   spec: UNetSpec,
   patch: number[],
@@ -130,9 +150,11 @@ export function timeTrainingStep(
   const x = randn([batch, spec.inputChannels, ...patch]);
   const y = randint(0, spec.numClasses, [batch, ...patch]);
   const times: number[] = [];
+  const threads = engineInfo().threads;
   try {
     for (let i = 0; i <= steps; i++) {
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       tidy(() => {
         const outs = autocast(precision === 'bf16' ? 'bfloat16' : null, () => net.forwardAll(x));
         const l = deepSupervisionLoss(outs, y);
@@ -140,7 +162,12 @@ export function timeTrainingStep(
         l.backward();
         opt.step();
       });
-      if (i > 0) times.push((performance.now() - t0) / 1000);
+      if (i > 0) {
+        const cpu = process.cpuUsage(cpu0);
+        times.push(
+          idleEquivalentSeconds((performance.now() - t0) / 1000, (cpu.user + cpu.system) / 1e6, threads),
+        );
+      }
     }
   } finally {
     x.dispose();

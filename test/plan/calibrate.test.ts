@@ -14,6 +14,8 @@ import {
   readCalibration,
   thisCpu,
   planTopology,
+  idleEquivalentSeconds,
+  timeTrainingStep,
   type Calibration,
 } from '../../src/plan/index.js';
 import { engineInfo } from '../../src/engine/index.js';
@@ -145,4 +147,21 @@ test('a network timed again keeps its faster time (a loaded machine does not shr
     [0.5],
   );
   assert.notDeepEqual(faster.model, slow.model);
+});
+
+test('a step timed on a busy machine counts its CPU time per thread, an idle one its wall time', () => {
+  // idle: 2 threads kept busy for the whole step (CPU ≈ 2 × wall): the wall time
+  assert.equal(idleEquivalentSeconds(1.04, 2.05, 2), 1.04);
+  // starved: the process got 1.56 s per thread in 2.48 s: it waited for cores
+  assert.equal(idleEquivalentSeconds(2.48, 3.12, 2), 1.56);
+  // one thread: the same rule (1.2 s of wall for 0.5 s of CPU: starved)
+  assert.equal(idleEquivalentSeconds(1.2, 0.5, 1), 0.5);
+  // a little below a full share (serial parts, short waits) is not load: wall time
+  assert.equal(idleEquivalentSeconds(1.2, 2.0, 2), 1.2);
+  // a real step: the fastest of two timed steps is at most half the wall time of all three
+  const wall0 = performance.now();
+  const { spec, patch } = tinyProbes()[1]!;
+  const s = timeTrainingStep(spec, patch, 1, 'fp32', 2);
+  const wall = (performance.now() - wall0) / 1000;
+  assert.ok(s > 0 && s <= wall / 2, `${s} s of ${wall} s`);
 });
