@@ -4,6 +4,7 @@
 // the multi-task model or the meta-learned initialisation; 3 seeds per cell; everything on 1 thread.
 //   node bench/fewshot.mjs pretrain [target=spleen]          once (background it)
 //   node bench/fewshot.mjs cells [target=spleen] [steps=200] [N=1,2] [seeds=0,1,2] [rows=scratch,single,multi,meta]
+//                                (a row ROW@lrX, e.g. meta@lr0.01, fine-tunes from ROW at learning rate X)
 //   node bench/fewshot.mjs table [target=spleen]             the markdown table from the cells run so far
 // (after `npx tsc -p tsconfig.json`). Everything goes to bench/out/fewshot/<target>/; cells already in
 // cells.jsonl are skipped, so an interrupted run continues.
@@ -292,8 +293,15 @@ async function cell(row, n, seed, steps) {
     await sharedPlans(ds, model);
     r = await trainModel(common);
   } else {
-    // the user's path: finetune() writes the plans (transferred from the source), loads the weights
-    const ft = await finetune({ ...common, from: path.join(OUT, row), validate: false });
+    // the user's path: finetune() writes the plans (transferred from the source), loads the weights;
+    // a row `meta@lr0.01` fine-tunes from `meta` at that learning rate instead of finetune's default
+    const [source, lr] = row.split('@lr');
+    const ft = await finetune({
+      ...common,
+      from: path.join(OUT, source),
+      validate: false,
+      ...(lr ? { initialLr: Number(lr) } : {}),
+    });
     r = ft.results[0];
     const fates = {};
     for (const w of ft.record.weights ?? []) fates[w.fate] = (fates[w.fate] ?? 0) + 1;
@@ -388,7 +396,10 @@ function table() {
       `| start (target ${target}, ${budget} per cell, 1 thread) | ${Ns.map((n) => `N = ${n}`).join(' | ')} |`,
       `|---|${Ns.map(() => '---').join('|')}|`,
     ];
-    for (const row of ['scratch', 'single', 'multi', 'meta']) {
+    const extra = [...new Set(cells.map((c) => c.row))].filter((r) => r.includes('@lr')).sort();
+    for (const row of ['scratch', 'single', 'multi', 'meta', ...extra]) {
+      const [source, lr] = row.split('@lr');
+      const name = lr ? `${names[source]}, lr ${lr} (finetune's default: 0.001)` : names[row];
       const fmt = (d) => {
         if (!d.length) return 'not run';
         const m = d.reduce((a, b) => a + b, 0) / d.length;
@@ -398,7 +409,7 @@ function table() {
           : `${m.toFixed(3)} (1 seed)`;
       };
       const of = (n) => cells.filter((c) => c.row === row && c.n === n).map((c) => c.dice);
-      lines.push(`| ${names[row]} | ${Ns.map((n) => fmt(of(n))).join(' | ')} |`);
+      lines.push(`| ${name} | ${Ns.map((n) => fmt(of(n))).join(' | ')} |`);
     }
     console.log(`${lines.join('\n')}\n`);
   }
