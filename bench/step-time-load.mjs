@@ -6,18 +6,13 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { engineInfo, setThreads } from '../dist/src/engine/index.js';
 import {
-  autocast,
-  engineInfo,
-  manualSeed,
-  randint,
-  randn,
-  setThreads,
-  tidy,
-} from '../dist/src/engine/index.js';
-import { UNet, deepSupervisionLoss } from '../dist/src/nn/index.js';
-import { AdamW } from '../dist/src/optim/index.js';
-import { idleEquivalentSeconds, planTopology, defaultBf16 } from '../dist/src/plan/index.js';
+  idleEquivalentSeconds,
+  planTopology,
+  defaultBf16,
+  timeTrainingSteps,
+} from '../dist/src/plan/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,34 +40,15 @@ const spec = {
 };
 const bf16 = defaultBf16();
 
+/** The fastest of the timed steps: wall time, CPU time per thread, idle-equivalent seconds. */
 function timeSteps() {
-  manualSeed(0);
-  const net = new UNet(spec);
-  const opt = new AdamW(net.parameters(), { lr: 1e-3, weightDecay: 3e-5 });
-  const x = randn([2, 2, ...topo.patch]);
-  const y = randint(0, 3, [2, ...topo.patch]);
-  const rows = [];
-  for (let i = 0; i <= Number(values.steps); i++) {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    tidy(() => {
-      const outs = autocast(bf16 ? 'bfloat16' : null, () => net.forwardAll(x));
-      const l = deepSupervisionLoss(outs, y);
-      opt.zeroGrad();
-      l.backward();
-      opt.step();
-    });
-    const c = process.cpuUsage(c0);
-    const wall = (performance.now() - t0) / 1000;
-    const cpu = (c.user + c.system) / 1e6;
-    if (i > 0) rows.push({ wall, perThread: cpu / threads, idle: idleEquivalentSeconds(wall, cpu, threads) });
-  }
-  x.dispose();
-  y.dispose();
-  opt.dispose();
-  net.dispose();
-  const min = (k) => Math.min(...rows.map((r) => r[k]));
-  return { wall: min('wall'), perThread: min('perThread'), idle: min('idle') };
+  const rows = timeTrainingSteps(spec, topo.patch, 2, bf16 ? 'bf16' : 'fp32', Number(values.steps));
+  const min = (f) => Math.min(...rows.map(f));
+  return {
+    wall: min((r) => r.wallSeconds),
+    perThread: min((r) => r.cpuSeconds / r.threads),
+    idle: min((r) => idleEquivalentSeconds(r.wallSeconds, r.cpuSeconds, r.threads)),
+  };
 }
 
 console.log(

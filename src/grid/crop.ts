@@ -8,12 +8,7 @@ export type BBox = [number, number][];
 
 /** Bounding box of voxels where any channel is non-zero; the whole image when all are zero. */
 export function nonzeroBBox(image: Tensor): BBox {
-  return tidy(() =>
-    noGrad(() => {
-      const mask = image.ne(0).to('uint8').amax([0]);
-      return boxOf(mask);
-    }),
-  );
+  return cropBox(image, 'nonzero').box;
 }
 
 /**

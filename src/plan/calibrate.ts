@@ -132,24 +132,27 @@ export function idleEquivalentSeconds(wallSeconds: number, cpuSeconds: number, t
   return wallSeconds > STARVED * perThread ? perThread : wallSeconds;
 }
 
-/**
- * The fastest of `steps` training steps (after one untimed warm-up step) of one network, each in
- * idle-equivalent seconds (idleEquivalentSeconds), so that a plan made on a busy machine is not
- * sized for its load.
- */
-export function timeTrainingStep(
+/** One timed training step: its wall time, the process's CPU time, and libtorch's threads. */
+export interface StepTiming {
+  wallSeconds: number;
+  cpuSeconds: number;
+  threads: number;
+}
+
+/** `steps` training steps (after one untimed warm-up step) of one network, each timed. */
+export function timeTrainingSteps(
   spec: UNetSpec,
   patch: number[],
   batch: number,
   precision: 'bf16' | 'fp32',
   steps = 2,
-): number {
+): StepTiming[] {
   manualSeed(0);
   const net = new UNet(spec);
   const opt = new AdamW(net.parameters(), { lr: 1e-3, weightDecay: 3e-5 });
   const x = randn([batch, spec.inputChannels, ...patch]);
   const y = randint(0, spec.numClasses, [batch, ...patch]);
-  const times: number[] = [];
+  const times: StepTiming[] = [];
   const threads = engineInfo().threads;
   try {
     for (let i = 0; i <= steps; i++) {
@@ -164,9 +167,11 @@ export function timeTrainingStep(
       });
       if (i > 0) {
         const cpu = process.cpuUsage(cpu0);
-        times.push(
-          idleEquivalentSeconds((performance.now() - t0) / 1000, (cpu.user + cpu.system) / 1e6, threads),
-        );
+        times.push({
+          wallSeconds: (performance.now() - t0) / 1000,
+          cpuSeconds: (cpu.user + cpu.system) / 1e6,
+          threads,
+        });
       }
     }
   } finally {
@@ -175,8 +180,26 @@ export function timeTrainingStep(
     opt.dispose();
     net.dispose();
   }
+  return times;
+}
+
+/**
+ * The fastest of `steps` training steps of one network in idle-equivalent seconds
+ * (idleEquivalentSeconds), so that a plan made on a busy machine is not sized for its load.
+ */
+export function timeTrainingStep(
+  spec: UNetSpec,
+  patch: number[],
+  batch: number,
+  precision: 'bf16' | 'fp32',
+  steps = 2,
+): number {
   // the fastest step: a shared machine's slow spells are load, not the network's cost
-  return Math.min(...times);
+  return Math.min(
+    ...timeTrainingSteps(spec, patch, batch, precision, steps).map((t) =>
+      idleEquivalentSeconds(t.wallSeconds, t.cpuSeconds, t.threads),
+    ),
+  );
 }
 
 export interface CalibrateOptions {
