@@ -3,7 +3,9 @@
 //   node bench/budget.mjs [--sets brats,synth] [--budgets 10,20,40] [--plans budget,default,hand]
 //                         [--rotations 0,1,2,3] [--tasks hippocampus,prostate] [--size small]
 //                         [--threads 2] [--shared]   (after npm run build; budgets in minutes, may be fractions)
-//                         [--time-only | --idle-steps FILE]
+//                         [--time-only | --idle-steps FILE] [--patch 64x96x112]
+// `--patch` holds the budget plan's patch fixed (its network re-derived for that patch at the plan's
+// widths, everything else as planned): it separates the patch from what else changed between runs.
 // A shared machine makes wall-clock cells meaningless, so a run can be split in two: `--time-only`
 // (on an idle machine: minutes) times each cell's first steps exactly as `train --budget` does and
 // writes the seconds per step to bench/out/budget/idle-steps.json; `--idle-steps FILE` then trains
@@ -64,6 +66,8 @@ const { values } = parseArgs({
     'idle-steps': { type: 'string' },
     // threads the plan is calibrated for (the user's machine); --threads is what training uses
     'plan-threads': { type: 'string' },
+    // a fixed patch for the budget plan (e.g. 64x96x112); its cells have their own key and model
+    patch: { type: 'string' },
     data: { type: 'string', default: process.env.MEDSEG_REAL_DATA ?? '../shared/data' },
   },
 });
@@ -76,6 +80,8 @@ const idleSteps = values['idle-steps'] ? JSON.parse(readFileSync(values['idle-st
 const TIMED = Symbol('timed');
 const LABEL_MODE = values['softmax-labels'] ? 'softmax' : 'regions';
 const rows = [];
+const FIXED_PATCH = values.patch ? values.patch.split('x').map(Number) : null;
+const PATCH_TAG = FIXED_PATCH ? ` p${values.patch}` : '';
 
 async function bratsDataset() {
   const root = path.join(values.data, 'brats2013-deepmedic');
@@ -118,6 +124,12 @@ async function shapePlan(kind, model, plans, seconds, log) {
   if (kind === 'budget') {
     plans = await fitPlansToBudget(plans, { seconds, threads: planThreads, log });
     c = plans.configurations['3d_fullres'];
+    if (FIXED_PATCH) {
+      const f = c.network.features;
+      const { patch, network } = candidateNetwork(c, FIXED_PATCH, { base: f[0], cap: Math.max(...f) });
+      c = { ...c, patch, network, budget: { ...c.budget, why: `${c.budget.why}; patch fixed by --patch` } };
+      log(`patch fixed at ${patch.join('x')} (features ${network.features.join(',')})`);
+    }
   } else if (kind === 'hand') {
     const scale = 0.5 ** (1 / 3);
     const { patch, network } = candidateNetwork(
@@ -154,12 +166,13 @@ async function shapePlan(kind, model, plans, seconds, log) {
 
 async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, labels }) {
   const t0 = performance.now();
-  const tag = `${set}${held ? `-${held}` : ''} ${minutes}m ${kind}`;
+  const fixed_ = kind === 'budget' ? PATCH_TAG : '';
+  const tag = `${set}${held ? `-${held}` : ''} ${minutes}m ${kind}${fixed_}`;
   const model = path.join(
     out,
     set,
     // models of plans cropping to the background (the default since session 7) sit beside the old ones
-    `${held ?? 'fold0'}_${minutes}m_${kind}${set === 'brats' ? `_${LABEL_MODE}` : ''}${FINGERPRINT_CROP === 'background' ? '_bgcrop' : ''}`,
+    `${held ?? 'fold0'}_${minutes}m_${kind}${fixed_.replace(' ', '_')}${set === 'brats' ? `_${LABEL_MODE}` : ''}${FINGERPRINT_CROP === 'background' ? '_bgcrop' : ''}`,
   );
   rmSync(model, { recursive: true, force: true });
   const lines = [];
@@ -171,7 +184,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
   if (splits) writeFileSync(path.join(model, 'splits.json'), JSON.stringify(splits));
   const seconds = minutes * 60;
   const shape = await shapePlan(kind, model, plans, seconds, log);
-  const key = `${set} ${minutes} ${kind}`;
+  const key = `${set} ${minutes} ${kind}${fixed_}`;
   if (values['time-only']) {
     // train --budget's own timing of the first steps, then stop before the first epoch
     try {
@@ -248,7 +261,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     set,
     held_out: held,
     budget_min: minutes,
-    plan: kind,
+    plan: kind + fixed_,
     ...(set === 'brats' ? { labels_as: LABEL_MODE } : {}),
     crop:
       JSON.parse(readFileSync(path.join(model, 'plans.json'), 'utf8')).configurations['3d_fullres'].crop ??

@@ -33,6 +33,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -54,8 +55,11 @@ import { totalsegDataset } from './totalseg-dataset.mjs';
 const [phase = 'table', target = 'spleen', ...rest] = process.argv.slice(2);
 // FEWSHOT_SMOKE=1: 3 pre-training tasks (4 with TotalSegmentator for a real target), 1 epoch each (checks the script end to end in minutes)
 const SMOKE = process.env.FEWSHOT_SMOKE === '1';
-const OUT = path.resolve('bench/out/fewshot', SMOKE ? `${target}-smoke` : target);
 const EPOCHS = SMOKE ? 1 : Number(process.env.FEWSHOT_EPOCHS ?? 4);
+// FEWSHOT_TAG=x: a separate output folder <target>-x (e.g. a longer pre-training beside the first),
+// its datasets shared with <target>'s where those exist
+const TAG = process.env.FEWSHOT_TAG;
+const OUT = path.resolve('bench/out/fewshot', SMOKE ? `${target}-smoke` : TAG ? `${target}-${TAG}` : target);
 // a stage whose model exists is not trained again (pretrain can be rerun after a failure)
 const trained = (dir) => existsSync(path.join(OUT, dir, '3d_fullres/fold_0/checkpoint_latest.safetensors'));
 const DATA = path.join(OUT, 'data');
@@ -71,6 +75,11 @@ const log = (s) => appendFileSync(path.join(OUT, `${phase}.log`), `${new Date().
 // a small body for CPU: widths 8, 16, 32, 32, ... (every model of the table has this network)
 const body = (s) => ({ ...s, features: s.features.map((_, i) => Math.min(8 * 2 ** i, 32)) });
 mkdirSync(OUT, { recursive: true });
+for (const shared of ['data', 'target']) {
+  const from = path.resolve('bench/out/fewshot', target, shared);
+  if (TAG && !SMOKE && existsSync(from) && !existsSync(path.join(OUT, shared)))
+    symlinkSync(from, path.join(OUT, shared));
+}
 
 async function dataset(key, root, seed, cases) {
   return (await writeSynthDataset(findTask(key), root, { seed, size: 'tiny', cases, overwrite: true })).dir;

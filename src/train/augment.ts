@@ -2,6 +2,13 @@
 // resampling, images linear and labels nearest), mirroring, brightness, contrast, gamma, noise,
 // blur and low-resolution simulation. Probabilities follow nnU-Net's defaults roughly.
 //
+// Brightness, contrast and gamma draw their factor for each image channel on its own (one gate per
+// sample, then one draw per channel, channel 0 first), as nnU-Net does: channels of one case differ
+// from case to case independently (a FLAIR a little brighter, a T1c not), and a network that only
+// ever saw them shifted together learns a fixed relation between them that an unusual case breaks.
+// Noise (one sigma), blur and low resolution stay common to the channels. With one channel the
+// draws are exactly those of a common factor.
+//
 // Strength s (AugmentOptions.strength, default 1) scales the augmentation in one way: every
 // transform's probability p becomes min(1, s·p) — mirroring's min(0.5, s·0.5), since a flip with
 // probability above 1/2 adds no variety, only a bias — while the ranges of the random parameters
@@ -66,12 +73,14 @@ function intensity(xi: Tensor, nd: number, rng: Rng, s: number): Tensor {
     const sigma = rng.uniform(0, 0.1);
     xi = xi.add(gaussianNoise(xi, sigma, rng.fork('noise')));
   }
-  if (rng.next() < scaled(0.15, s)) xi = xi.mul(rng.uniform(0.75, 1.25));
+  if (rng.next() < scaled(0.15, s)) xi = perChannel(xi, (ch) => ch.mul(rng.uniform(0.75, 1.25)));
   if (rng.next() < scaled(0.15, s)) {
-    // the mean in float64: the same value whatever libtorch's thread count (float32 sums differ
-    // in their last bits with the split of the reduction)
-    const m = xi.to('float64').mean().item();
-    xi = xi.sub(m).mul(rng.uniform(0.75, 1.25)).add(m);
+    xi = perChannel(xi, (ch) => {
+      // the mean in float64: the same value whatever libtorch's thread count (float32 sums differ
+      // in their last bits with the split of the reduction)
+      const m = ch.to('float64').mean().item();
+      return ch.sub(m).mul(rng.uniform(0.75, 1.25)).add(m);
+    });
   }
   if (rng.next() < scaled(0.1, s)) {
     // blur: a separable box of width 3 along the spatial axes (cheap smoothing)
@@ -86,21 +95,32 @@ function intensity(xi: Tensor, nd: number, rng: Rng, s: number): Tensor {
     xi = F.interpolate(F.interpolate(xi, small, 'nearest'), size, 'linear');
   }
   if (rng.next() < scaled(0.3, s)) {
-    // gamma on the [0, 1]-rescaled intensities, then back to the original range
-    const lo = xi.amin().item();
-    const hi = xi.amax().item();
-    if (hi > lo) {
+    // gamma on the channel's [0, 1]-rescaled intensities, then back to its original range
+    xi = perChannel(xi, (ch) => {
+      const lo = ch.amin().item();
+      const hi = ch.amax().item();
+      if (!(hi > lo)) return ch;
       const g = rng.next() < 0.5 ? rng.uniform(0.7, 1) : rng.uniform(1, 1.5);
-      xi = xi
+      return ch
         .sub(lo)
         .div(hi - lo)
         .clamp(0, 1)
         .pow(g)
         .mul(hi - lo)
         .add(lo);
-    }
+    });
   }
   return xi;
+}
+
+/** f applied to each channel of xi [1, C, ...] in order (channel 0 first), the results joined. */
+function perChannel(xi: Tensor, f: (channel: Tensor) => Tensor): Tensor {
+  const channels = xi.shape[1]!;
+  if (channels === 1) return f(xi);
+  return cat(
+    Array.from({ length: channels }, (_, c) => f(xi.narrow(1, c, 1))),
+    1,
+  );
 }
 
 /** Augments x [N, C, ...] and integer labels y [N, ...]; returns new tensors. */

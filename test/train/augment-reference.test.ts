@@ -110,54 +110,62 @@ for k, M in enumerate(${JSON.stringify(runs.map((run) => run.theta))}):
   );
 }
 
-type Step = { name: string; apply: (x: Float64Array) => Float64Array };
+/** A transform that fired, as a formula on the image's channels (each a flat array). */
+type Step = { name: string; apply: (x: Float64Array[]) => Float64Array[] };
 
 const SHAPE = [6, 5, 7];
 const N = SHAPE.reduce((a, b) => a * b, 1);
 
-/** Replays the intensity draws of augment.ts and returns the transforms that fire, as formulas. */
-function replayIntensity(rng: Rng): Step[] {
+/**
+ * Replays the intensity draws of augment.ts for an image of `channels` channels and returns the
+ * transforms that fire, as formulas: brightness, contrast and gamma draw per channel (channel 0
+ * first), noise draws one sigma for all channels, blur and low resolution draw nothing per channel.
+ */
+function replayIntensity(rng: Rng, channels = 1): Step[] {
   const steps: Step[] = [];
+  const each = <T>(draw: () => T): T[] => Array.from({ length: channels }, draw);
   if (rng.next() < 0.1) {
     const sigma = rng.uniform(0, 0.1);
     const fork = rng.fork('noise');
     steps.push({
       name: 'noise',
-      apply: (x) => {
-        const noise = new Float32Array(x.length);
+      apply: (xs) => {
+        const noise = new Float32Array(xs.length * N);
         new NormalTable(fork).fill(noise, fork, sigma);
-        return x.map((v, i) => v + noise[i]!);
+        return xs.map((x, c) => x.map((v, i) => v + noise[c * N + i]!));
       },
     });
   }
   if (rng.next() < 0.15) {
-    const f = rng.uniform(0.75, 1.25);
-    steps.push({ name: 'brightness', apply: (x) => x.map((v) => v * f) });
+    const f = each(() => rng.uniform(0.75, 1.25));
+    steps.push({ name: 'brightness', apply: (xs) => xs.map((x, c) => x.map((v) => v * f[c]!)) });
   }
   if (rng.next() < 0.15) {
-    const f = rng.uniform(0.75, 1.25);
+    const f = each(() => rng.uniform(0.75, 1.25));
     steps.push({
       name: 'contrast',
-      apply: (x) => {
-        const m = x.reduce((a, b) => a + b, 0) / x.length;
-        return x.map((v) => (v - m) * f + m);
-      },
+      apply: (xs) =>
+        xs.map((x, c) => {
+          const m = x.reduce((a, b) => a + b, 0) / x.length;
+          return x.map((v) => (v - m) * f[c]! + m);
+        }),
     });
   }
-  if (rng.next() < 0.1) steps.push({ name: 'blur', apply: boxBlur });
+  if (rng.next() < 0.1) steps.push({ name: 'blur', apply: (xs) => xs.map(boxBlur) });
   if (rng.next() < 0.125) {
     const f = rng.uniform(1, 2);
-    steps.push({ name: 'lowres', apply: (x) => lowRes(x, f) });
+    steps.push({ name: 'lowres', apply: (xs) => xs.map((x) => lowRes(x, f)) });
   }
   if (rng.next() < 0.3) {
-    const g = rng.next() < 0.5 ? rng.uniform(0.7, 1) : rng.uniform(1, 1.5);
+    const g = each(() => (rng.next() < 0.5 ? rng.uniform(0.7, 1) : rng.uniform(1, 1.5)));
     steps.push({
       name: 'gamma',
-      apply: (x) => {
-        const lo = Math.min(...x);
-        const hi = Math.max(...x);
-        return x.map((v) => ((v - lo) / (hi - lo)) ** g * (hi - lo) + lo);
-      },
+      apply: (xs) =>
+        xs.map((x, c) => {
+          const lo = Math.min(...x);
+          const hi = Math.max(...x);
+          return x.map((v) => ((v - lo) / (hi - lo)) ** g[c]! * (hi - lo) + lo);
+        }),
     });
   }
   return steps;
@@ -198,10 +206,10 @@ out['y'] = F.interpolate(s, size=${JSON.stringify(SHAPE)}, mode='trilinear', ali
 }
 
 /** The first seeds (rotation off, mirroring off) whose intensity draws fire exactly `names`. */
-function seedsFiring(names: string[], count: number): number[] {
+function seedsFiring(names: string[], count: number, channels = 1): number[] {
   const found: number[] = [];
   for (let s = 1; found.length < count && s < 1_000_000; s++) {
-    const fired = replayIntensity(new Rng(s)).map((st) => st.name);
+    const fired = replayIntensity(new Rng(s), channels).map((st) => st.name);
     if (fired.join() === names.join()) found.push(s);
   }
   return found;
@@ -228,10 +236,10 @@ for (const names of [
           const y = Tensor.fromArray(new BigInt64Array(N), [1, ...SHAPE], 'int64');
           const out = augmentBatch(x, y, new Rng(seed), { rotation: false, mirrorAxes: [] });
           const steps = replayIntensity(new Rng(seed));
-          const expected = steps.reduce<Float64Array>(
+          const [expected] = steps.reduce<Float64Array[]>(
             (v, st) => st.apply(v),
-            Float64Array.from(Float32Array.from(input)),
-          );
+            [Float64Array.from(Float32Array.from(input))],
+          ) as [Float64Array];
           assertClose(out.x, expected, { rtol: 1e-5, atol: 1e-5, what: `${names.join(',')} seed ${seed}` });
           assert.ok(
             Math.max(...expected.map((v, i) => Math.abs(v - input[i]!))) > 1e-3,
@@ -255,3 +263,31 @@ for (const names of [
     },
   );
 }
+
+test('brightness, contrast and gamma draw their factor per image channel (as nnU-Net: channels not synchronised)', () => {
+  const C = 2;
+  for (const names of [['brightness'], ['contrast'], ['gamma'], ['brightness', 'contrast', 'gamma']]) {
+    for (const seed of seedsFiring(names, 2, C)) {
+      tidy(() => {
+        const input = seededValues(C * N, seed, 1.5).map((v) => v + 0.3);
+        const x = Tensor.fromArray(Float32Array.from(input), [1, C, ...SHAPE]);
+        const y = Tensor.fromArray(new BigInt64Array(N), [1, ...SHAPE], 'int64');
+        const out = augmentBatch(x, y, new Rng(seed), { rotation: false, mirrorAxes: [] });
+        const channels = Array.from({ length: C }, (_, c) =>
+          Float64Array.from(Float32Array.from(input.slice(c * N, (c + 1) * N))),
+        );
+        const expected = replayIntensity(new Rng(seed), C).reduce<Float64Array[]>(
+          (v, st) => st.apply(v),
+          channels,
+        );
+        const flat = new Float64Array(C * N);
+        expected.forEach((e, c) => flat.set(e, c * N));
+        assertClose(out.x, flat, { rtol: 1e-5, atol: 1e-5, what: `${names.join(',')} seed ${seed}` });
+        // the channels moved differently: the change of channel 0 is not the change of channel 1
+        const change = expected.map((e, c) => e.map((v, i) => v - channels[c]![i]!));
+        const apart = Math.max(...change[0]!.map((d, i) => Math.abs(d - change[1]![i]!)));
+        assert.ok(apart > 1e-3, `${names.join(',')} seed ${seed}: both channels changed alike`);
+      });
+    }
+  }
+});
