@@ -6,6 +6,11 @@
 //   node bench/fewshot.mjs cells [target=spleen] [steps=200] [N=1,2] [seeds=0,1,2] [rows=scratch,single,multi,meta]
 //                                (a row ROW@lrX, e.g. meta@lr0.01, fine-tunes from ROW at learning rate X)
 //   node bench/fewshot.mjs table [target=spleen]             the markdown table from the cells run so far
+//   node bench/fewshot.mjs control [target=spleen]           (after pretrain) the control source `random`:
+//                                the common network untrained (one step at lr 1e-12 on a pre-training
+//                                task with the target's channel count), for rows random and random@lrX:
+//                                fine-tuning's path (plans transferred, weights loaded, fresh heads,
+//                                warm-up, its learning rate) from a start that holds no knowledge
 // (after `npx tsc -p tsconfig.json`). Everything goes to bench/out/fewshot/<target>/; cells already in
 // cells.jsonl are skipped, so an interrupted run continues.
 // Targets: a synthetic task key (spleen, liver, ...: pre-trained on the other nine), or a shared real
@@ -393,6 +398,7 @@ function table() {
   const names = {
     scratch: 'from scratch',
     single: `fine-tuned from single-task (${SINGLE_SOURCE})`,
+    random: 'fine-tuned from the untrained network (control)',
     multi: `fine-tuned from multi-task (${tasks})`,
     meta: `fine-tuned from Reptile init (${tasks})`,
   };
@@ -406,7 +412,8 @@ function table() {
       `|---|${Ns.map(() => '---').join('|')}|`,
     ];
     const extra = [...new Set(cells.map((c) => c.row))].filter((r) => r.includes('@lr')).sort();
-    for (const row of ['scratch', 'single', 'multi', 'meta', ...extra]) {
+    const control = [...new Set(cells.map((c) => c.row))].filter((r) => r === 'random');
+    for (const row of ['scratch', 'single', 'multi', 'meta', ...control, ...extra]) {
       const [source, lr] = row.split('@lr');
       const name = lr ? `${names[source]}, lr ${lr} (finetune's default: 0.001)` : names[row];
       const fmt = (d) => {
@@ -424,6 +431,38 @@ function table() {
   }
 }
 
+/** The control source: the common network as initialised, no knowledge in it (see the top). */
+async function control() {
+  const model = path.join(OUT, 'random');
+  if (trained('random')) return;
+  const target_ = await cellData(1, 0, path.join(OUT, 'control-probe'));
+  const channels = Object.keys(
+    JSON.parse(readFileSync(path.join(target_.ds, 'dataset.json'), 'utf8')).channel_names,
+  ).length;
+  rmSync(path.join(OUT, 'control-probe'), { recursive: true, force: true });
+  const candidates = readdirSync(DATA)
+    .map((d) => path.join(DATA, d))
+    .filter((d) => existsSync(path.join(d, 'dataset.json')))
+    .sort();
+  const chans = (d) =>
+    Object.keys(JSON.parse(readFileSync(path.join(d, 'dataset.json'), 'utf8')).channel_names).length;
+  const src = candidates.find((d) => chans(d) === channels) ?? candidates[0];
+  await sharedPlans(src, model);
+  await trainModel({
+    dataset: src,
+    modelDir: model,
+    epochs: 1,
+    itersPerEpoch: 1,
+    initialLr: 1e-12,
+    valPatches: 1,
+    threads: THREADS,
+    memoryGb: 2,
+    log,
+  });
+  log(`control source 'random': ${path.basename(src)}'s plans, the network as initialised`);
+}
+
 if (phase === 'pretrain') await pretrain();
 else if (phase === 'cells') await cells();
+else if (phase === 'control') await control();
 else table();
