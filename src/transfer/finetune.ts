@@ -240,10 +240,20 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
     );
   const newLabels =
     multi && task ? !headFits(multi, task, fp.labels) : labelKey(srcFp.labels) !== labelKey(fp.labels);
+  // a binary softmax head (a meta-learned model's shared foreground head, or a background/one-label
+  // source) starts a softmax target of more classes by expansion (weights.ts, `expanded`)
+  const srcBinary =
+    multi && task
+      ? multi.kind !== 'multitask' || isBinaryLabelSet(multi.tasks.find((x) => x.name === task)!.labelNames)
+      : !srcPlans.regions && srcPlans.labelValues.length === 2;
+  const targetPlans = await readPlans(plansFile);
+  const expandBinaryHeads =
+    newLabels && srcBinary && !targetPlans.regions && targetPlans.labelValues.length > 2;
   return {
     record,
     recordFile,
     newLabels,
+    expandBinaryHeads,
     initialLr,
     warmupSteps,
     targetConfig,
@@ -258,6 +268,12 @@ export interface FinetuneResult {
   /** The inference recipe a budgeted run writes as `train` does (src/evaluate/singleRunRecipe.ts). */
   recipe: SingleRunRecipeResult;
 }
+
+/** Background and one label, each a single value (not regions). */
+const isBinaryLabelSet = (labels: Record<string, number[]>): boolean => {
+  const sets = Object.values(labels);
+  return sets.length === 2 && sets.every((v) => v.length === 1);
+};
 
 /** Fine-tunes fold `o.fold` (or every fold) of the target dataset from `o.from`. */
 export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
@@ -274,6 +290,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
         rows = [
           ...loadTransferred(net, s.view.stateDict(), {
             newLabels: t.newLabels,
+            expandBinaryHeads: t.expandBinaryHeads,
             sourceName: `${record.source.checkpoint} (task ${record.source.task})`,
             notes: s.notes,
           }),
@@ -287,6 +304,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       try {
         rows = loadTransferred(net, weightsOf(tensors), {
           newLabels: t.newLabels,
+          expandBinaryHeads: t.expandBinaryHeads,
           sourceName: record.source.checkpoint,
         });
       } finally {

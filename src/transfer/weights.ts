@@ -5,6 +5,12 @@
 //                   gets the mean of the source's input filters, scaled by c_src / c_new, so that an
 //                   image whose channels all carry the same signal gives the first layer the same
 //                   response as the source had (Σ_new w' = Σ_src w);
+//   expanded        a binary (background / foreground) softmax head into a target of K > 2 softmax
+//                   classes: background from the source's background row, each of the K − 1 target
+//                   classes from its foreground row with the bias lowered by ln(K − 1), so the start
+//                   gives every voxel the source's foreground probability, shared among the classes
+//                   (what a meta-learned initialisation's shared foreground head knows is kept; the
+//                   classes then part as training sees them);
 //   re-initialised  a segmentation head when the label set differs (the target's fresh He init), or
 //                   a tensor the source does not have (a multi-task model keeps its heads and stems
 //                   under other names);
@@ -15,7 +21,7 @@
 import { Tensor, noGrad } from '../engine/index.js';
 import type { UNet } from '../nn/unet.js';
 
-export type Fate = 'loaded' | 'adapted' | 're-initialised' | 'skipped' | 'folded';
+export type Fate = 'loaded' | 'adapted' | 'expanded' | 're-initialised' | 'skipped' | 'folded';
 
 export interface WeightRow {
   name: string;
@@ -58,6 +64,22 @@ export function adaptFirstConv(src: Tensor, cNew: number): Tensor {
   return Tensor.fromArray(out, [O!, cNew, ...k], 'float32');
 }
 
+/** A binary head's weight [2, ...] or bias [2] as K rows (see `expanded` above). */
+export function expandBinaryHead(src: Tensor, k: number, isBias: boolean): Tensor {
+  const [two, ...rest] = src.shape as number[];
+  if (two !== 2 || k < 3)
+    throw new Error(`expanding a head: [2, ...] into ≥ 3 rows expected, got [${src.shape}] → ${k}`);
+  if (src.dtype !== 'float32')
+    throw new Error(`expanding a head: float32 weights expected, got ${src.dtype}`);
+  const w = src.toArray() as Float32Array;
+  const per = rest.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(k * per);
+  out.set(w.subarray(0, per), 0);
+  const shift = isBias ? Math.log(k - 1) : 0;
+  for (let c = 1; c < k; c++) for (let j = 0; j < per; j++) out[c * per + j] = w[per + j]! - shift;
+  return Tensor.fromArray(out, [k, ...rest], 'float32');
+}
+
 /**
  * Copies what fits of `source` (name → tensor, the network's own weights) into `net`; returns the
  * table. `newLabels`: the label set differs, so the heads start fresh even when their shapes match.
@@ -65,7 +87,14 @@ export function adaptFirstConv(src: Tensor, cNew: number): Tensor {
 export function loadTransferred(
   net: UNet,
   source: Map<string, Tensor>,
-  o: { newLabels: boolean; sourceName: string; notes?: Map<string, string> },
+  o: {
+    newLabels: boolean;
+    sourceName: string;
+    notes?: Map<string, string>;
+    /** The source's heads are binary softmax heads and the target's softmax over > 2 classes:
+     * expand them (see `expanded` above) instead of starting them fresh. */
+    expandBinaryHeads?: boolean;
+  },
 ): WeightRow[] {
   const rows: WeightRow[] = [];
   const first = firstConvName(net);
@@ -79,6 +108,30 @@ export function loadTransferred(
         continue;
       }
       const shape = [...s.shape];
+      if (
+        isHead(name) &&
+        o.expandBinaryHeads &&
+        shape[0] === 2 &&
+        target[0]! > 2 &&
+        same(shape.slice(1), target.slice(1))
+      ) {
+        const bias = name.endsWith('.bias');
+        const w = expandBinaryHead(s, target[0]!, bias);
+        t.copy_(w);
+        w.dispose();
+        const k = target[0]!;
+        rows.push({
+          name,
+          fate: 'expanded',
+          source: shape,
+          target,
+          why:
+            `binary head → ${k} classes: background from row 0, classes 1…${k - 1} from the foreground row` +
+            (bias ? ` (bias − ln ${k - 1})` : '') +
+            (o.notes?.has(name) ? ` (${o.notes.get(name)})` : ''),
+        });
+        continue;
+      }
       if (isHead(name) && (o.newLabels || !same(shape, target))) {
         rows.push({
           name,
@@ -129,7 +182,7 @@ export function loadTransferred(
         target: null,
         why: 'not in the target network',
       });
-  if (!rows.some((r) => r.fate === 'loaded' || r.fate === 'adapted'))
+  if (!rows.some((r) => r.fate === 'loaded' || r.fate === 'adapted' || r.fate === 'expanded'))
     throw new Error(
       `${o.sourceName}: no tensor matches the target network by name and shape (not a medseg U-Net?)`,
     );
@@ -144,8 +197,8 @@ export function formatWeightTable(rows: WeightRow[]): string {
     (r) =>
       `  ${r.fate.padEnd(14)} ${r.name.padEnd(width)}  ${shape(r.source).padStart(18)} → ${r.why ? `${shape(r.target).padEnd(18)}  ${r.why}` : shape(r.target)}`,
   );
-  const counts = (['loaded', 'adapted', 're-initialised', 'skipped', 'folded'] as Fate[])
-    .filter((f) => f !== 'folded' || rows.some((r) => r.fate === f))
+  const counts = (['loaded', 'adapted', 'expanded', 're-initialised', 'skipped', 'folded'] as Fate[])
+    .filter((f) => (f !== 'folded' && f !== 'expanded') || rows.some((r) => r.fate === f))
     .map((f) => `${rows.filter((r) => r.fate === f).length} ${f}`)
     .join(', ');
   return `weights by name and shape (source → target):\n${lines.join('\n')}\n  ${counts}`;

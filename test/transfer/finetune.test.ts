@@ -1,4 +1,4 @@
-// Fine-tuning: the weight table (loaded / adapted / re-initialised / skipped), the adapted first
+// Fine-tuning: the weight table (loaded / adapted / expanded / re-initialised / skipped), the adapted first
 // convolution's defining property, plans that keep the source's network and take the target's data,
 // freezing that really holds weights fixed (and unfreeze-after that releases them), the CLI from a
 // package, and bad sources refused with one line.
@@ -362,4 +362,91 @@ test('bad sources: 2D into 3D, an unknown architecture, a folder planned by some
     finetune({ dataset: ds, modelDir: planned, from: model, config: '2d', epochs: 1, memoryGb: 1 }),
     /plans\.json exists and was not written by finetune/,
   );
+});
+
+test('a binary head starts a target of more classes expanded: background row, the foreground row for each class, bias − ln(K − 1)', async () => {
+  manualSeed(3);
+  const K = 5;
+  const src = new UNet(spec(1, 2));
+  const dst = new UNet(spec(1, K));
+  const rows = loadTransferred(dst, new Map(src.stateDict()), {
+    newLabels: true,
+    sourceName: 'src',
+    expandBinaryHeads: true,
+  });
+  const heads = rows.filter((r) => r.name.startsWith('decoder.seg_layers.'));
+  assert.equal(heads.length, 4);
+  assert.ok(
+    heads.every((r) => r.fate === 'expanded'),
+    JSON.stringify(heads),
+  );
+  assert.ok(rows.filter((r) => !r.name.startsWith('decoder.seg_layers.')).every((r) => r.fate === 'loaded'));
+  for (const level of [0, 1]) {
+    const sw = values(src.stateDict().get(`decoder.seg_layers.${level}.weight`)!);
+    const sb = values(src.stateDict().get(`decoder.seg_layers.${level}.bias`)!);
+    const dw = values(dst.stateDict().get(`decoder.seg_layers.${level}.weight`)!);
+    const db = values(dst.stateDict().get(`decoder.seg_layers.${level}.bias`)!);
+    const F = sw.length / 2;
+    // the defining property: for any features, the background probability is the source's and
+    // each class gets an equal share of the source's foreground probability
+    for (let trial = 0; trial < 5; trial++) {
+      const f = Array.from({ length: F }, (_, i) => Math.sin(1.7 * i + trial) * 2);
+      const logit = (w: number[], b: number[], c: number) =>
+        b[c]! + f.reduce((a, x, i) => a + x * w[c * F + i]!, 0);
+      const softmax = (z: number[]) => {
+        const m = Math.max(...z);
+        const e = z.map((v) => Math.exp(v - m));
+        const s = e.reduce((a, b) => a + b, 0);
+        return e.map((v) => v / s);
+      };
+      const ps = softmax([0, 1].map((c) => logit(sw, sb, c)));
+      const pd = softmax(Array.from({ length: K }, (_, c) => logit(dw, db, c)));
+      assert.ok(Math.abs(pd[0]! - ps[0]!) < 1e-5, `level ${level}: background ${pd[0]} vs ${ps[0]}`);
+      for (let c = 1; c < K; c++)
+        assert.ok(Math.abs(pd[c]! - ps[1]! / (K - 1)) < 1e-5, `level ${level} class ${c}`);
+    }
+  }
+  // without the option (or a target of two classes) the heads start fresh / load as before
+  const fresh = new UNet(spec(1, K));
+  const rows2 = loadTransferred(fresh, new Map(src.stateDict()), { newLabels: true, sourceName: 'src' });
+  assert.ok(
+    rows2.filter((r) => r.name.startsWith('decoder.seg_layers.')).every((r) => r.fate === 're-initialised'),
+  );
+  for (const n of [src, dst, fresh]) n.dispose();
+
+  // through finetune: a binary source (spleen) into a 3-class softmax target (hippocampus)
+  const { model } = await tinyModel('spleen');
+  const source = await loadSafetensors(path.join(model, '3d_fullres/fold_0/checkpoint_best.safetensors'));
+  const ds = await synthDataset('hippocampus');
+  let atStart: Map<string, number[]> | null = null;
+  const { record } = await finetune({
+    dataset: ds,
+    modelDir: path.join(tmp('ft-expand'), 'hippo'),
+    from: model,
+    epochs: 1,
+    itersPerEpoch: 1,
+    memoryGb: 1,
+    threads: 1,
+    valPatches: 1,
+    validate: false,
+    beforeEpoch: (epoch, net) => {
+      if (epoch === 0) atStart = snapshot(net);
+    },
+  });
+  const expanded = record.weights!.filter((r) => r.fate === 'expanded').map((r) => r.name);
+  assert.deepEqual(
+    expanded.sort(),
+    [0, 1, 2].flatMap((i) => [`decoder.seg_layers.${i}.bias`, `decoder.seg_layers.${i}.weight`]).sort(),
+  );
+  for (const n of expanded) {
+    const s = values(source.tensors.get(n)!);
+    const per = s.length / 2;
+    const shift = n.endsWith('.bias') ? Math.log(2) : 0;
+    const want = [...s.slice(0, per), ...s.slice(per), ...s.slice(per)].map((v, i) =>
+      i < per ? v : v - shift,
+    );
+    const got: number[] = (atStart as Map<string, number[]> | null)!.get(n)!;
+    assert.equal(got.length, want.length, n);
+    got.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-6, `${n}[${i}] ${v} vs ${want[i]}`));
+  }
 });
