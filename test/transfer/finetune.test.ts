@@ -15,7 +15,8 @@ import { loadTransferred, firstConvName } from '../../src/transfer/weights.js';
 import { packageModel } from '../../src/transfer/package.js';
 import { sourceProblem } from '../../src/transfer/plans.js';
 import { command as finetuneCommand } from '../../src/cli/finetune.js';
-import { synthDataset, tinyModel, tmp } from './fixtures.js';
+import { synthDataset, tinyModel, tinyPlans, tmp } from './fixtures.js';
+import { trainModel } from '../../src/train/index.js';
 
 const spec = (inputChannels: number, numClasses: number): UNetSpec => ({
   architecture: 'plain',
@@ -449,4 +450,54 @@ test('a binary head starts a target of more classes expanded: background row, th
     assert.equal(got.length, want.length, n);
     got.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-6, `${n}[${i}] ${v} vs ${want[i]}`));
   }
+});
+
+test("fine-tuning from an untrained copy of the network, at scratch's learning rate without warm-up, trains as from scratch", async () => {
+  // the control of the few-shot table (bench/RESULTS.md): the fine-tuning path itself (plans
+  // transferred, weights loaded, its trainer) adds nothing of its own; only the start and the
+  // schedule differ from training from scratch
+  const ds = await synthDataset('hippocampus');
+  const root = tmp('ft-control');
+  const common = { dataset: ds, memoryGb: 1, threads: 1, valPatches: 1, seed: 0, validate: false } as const;
+  const src = path.join(root, 'src');
+  await tinyPlans(ds, src);
+  // one step at a learning rate that changes nothing: a checkpoint of the network as initialised
+  await trainModel({ ...common, modelDir: src, epochs: 1, itersPerEpoch: 1, initialLr: 1e-12 });
+  const scratch = path.join(root, 'scratch');
+  await tinyPlans(ds, scratch);
+  const a = await trainModel({
+    ...common,
+    modelDir: scratch,
+    epochs: 3,
+    itersPerEpoch: 3,
+    initialLr: 0.01,
+    warmupSteps: 0,
+  });
+  const b = await finetune({
+    ...common,
+    modelDir: path.join(root, 'ft'),
+    from: src,
+    epochs: 3,
+    itersPerEpoch: 3,
+    initialLr: 0.01,
+    warmupSteps: 0,
+  });
+  const la = a.history.map((h) => h.train_loss);
+  const lb = b.results[0]!.history.map((h) => h.train_loss);
+  assert.equal(lb.length, 3);
+  la.forEach((v, i) =>
+    assert.ok(Math.abs(v - lb[i]!) < 1e-5 * Math.abs(v), `epoch ${i + 1}: ${v} vs ${lb[i]}`),
+  );
+  // and it is not vacuous: the losses moved, and warm-up (fine-tuning's default) changes them
+  assert.ok(la[2]! < la[0]!);
+  const c = await finetune({
+    ...common,
+    modelDir: path.join(root, 'ft-warm'),
+    from: src,
+    epochs: 3,
+    itersPerEpoch: 3,
+    initialLr: 0.01,
+    warmupSteps: 5,
+  });
+  assert.ok(Math.abs(c.results[0]!.history[0]!.train_loss - la[0]!) > 1e-4);
 });
