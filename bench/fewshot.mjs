@@ -4,7 +4,8 @@
 // the multi-task model or the meta-learned initialisation; 3 seeds per cell; everything on 1 thread.
 //   node bench/fewshot.mjs pretrain [target=spleen]          once (background it)
 //   node bench/fewshot.mjs cells [target=spleen] [steps=200] [N=1,2] [seeds=0,1,2] [rows=scratch,single,multi,meta]
-//                                (a row ROW@lrX, e.g. meta@lr0.01, fine-tunes from ROW at learning rate X)
+//                                (a row ROW@lrX, e.g. meta@lr0.01, fine-tunes from ROW at learning rate X;
+//                                ROW@lrX@wN also with N warm-up steps, e.g. meta@lr0.01@w0: scratch's schedule)
 //   node bench/fewshot.mjs table [target=spleen]             the markdown table from the cells run so far
 //   node bench/fewshot.mjs control [target=spleen]           (after pretrain) the control source `random`:
 //                                the common network untrained (one step at lr 1e-12 on a pre-training
@@ -308,13 +309,15 @@ async function cell(row, n, seed, steps) {
     r = await trainModel(common);
   } else {
     // the user's path: finetune() writes the plans (transferred from the source), loads the weights;
-    // a row `meta@lr0.01` fine-tunes from `meta` at that learning rate instead of finetune's default
-    const [source, lr] = row.split('@lr');
+    // a row `meta@lr0.01` fine-tunes from `meta` at that learning rate instead of finetune's default,
+    // `meta@lr0.01@w0` also with that many warm-up steps
+    const { source, lr, warmup } = parseRow(row);
     const ft = await finetune({
       ...common,
       from: path.join(OUT, source),
       validate: false,
       ...(lr ? { initialLr: Number(lr) } : {}),
+      ...(warmup ? { warmupSteps: Number(warmup) } : {}),
     });
     r = ft.results[0];
     const fates = {};
@@ -411,11 +414,14 @@ function table() {
       `| start (target ${target}, ${budget} per cell, 1 thread) | ${Ns.map((n) => `N = ${n}`).join(' | ')} |`,
       `|---|${Ns.map(() => '---').join('|')}|`,
     ];
-    const extra = [...new Set(cells.map((c) => c.row))].filter((r) => r.includes('@lr')).sort();
+    const extra = [...new Set(cells.map((c) => c.row))].filter((r) => r.includes('@')).sort();
     const control = [...new Set(cells.map((c) => c.row))].filter((r) => r === 'random');
     for (const row of ['scratch', 'single', 'multi', 'meta', ...control, ...extra]) {
-      const [source, lr] = row.split('@lr');
-      const name = lr ? `${names[source]}, lr ${lr} (finetune's default: 0.001)` : names[row];
+      const { source, lr, warmup } = parseRow(row);
+      const name =
+        lr || warmup
+          ? `${names[source]}, ${[lr && `lr ${lr}`, warmup && `warm-up ${warmup}`].filter(Boolean).join(', ')} (finetune's defaults: lr 0.001, warm-up 50)`
+          : names[row];
       const fmt = (d) => {
         if (!d.length) return 'not run';
         const m = d.reduce((a, b) => a + b, 0) / d.length;
@@ -429,6 +435,14 @@ function table() {
     }
     console.log(`${lines.join('\n')}\n`);
   }
+}
+
+/** A row's source and its fine-tuning settings: ROW[@lrX][@wN]. */
+function parseRow(row) {
+  const [source, ...opts] = row.split('@');
+  const lr = opts.find((o) => o.startsWith('lr'))?.slice(2);
+  const warmup = opts.find((o) => o.startsWith('w'))?.slice(1);
+  return { source, lr, warmup };
 }
 
 /** The control source: the common network as initialised, no knowledge in it (see the top). */
