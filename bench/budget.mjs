@@ -3,7 +3,7 @@
 //   node bench/budget.mjs [--sets brats,synth] [--budgets 10,20,40] [--plans budget,default,hand]
 //                         [--rotations 0,1,2,3] [--tasks hippocampus,prostate] [--size small]
 //                         [--threads 2] [--shared]   (after npm run build; budgets in minutes, may be fractions)
-//                         [--time-only | --idle-steps FILE] [--patch 64x96x112]
+//                         [--time-only | --idle-steps FILE] [--patch 64x96x112] [--tag NAME]
 // `--patch` holds the budget plan's patch fixed (its network re-derived for that patch at the plan's
 // widths, everything else as planned): it separates the patch from what else changed between runs.
 // A shared machine makes wall-clock cells meaningless, so a run can be split in two: `--time-only`
@@ -68,6 +68,8 @@ const { values } = parseArgs({
     'plan-threads': { type: 'string' },
     // a fixed patch for the budget plan (e.g. 64x96x112); its cells have their own key and model
     patch: { type: 'string' },
+    // a label for this run's models and rows (another code version of the same cell, e.g. 'chanaug')
+    tag: { type: 'string' },
     data: { type: 'string', default: process.env.MEDSEG_REAL_DATA ?? '../shared/data' },
   },
 });
@@ -172,7 +174,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     out,
     set,
     // models of plans cropping to the background (the default since session 7) sit beside the old ones
-    `${held ?? 'fold0'}_${minutes}m_${kind}${fixed_.replace(' ', '_')}${set === 'brats' ? `_${LABEL_MODE}` : ''}${FINGERPRINT_CROP === 'background' ? '_bgcrop' : ''}`,
+    `${held ?? 'fold0'}_${minutes}m_${kind}${fixed_.replace(' ', '_')}${set === 'brats' ? `_${LABEL_MODE}` : ''}${FINGERPRINT_CROP === 'background' ? '_bgcrop' : ''}${values.tag ? `_${values.tag}` : ''}`,
   );
   rmSync(model, { recursive: true, force: true });
   const lines = [];
@@ -262,6 +264,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     held_out: held,
     budget_min: minutes,
     plan: kind + fixed_,
+    ...(values.tag ? { tag: values.tag } : {}),
     ...(set === 'brats' ? { labels_as: LABEL_MODE } : {}),
     crop:
       JSON.parse(readFileSync(path.join(model, 'plans.json'), 'utf8')).configurations['3d_fullres'].crop ??
