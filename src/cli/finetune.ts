@@ -18,12 +18,14 @@ const HELP = `usage: medseg finetune DATASET --from MODEL [--model OUT] [--freez
 Trains DATASET starting from MODEL (a model folder or a .medseg package). The target's plans keep the
 source's network and patch and take the target's spacing, normalisation, channels and labels
 (OUT/plans.json, an ordinary model: train, predict and find-best use it as any other). Weights load
-by name and shape with a printed table: new segmentation heads when the label set differs; when the
-channel count differs, a new first convolution whose filters are the mean of the source's input
+by name and shape with a printed table: new segmentation heads when the label set differs (a binary
+source head is expanded into a target of more classes: background row, the foreground row for each
+class, bias − ln(K−1)); when the channel count differs, a new first convolution whose filters are the mean of the source's input
 filters, scaled by c_src/c_new; everything else listed. Recorded in OUT/transfer.json.
 Defaults: lr 1e-3 (SGD; AdamW 1e-4), a tenth of training from scratch, so the first updates refine
 the pre-trained features rather than overwrite them; a linear warm-up of 50 steps (a tenth of a
-shorter run). --freeze holds the loaded encoder (or everything but the segmentation heads) fixed,
+shorter run). On short few-shot runs (1000 steps on one or two cases, bench/RESULTS.md) scratch's
+schedule measured better: --lr 0.01 --warmup 0. --freeze holds the loaded encoder (or everything but the segmentation heads) fixed,
 for the whole run or the first N epochs (--unfreeze-after N); new or adapted tensors always train.
 MODEL may be a model of train-multi or meta-train (folder or package): the run starts from one task's
 network (the shared body, that task's head, its input stem folded exactly into the first
