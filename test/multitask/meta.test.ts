@@ -12,6 +12,7 @@ import { Conv, UNet, loadCheckpoint, loadSafetensors, deepSupervisionLoss } from
 import { SGD } from '../../src/optim/index.js';
 import { trainOnBatch } from '../../src/train/step.js';
 import { reptileIteration, fomamlUpdate, snapshot } from '../../src/multitask/reptile.js';
+import { ONE_STEP } from '../transfer/fixtures.js';
 import { metaTrain } from '../../src/multitask/meta.js';
 import { readManifest } from '../../src/multitask/manifest.js';
 import { taskModelDir } from '../../src/multitask/view.js';
@@ -166,12 +167,7 @@ test('fine-tuning starts from a meta-learned folder and from its package', async
       dataset: target.dir,
       from,
       modelDir: out,
-      epochs: 1,
-      itersPerEpoch: 1,
-      memoryGb: 1,
-      threads: 1,
-      valPatches: 1,
-      validate: false,
+      ...ONE_STEP,
       cache: path.join(root, 'cache'),
     });
     const rec = JSON.parse(readFileSync(path.join(out, 'transfer.json'), 'utf8')) as {

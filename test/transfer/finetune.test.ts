@@ -15,7 +15,7 @@ import { loadTransferred, firstConvName } from '../../src/transfer/weights.js';
 import { packageModel } from '../../src/transfer/package.js';
 import { sourceProblem } from '../../src/transfer/plans.js';
 import { command as finetuneCommand } from '../../src/cli/finetune.js';
-import { synthDataset, tinyModel, tinyPlans, tmp } from './fixtures.js';
+import { ONE_STEP, synthDataset, tinyModel, tinyPlans, tmp } from './fixtures.js';
 import { trainModel } from '../../src/train/index.js';
 
 const spec = (inputChannels: number, numClasses: number): UNetSpec => ({
@@ -424,12 +424,7 @@ test('a binary head starts a target of more classes expanded: background row, th
     dataset: ds,
     modelDir: path.join(tmp('ft-expand'), 'hippo'),
     from: model,
-    epochs: 1,
-    itersPerEpoch: 1,
-    memoryGb: 1,
-    threads: 1,
-    valPatches: 1,
-    validate: false,
+    ...ONE_STEP,
     beforeEpoch: (epoch, net) => {
       if (epoch === 0) atStart = snapshot(net);
     },

@@ -9,6 +9,17 @@ import { plan } from '../../src/plan/run.js';
 import { trainModel } from '../../src/train/index.js';
 import type { ConfigurationName } from '../../src/plan/planner.js';
 
+/** The smallest fine-tuning or training run: one step, no final validation (tests of what a run
+ * writes, not of what it learns). */
+export const ONE_STEP = {
+  epochs: 1,
+  itersPerEpoch: 1,
+  memoryGb: 1,
+  threads: 1,
+  valPatches: 1,
+  validate: false,
+} as const;
+
 export const tmp = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), `medseg-${prefix}-`));
 
 export async function synthDataset(task: string, cases = 4, seed = 1): Promise<string> {

@@ -18,7 +18,7 @@ import { finetune, type TransferRecord } from '../../src/transfer/finetune.js';
 import { packageModel } from '../../src/transfer/package.js';
 import { readImage } from '../../src/io/image.js';
 import { medseg } from '../cli/run.js';
-import { tmp } from './fixtures.js';
+import { ONE_STEP, tmp } from './fixtures.js';
 
 const tiny = (s: { features: number[] }) =>
   ({ ...s, features: s.features.map((_, i) => Math.min(4 * 2 ** i, 16)) }) as never;
@@ -98,12 +98,7 @@ test('finetune --from a multi-task model: the task view with its stem folded, it
     dataset: spleen.dir,
     from: model,
     modelDir: out1,
-    epochs: 1,
-    itersPerEpoch: 1,
-    memoryGb: 1,
-    threads: 1,
-    valPatches: 1,
-    validate: false,
+    ...ONE_STEP,
     initialize: capture,
     log: (s) => lines.push(s),
   });
@@ -146,12 +141,7 @@ test('finetune --from a multi-task model: the task view with its stem folded, it
     dataset: prostate.dir,
     from: model,
     modelDir: out2,
-    epochs: 1,
-    itersPerEpoch: 1,
-    memoryGb: 1,
-    threads: 1,
-    valPatches: 1,
-    validate: false,
+    ...ONE_STEP,
     initialize: capture,
   });
   const rec2 = JSON.parse(readFileSync(path.join(out2, 'transfer.json'), 'utf8')) as TransferRecord;
@@ -278,12 +268,7 @@ test('a multi-task model package: predict --task from the file alone, unknown ta
     dataset: spleen.dir,
     from: pkg,
     modelDir: out,
-    epochs: 1,
-    itersPerEpoch: 1,
-    memoryGb: 1,
-    threads: 1,
-    valPatches: 1,
-    validate: false,
+    ...ONE_STEP,
     cache,
   });
   const rec = JSON.parse(readFileSync(path.join(out, 'transfer.json'), 'utf8')) as TransferRecord;

@@ -10,7 +10,7 @@ import { resolveShipped, shippedRoot } from '../../src/transfer/shipped.js';
 import { finetune, type TransferRecord } from '../../src/transfer/finetune.js';
 import { packageModel } from '../../src/transfer/package.js';
 import { medseg } from '../cli/run.js';
-import { synthDataset, tinyModel, tmp } from './fixtures.js';
+import { ONE_STEP, synthDataset, tinyModel, tmp } from './fixtures.js';
 
 test('finetune --from general: no shipped initialisation today, one line naming bench/RESULTS.md', async () => {
   assert.ok(!existsSync(path.join(shippedRoot(), 'general.medseg')), 'no weights are shipped');
@@ -61,12 +61,7 @@ test('a shipped initialisation resolves by name from $MEDSEG_MODELS, with its pr
       dataset: ds,
       from: 'general',
       modelDir: out,
-      epochs: 1,
-      itersPerEpoch: 1,
-      memoryGb: 1,
-      threads: 1,
-      valPatches: 1,
-      validate: false,
+      ...ONE_STEP,
       cache: tmp('cache'),
       log: (s) => lines.push(s),
     });
