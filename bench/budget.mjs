@@ -168,13 +168,14 @@ async function shapePlan(kind, model, plans, seconds, log) {
 
 async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, labels }) {
   const t0 = performance.now();
-  const fixed_ = kind === 'budget' ? PATCH_TAG : '';
-  const tag = `${set}${held ? `-${held}` : ''} ${minutes}m ${kind}${fixed_}`;
+  // a budget cell with --patch: its own key, model folder and row
+  const patchTag = kind === 'budget' ? PATCH_TAG : '';
+  const tag = `${set}${held ? `-${held}` : ''} ${minutes}m ${kind}${patchTag}`;
   const model = path.join(
     out,
     set,
     // models of plans cropping to the background (the default since session 7) sit beside the old ones
-    `${held ?? 'fold0'}_${minutes}m_${kind}${fixed_.replace(' ', '_')}${set === 'brats' ? `_${LABEL_MODE}` : ''}${FINGERPRINT_CROP === 'background' ? '_bgcrop' : ''}${values.tag ? `_${values.tag}` : ''}`,
+    `${held ?? 'fold0'}_${minutes}m_${kind}${patchTag.replace(' ', '_')}${set === 'brats' ? `_${LABEL_MODE}` : ''}${FINGERPRINT_CROP === 'background' ? '_bgcrop' : ''}${values.tag ? `_${values.tag}` : ''}`,
   );
   rmSync(model, { recursive: true, force: true });
   const lines = [];
@@ -186,7 +187,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
   if (splits) writeFileSync(path.join(model, 'splits.json'), JSON.stringify(splits));
   const seconds = minutes * 60;
   const shape = await shapePlan(kind, model, plans, seconds, log);
-  const key = `${set} ${minutes} ${kind}${fixed_}`;
+  const key = `${set} ${minutes} ${kind}${patchTag}`;
   if (values['time-only']) {
     // train --budget's own timing of the first steps, then stop before the first epoch
     try {
@@ -263,7 +264,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     set,
     held_out: held,
     budget_min: minutes,
-    plan: kind + fixed_,
+    plan: kind + patchTag,
     ...(values.tag ? { tag: values.tag } : {}),
     ...(set === 'brats' ? { labels_as: LABEL_MODE } : {}),
     crop:

@@ -449,17 +449,16 @@ function parseRow(row) {
 async function control() {
   const model = path.join(OUT, 'random');
   if (trained('random')) return;
-  const target_ = await cellData(1, 0, path.join(OUT, 'control-probe'));
-  const channels = Object.keys(
-    JSON.parse(readFileSync(path.join(target_.ds, 'dataset.json'), 'utf8')).channel_names,
-  ).length;
-  rmSync(path.join(OUT, 'control-probe'), { recursive: true, force: true });
+  const chans = (d) =>
+    Object.keys(JSON.parse(readFileSync(path.join(d, 'dataset.json'), 'utf8')).channel_names).length;
+  // the target's channel count, from one cell's training data (written, read, removed)
+  const probe = path.join(OUT, 'control-probe');
+  const channels = chans((await cellData(1, 0, probe)).ds);
+  rmSync(probe, { recursive: true, force: true });
   const candidates = readdirSync(DATA)
     .map((d) => path.join(DATA, d))
     .filter((d) => existsSync(path.join(d, 'dataset.json')))
     .sort();
-  const chans = (d) =>
-    Object.keys(JSON.parse(readFileSync(path.join(d, 'dataset.json'), 'utf8')).channel_names).length;
   const src = candidates.find((d) => chans(d) === channels) ?? candidates[0];
   await sharedPlans(src, model);
   await trainModel({
