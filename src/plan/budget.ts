@@ -4,10 +4,14 @@
 // ~100 steps and sees each region of the training images a handful of times. A budgeted plan first
 // secures TARGET_STEPS optimisation steps (AdamW + warm-up converge in about a thousand on the
 // datasets measured: bench/RESULTS.md) and spends the rest of the budget on context, then width:
-//   1. the largest patch (from nnU-Net's own, down to PATCH_FRACTIONS' last, 1/16 of its voxels, and
-//      never below MIN_PATCH_AXIS voxels along an axis) at
-//      which a network of at least 16 base features reaches TARGET_STEPS; at that patch the widest
-//      (32…320, 24…256, 16…128 features) that does;
+//   1. the largest patch at which a network of at least 16 base features reaches TARGET_STEPS; at
+//      that patch the widest (32…320, 24…256, 16…128 features) that does. Patches are tried as
+//      nnU-Net shrinks its own to fit a GPU: from nnU-Net's patch, the axis largest relative to the
+//      median image loses ~10% (rounded to what the network's strides divide) at a time, down to
+//      MIN_PATCH_FRACTION of its voxels and never below MIN_PATCH_AXIS voxels along an axis. Fine
+//      steps matter: with coarse ones (each ~0.7× the voxels) the first patch past the step floor
+//      gets up to twice the steps it needs at 0.7× the context, and on BraTS context was worth more
+//      than steps past the floor (bench/RESULTS.md, "pat0004's regression separated");
 //   2. otherwise 8…64 features at the largest patch that reaches TARGET_STEPS;
 //   3. otherwise the smallest candidate, with the steps the budget gives it; and when that is less
 //      than one epoch of MIN_EPOCH_STEPS steps, an error that names the minimum budget.
@@ -27,8 +31,10 @@ export const MIN_EPOCH_STEPS = 10;
 export const STEP_SHARE = 0.85;
 /** Smallest patch side a budget plan shrinks to (voxels), unless nnU-Net's patch is smaller. */
 export const MIN_PATCH_AXIS = 32;
-/** Patch voxel counts tried, as fractions of nnU-Net's patch. */
-export const PATCH_FRACTIONS = [1, 0.7, 0.5, 0.35, 0.25, 0.18, 0.125, 0.09, 0.0625];
+/** Smallest patch a budget plan tries, as a fraction of nnU-Net's patch voxels. */
+export const MIN_PATCH_FRACTION = 0.0625;
+/** Each shrink takes about this share off one axis (as nnU-Net's planner shrinks its patch). */
+const SHRINK = 0.9;
 /** Widths tried: base features and the cap, nnU-Net's first. */
 export const WIDTHS = [
   { base: 32, cap: 320 },
@@ -95,15 +101,43 @@ export function candidateNetwork(
   };
 }
 
-/** Every candidate: patch fractions × widths, each with its predicted step time and steps. */
+const voxelsOf = (patch: readonly number[]) => patch.reduce((a, b) => a * b, 1);
+
+/**
+ * The patches a budget plan tries, largest first: nnU-Net's own, then repeatedly the axis largest
+ * relative to the median image shrunk by ~10% to a multiple of what the network strides along it.
+ */
+export function patchSequence(base: Configuration): number[][] {
+  const nd = base.patch.length;
+  const spacing = base.spacing.slice(-nd);
+  const median = base.medianShape.slice(-nd);
+  const floor = base.patch.map((p) => Math.min(p, MIN_PATCH_AXIS));
+  const minVoxels = MIN_PATCH_FRACTION * voxelsOf(base.patch);
+  const out = [base.patch];
+  let patch = [...base.patch];
+  for (let guard = 0; guard < 1000; guard++) {
+    const shrinkable = patch.map((p, d) => p > floor[d]!);
+    if (!shrinkable.some(Boolean)) break;
+    const rel = patch.map((p, d) => (shrinkable[d] ? p / Math.max(1, median[d]!) : -1));
+    const d = rel.indexOf(Math.max(...rel));
+    const topo = planTopology(patch, spacing, nd === 3 ? 6 : 7);
+    const unit = topo.strides.reduce((u, s) => u * s[d]!, 1);
+    const next = Math.max(floor[d]!, Math.min(patch[d]! - 1, Math.floor((patch[d]! * SHRINK) / unit) * unit));
+    patch = patch.map((p, i) => (i === d ? next : p));
+    // the network's topology rounds the patch to its strides; keep only patches it does not grow back
+    const fitted = planTopology(patch, spacing, nd === 3 ? 6 : 7).patch;
+    if (voxelsOf(fitted) < minVoxels) break;
+    if (voxelsOf(fitted) < voxelsOf(out.at(-1)!)) out.push(fitted);
+  }
+  return out;
+}
+
+/** Every candidate: patches × widths, each with its predicted step time and steps. */
 export function budgetCandidates(base: Configuration, model: StepTimeModel, seconds: number): Candidate[] {
   const out: Candidate[] = [];
-  const nd = base.patch.length;
-  for (const fraction of PATCH_FRACTIONS) {
-    const scale = fraction ** (1 / nd);
-    // never below MIN_PATCH_AXIS voxels along an axis (or the whole of a smaller nnU-Net patch):
-    // a patch smaller than that sees too little around each voxel to segment it
-    const wanted = base.patch.map((p) => Math.max(Math.min(p, MIN_PATCH_AXIS), Math.round(p * scale)));
+  const baseVoxels = voxelsOf(base.patch);
+  for (const wanted of patchSequence(base)) {
+    const fraction = voxelsOf(wanted) / baseVoxels;
     for (const width of WIDTHS) {
       const isBase = fraction === 1 && width.base === base.network.features[0];
       const { patch, network } = isBase
