@@ -75,6 +75,10 @@ export function formatSeconds(s: number): string {
   return m < 120 ? `${m}m` : `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
 }
 
+/** nnU-Net's topology for a patch (at most 6 stages in 3D, 7 in 2D). */
+const topologyOf = (patch: number[], spacing: number[]) =>
+  planTopology(patch, spacing, patch.length === 3 ? 6 : 7);
+
 /** The network of a patch and width, by nnU-Net's topology rules (depth follows the patch). */
 export function candidateNetwork(
   base: Configuration,
@@ -83,7 +87,7 @@ export function candidateNetwork(
 ): { patch: number[]; network: UNetSpec } {
   const dims = base.network.dims;
   const spacing = base.spacing.slice(-dims);
-  const topo = planTopology(patchWanted, spacing, dims === 3 ? 6 : 7);
+  const topo = topologyOf(patchWanted, spacing);
   const n = topo.strides.length;
   return {
     patch: topo.patch,
@@ -120,12 +124,11 @@ export function patchSequence(base: Configuration): number[][] {
     if (!shrinkable.some(Boolean)) break;
     const rel = patch.map((p, d) => (shrinkable[d] ? p / Math.max(1, median[d]!) : -1));
     const d = rel.indexOf(Math.max(...rel));
-    const topo = planTopology(patch, spacing, nd === 3 ? 6 : 7);
-    const unit = topo.strides.reduce((u, s) => u * s[d]!, 1);
+    const unit = topologyOf(patch, spacing).strides.reduce((u, s) => u * s[d]!, 1);
     const next = Math.max(floor[d]!, Math.min(patch[d]! - 1, Math.floor((patch[d]! * SHRINK) / unit) * unit));
     patch = patch.map((p, i) => (i === d ? next : p));
     // the network's topology rounds the patch to its strides; keep only patches it does not grow back
-    const fitted = planTopology(patch, spacing, nd === 3 ? 6 : 7).patch;
+    const fitted = topologyOf(patch, spacing).patch;
     if (voxelsOf(fitted) < minVoxels) break;
     if (voxelsOf(fitted) < voxelsOf(out.at(-1)!)) out.push(fitted);
   }
