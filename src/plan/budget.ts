@@ -1,19 +1,20 @@
 // Budget-aware planning: the network a run can afford in the time it has on this machine.
 //
 // THE RULE. nnU-Net's plan assumes a GPU and 250,000 steps; on a CPU a 40-minute run of it makes
-// ~100 steps and sees each region of the training images a handful of times. A budgeted plan first
-// secures TARGET_STEPS optimisation steps (AdamW + warm-up converge in about a thousand on the
-// datasets measured: bench/RESULTS.md) and spends the rest of the budget on context, then width:
-//   1. the largest patch at which a network of at least 16 base features reaches TARGET_STEPS; at
-//      that patch the widest (32…320, 24…256, 16…128 features) that does. Patches are tried as
-//      nnU-Net shrinks its own to fit a GPU: from nnU-Net's patch, the axis largest relative to the
-//      median image loses ~10% (rounded to what the network's strides divide) at a time, down to
-//      MIN_PATCH_FRACTION of its voxels and never below MIN_PATCH_AXIS voxels along an axis. Fine
-//      steps matter: with coarse ones (each ~0.7× the voxels) the first patch past the step floor
-//      gets up to twice the steps it needs at 0.7× the context, and on BraTS context was worth more
-//      than steps past the floor (bench/RESULTS.md, "pat0004's regression separated");
-//   2. otherwise 8…64 features at the largest patch that reaches TARGET_STEPS;
-//   3. otherwise the smallest candidate, with the steps the budget gives it; and when that is less
+// ~100 steps and sees each region of the training images a handful of times. A budgeted plan buys
+// context first, then width, each with a floor of optimisation steps (AdamW + warm-up):
+//   1. the patch: the largest at which a network of 16 base features still gets CONTEXT_STEPS.
+//      Patches are tried as nnU-Net shrinks its own to fit a GPU: from nnU-Net's patch, the axis
+//      largest relative to the median image loses ~10% (rounded to what the network's strides
+//      divide) at a time, down to MIN_PATCH_FRACTION of its voxels and never below MIN_PATCH_AXIS
+//      voxels along an axis. On BraTS at 10 and 40 minutes, context was worth more than steps past
+//      ~500: 64x80x64 at 539 steps beat 48x64x48 at 1,225 on both held-out cases (bench/RESULTS.md,
+//      "Fine patch steps" and "The step floor");
+//   2. the width at that patch: the widest (32…320, 24…256, 16…128 features) that gets
+//      TARGET_STEPS, else 16…128. Wider networks were never measured to pay for fewer steps, so
+//      width keeps the thousand-step floor at which AdamW + warm-up converged on every dataset;
+//   3. otherwise 8…64 features at the largest patch that gets CONTEXT_STEPS;
+//   4. otherwise the smallest candidate, with the steps the budget gives it; and when that is less
 //      than one epoch of MIN_EPOCH_STEPS steps, an error that names the minimum budget.
 // Step times come from the calibration (calibrate.ts: a few small networks measured on this
 // machine and precision, a linear model in the step's GFLOP predicts the rest). Depth follows the
@@ -25,7 +26,10 @@ import type { UNetSpec } from '../nn/unet.js';
 import { predictStepSeconds, stepGflop, type StepTimeModel } from './budgetCost.js';
 import type { TrainingDefaults } from './budgetSchema.js';
 
+/** Steps a wider network than 16…128 must still get. */
 export const TARGET_STEPS = 1000;
+/** Steps a larger patch must still get (at 16 base features). */
+export const CONTEXT_STEPS = 500;
 export const MIN_EPOCH_STEPS = 10;
 /** Share of the budget spent in steps (the rest: validation, checkpoints, loader start-up). */
 export const STEP_SHARE = 0.85;
@@ -166,20 +170,26 @@ export function chooseCandidate(
   candidates: Candidate[],
   seconds: number,
 ): { chosen: Candidate; rule: string } {
-  const reaches = (c: Candidate) => c.steps >= TARGET_STEPS;
+  const reaches = (floor: number) => (c: Candidate) => c.steps >= floor;
   // candidates come patch-major, widest first
-  const wide = candidates.find((c) => c.width.base >= 16 && reaches(c));
-  if (wide) {
+  const patchOf = candidates.find((c) => c.width.base === 16 && reaches(CONTEXT_STEPS)(c));
+  if (patchOf) {
+    const atPatch = candidates.filter((c) => c.patch.join() === patchOf.patch.join() && c.width.base >= 16);
+    const wide = atPatch.find(reaches(TARGET_STEPS));
     return {
-      chosen: wide,
-      rule: `the largest patch at which a network of ≥ 16 base features gets ≥ ${TARGET_STEPS} steps, the widest there`,
+      chosen: wide ?? patchOf,
+      rule:
+        `the largest patch at which 16 base features get ≥ ${CONTEXT_STEPS} steps, ` +
+        (wide
+          ? `the widest network there with ≥ ${TARGET_STEPS} steps`
+          : `no wider network there gets ${TARGET_STEPS}`),
     };
   }
-  const narrow = candidates.find(reaches);
+  const narrow = candidates.find(reaches(CONTEXT_STEPS));
   if (narrow) {
     return {
       chosen: narrow,
-      rule: `no network of ≥ 16 base features gets ${TARGET_STEPS} steps: 8 base features at the largest patch that does`,
+      rule: `no network of ≥ 16 base features gets ${CONTEXT_STEPS} steps: 8 base features at the largest patch that does`,
     };
   }
   const smallest = candidates.reduce((a, b) => (b.stepSeconds < a.stepSeconds ? b : a));
@@ -194,7 +204,7 @@ export function chooseCandidate(
   }
   return {
     chosen: smallest,
-    rule: `no candidate gets ${TARGET_STEPS} steps: the smallest network, with the steps the budget allows`,
+    rule: `no candidate gets ${CONTEXT_STEPS} steps: the smallest network, with the steps the budget allows`,
   };
 }
 

@@ -12,6 +12,7 @@ import {
   patchSequence,
   STEP_SHARE,
   TARGET_STEPS,
+  CONTEXT_STEPS,
   candidateNetwork,
   validatePlans,
   type Plans,
@@ -64,22 +65,36 @@ const voxels = (patch: readonly number[]) => patch.reduce((a, b) => a * b, 1);
 const plan = (seconds: number, model: StepTimeModel) =>
   planForBudget({ base: bratsBase(), seconds, model, precision: 'bf16', calibration: 'test' });
 
-test("a 40-minute budget on a machine like the colleague's finds a plan like the hand-sized one", () => {
+test("a 40-minute budget on a machine like the colleague's buys context before steps past the floor", () => {
   const c = plan(40 * 60, machine(1.9));
-  // the hand-sized plan was 64x96x96 at 16…128; the rule finds as much context at ≥ 1,000 steps
-  assert.deepEqual(c.patch, [80, 96, 80]);
-  assert.ok(voxels(c.patch) >= voxels([64, 96, 96]));
-  assert.deepEqual(c.network.features, [16, 32, 64, 128, 128]);
-  assert.ok(c.budget!.steps >= TARGET_STEPS, `${c.budget!.steps} steps`);
+  // the hand-sized plan was 64x96x96 at 16…128 with ~1,200 steps; at ≥ 500 steps this machine
+  // affords nnU-Net's whole patch at that width, and no wider network gets 1,000 steps there
+  assert.deepEqual(c.patch, bratsBase().patch);
+  assert.ok(voxels(c.patch) > voxels([64, 96, 96]));
+  assert.deepEqual(c.network.features, [16, 32, 64, 128, 128, 128]);
+  assert.ok(c.budget!.steps >= CONTEXT_STEPS && c.budget!.steps < TARGET_STEPS, `${c.budget!.steps} steps`);
   assert.equal(c.budget!.steps, c.training!.epochs * c.training!.itersPerEpoch);
   assert.ok(c.budget!.steps * c.budget!.stepSeconds <= STEP_SHARE * 40 * 60);
   assert.equal(c.training!.optimizer, 'adamw');
   assert.equal(c.training!.bf16, true);
   assert.ok(c.training!.warmupSteps > 0);
-  assert.match(c.budget!.why, /80x96x80/);
+  assert.match(c.budget!.why, /80x112x128/);
   // spacing, normalisation and interpolation stay nnU-Net's (the preprocessed data stay valid)
   assert.deepEqual(c.spacing, bratsBase().spacing);
   assert.deepEqual(c.normalization, bratsBase().normalization);
+});
+
+test('width needs the thousand-step floor: at 4 hours the widest network that gets 1,000 steps', () => {
+  const model = machine(1.9);
+  const seconds = 4 * 3600;
+  const c = plan(seconds, model);
+  assert.deepEqual(c.patch, bratsBase().patch);
+  assert.ok(c.budget!.steps >= TARGET_STEPS, `${c.budget!.steps} steps`);
+  // the next wider network at the same patch would get fewer than 1,000 (but more than 500) steps
+  const wider = budgetCandidates(bratsBase(), model, seconds).find(
+    (k) => k.patch.join() === c.patch.join() && k.width.base > c.network.features[0]!,
+  )!;
+  assert.ok(wider.steps < TARGET_STEPS && wider.steps >= CONTEXT_STEPS, `${wider.steps} steps`);
 });
 
 test('patches are tried as nnU-Net shrinks its own: one axis at a time, the largest relative to the median image', () => {
@@ -107,12 +122,13 @@ test('patches are tried as nnU-Net shrinks its own: one axis at a time, the larg
   assert.ok(last.every((p) => p >= 32));
   // the rule takes the largest of them that reaches the step floor: the one before it does not
   const model = machine(1.9);
-  const cands = budgetCandidates(base, model, 40 * 60);
-  const { chosen } = chooseCandidate(cands, 40 * 60);
+  const cands = budgetCandidates(base, model, 20 * 60);
+  const { chosen } = chooseCandidate(cands, 20 * 60);
   const at = seq.findIndex((p) => p.join() === chosen.patch.join());
   assert.ok(at > 0);
   const larger = cands.filter((c) => c.patch.join() === seq[at - 1]!.join() && c.width.base >= 16);
-  assert.ok(larger.length > 0 && larger.every((c) => c.steps < TARGET_STEPS));
+  assert.ok(larger.length > 0 && larger.every((c) => c.steps < CONTEXT_STEPS));
+  assert.ok(chosen.steps >= CONTEXT_STEPS);
 });
 
 test("more budget buys a larger network; a huge budget gets nnU-Net's plan unchanged", () => {
@@ -134,7 +150,7 @@ test('a slower machine gets a smaller network for the same budget', () => {
   const slow = plan(20 * 60, machine(8.0));
   const cost = (c: Configuration) => stepGflop(c.network, c.patch, c.batchSize);
   assert.ok(cost(slow) < cost(fast));
-  assert.ok(slow.budget!.steps >= TARGET_STEPS || slow.network.features[0] === 8);
+  assert.ok(slow.budget!.steps >= CONTEXT_STEPS || slow.network.features[0] === 8);
 });
 
 test('a budget too small for one epoch of the smallest network: one error with the minimum budget', () => {
