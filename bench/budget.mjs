@@ -3,7 +3,7 @@
 //   node bench/budget.mjs [--sets brats,synth] [--budgets 10,20,40] [--plans budget,default,hand]
 //                         [--rotations 0,1,2,3] [--tasks hippocampus,prostate] [--size small]
 //                         [--threads 2] [--shared]   (after npm run build; budgets in minutes, may be fractions)
-//                         [--time-only | --idle-steps FILE] [--patch 64x96x112] [--tag NAME]
+//                         [--time-only | --idle-steps FILE] [--patch 64x96x112] [--tag NAME] [--seed N]
 // `--patch` holds the budget plan's patch fixed (its network re-derived for that patch at the plan's
 // widths, everything else as planned): it separates the patch from what else changed between runs.
 // A shared machine makes wall-clock cells meaningless, so a run can be split in two: `--time-only`
@@ -70,6 +70,8 @@ const { values } = parseArgs({
     patch: { type: 'string' },
     // a label for this run's models and rows (another code version of the same cell, e.g. 'chanaug')
     tag: { type: 'string' },
+    // the training seed (weights and batches); cells of a nonzero seed have their own model and row
+    seed: { type: 'string', default: '0' },
     data: { type: 'string', default: process.env.MEDSEG_REAL_DATA ?? '../shared/data' },
   },
 });
@@ -84,6 +86,7 @@ const LABEL_MODE = values['softmax-labels'] ? 'softmax' : 'regions';
 const rows = [];
 const FIXED_PATCH = values.patch ? values.patch.split('x').map(Number) : null;
 const PATCH_TAG = FIXED_PATCH ? ` p${values.patch}` : '';
+const SEED = Number(values.seed);
 
 async function bratsDataset() {
   const root = path.join(values.data, 'brats2013-deepmedic');
@@ -175,7 +178,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     out,
     set,
     // models of plans cropping to the background (the default since session 7) sit beside the old ones
-    `${held ?? 'fold0'}_${minutes}m_${kind}${patchTag.replace(' ', '_')}${set === 'brats' ? `_${LABEL_MODE}` : ''}${FINGERPRINT_CROP === 'background' ? '_bgcrop' : ''}${values.tag ? `_${values.tag}` : ''}`,
+    `${held ?? 'fold0'}_${minutes}m_${kind}${patchTag.replace(' ', '_')}${set === 'brats' ? `_${LABEL_MODE}` : ''}${FINGERPRINT_CROP === 'background' ? '_bgcrop' : ''}${values.tag ? `_${values.tag}` : ''}${SEED ? `_seed${SEED}` : ''}`,
   );
   rmSync(model, { recursive: true, force: true });
   const lines = [];
@@ -239,6 +242,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     config: '3d_fullres',
     fold,
     ...(idleSteps ? fixed : { budgetSeconds: seconds }),
+    seed: SEED,
     threads,
     log,
   });
@@ -266,6 +270,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     budget_min: minutes,
     plan: kind + patchTag,
     ...(values.tag ? { tag: values.tag } : {}),
+    seed: SEED,
     ...(set === 'brats' ? { labels_as: LABEL_MODE } : {}),
     crop:
       JSON.parse(readFileSync(path.join(model, 'plans.json'), 'utf8')).configurations['3d_fullres'].crop ??
