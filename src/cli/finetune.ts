@@ -25,7 +25,7 @@ filters, scaled by c_src/c_new; everything else listed. Recorded in OUT/transfer
 Defaults: lr 1e-3 (SGD; AdamW 1e-4), a tenth of training from scratch, so the first updates refine
 the pre-trained features rather than overwrite them; a linear warm-up of 50 steps (a tenth of a
 shorter run). On short few-shot runs (1000 steps on one or two cases, bench/RESULTS.md) scratch's
-schedule measured better: --lr 0.01 --warmup 0. --freeze holds the loaded encoder (or everything but the segmentation heads) fixed,
+schedule measured better in 4 of 5 columns (not from one spinal-cord scan): --lr 0.01 --warmup 0. --freeze holds the loaded encoder (or everything but the segmentation heads) fixed,
 for the whole run or the first N epochs (--unfreeze-after N); new or adapted tensors always train.
 MODEL may be a model of train-multi or meta-train (folder or package): the run starts from one task's
 network (the shared body, that task's head, its input stem folded exactly into the first
