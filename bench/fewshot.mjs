@@ -12,6 +12,9 @@
 //                                task with the target's channel count), for rows random and random@lrX:
 //                                fine-tuning's path (plans transferred, weights loaded, fresh heads,
 //                                warm-up, its learning rate) from a start that holds no knowledge
+// Environment: FEWSHOT_EPOCHS (pre-training length), FEWSHOT_TAG (a separate output folder),
+// FEWSHOT_BODY=BASExCAP (the common network's widths, default 8x32), FEWSHOT_PATCH=target (every cell
+// on the target's own patch fitted to that network instead of the multi-task model's).
 // (after `npx tsc -p tsconfig.json`). Everything goes to bench/out/fewshot/<target>/; cells already in
 // cells.jsonl are skipped, so an interrupted run continues.
 // Targets: a synthetic task key (spleen, liver, ...: pre-trained on the other nine), or a shared real
@@ -56,6 +59,7 @@ import { evaluateFolders } from '../dist/src/evaluate/folders.js';
 import { trainMulti } from '../dist/src/multitask/train.js';
 import { metaTrain } from '../dist/src/multitask/meta.js';
 import { finetune } from '../dist/src/transfer/finetune.js';
+import { targetPatchOnNetwork } from '../dist/src/transfer/plans.js';
 import { totalsegDataset } from './totalseg-dataset.mjs';
 
 const [phase = 'table', target = 'spleen', ...rest] = process.argv.slice(2);
@@ -78,8 +82,16 @@ const THREADS = 1;
 const PRE_CASES = 8; // per pre-training task
 const EVAL_CASES = 4; // the target's held-out cases (their own seed)
 const log = (s) => appendFileSync(path.join(OUT, `${phase}.log`), `${new Date().toISOString()} ${s}\n`);
-// a small body for CPU: widths 8, 16, 32, 32, ... (every model of the table has this network)
-const body = (s) => ({ ...s, features: s.features.map((_, i) => Math.min(8 * 2 ** i, 32)) });
+// a small body for CPU: widths 8, 16, 32, 32, ... (every model of the table has this network);
+// FEWSHOT_BODY=16x128 (base × cap) a wider one
+const [BASE, CAP] = (process.env.FEWSHOT_BODY ?? '8x32').split('x').map(Number);
+const body = (s) => ({ ...s, features: s.features.map((_, i) => Math.min(BASE * 2 ** i, CAP)) });
+// FEWSHOT_PATCH=target: every cell trains on the target's own planned patch fitted to the common
+// network (finetune --patch target; scratch cells the same patch), not the multi-task model's, which
+// is the smallest of its tasks'
+const PATCH_FROM = process.env.FEWSHOT_PATCH ?? 'source';
+if (!['source', 'target'].includes(PATCH_FROM))
+  throw new Error(`FEWSHOT_PATCH must be source or target, got '${PATCH_FROM}'`);
 mkdirSync(OUT, { recursive: true });
 for (const shared of ['data', 'target']) {
   const from = path.resolve('bench/out/fewshot', target, shared);
@@ -258,7 +270,8 @@ async function pretrain() {
   log(`single-task (${SINGLE_SOURCE}) done in ${((performance.now() - t2) / 1000).toFixed(0)} s`);
 }
 
-/** plans for `ds` with the multi-task model's network and patch (its own channels, classes, spacing). */
+/** plans for `ds` with the multi-task model's network and patch (its own channels, classes, spacing;
+ * with FEWSHOT_PATCH=target its own patch fitted to that network, as finetune --patch target does). */
 async function sharedPlans(ds, model) {
   const shared = (await readPlans(path.join(OUT, 'multi', 'plans.json'))).configurations['3d_fullres'];
   const { plans } = await plan(ds, model, { memoryGb: 2 });
@@ -268,10 +281,11 @@ async function sharedPlans(ds, model) {
     inputChannels: plans.channelNames.length,
     numClasses: plans.labelValues.length,
   };
-  await writePlans(model, {
-    ...plans,
-    configurations: { '3d_fullres': { ...c, patch: shared.patch, batchSize: shared.batchSize, network } },
-  });
+  const patch =
+    PATCH_FROM === 'target'
+      ? { patch: targetPatchOnNetwork(c, network, plans.memoryGb), batchSize: c.batchSize }
+      : { patch: shared.patch, batchSize: shared.batchSize };
+  await writePlans(model, { ...plans, configurations: { '3d_fullres': { ...c, ...patch, network } } });
 }
 
 /** Epochs × iterations of a budget of `steps` optimisation steps (iterations ≤ 25 per epoch). */
@@ -316,6 +330,7 @@ async function cell(row, n, seed, steps) {
       ...common,
       from: path.join(OUT, source),
       validate: false,
+      patchFrom: PATCH_FROM,
       ...(lr ? { initialLr: Number(lr) } : {}),
       ...(warmup ? { warmupSteps: Number(warmup) } : {}),
     });
@@ -346,6 +361,8 @@ async function cell(row, n, seed, steps) {
     dice,
     per_label: Object.fromEntries(fg.map((k) => [k, ev.mean[k].dice])),
     start: row === 'scratch' ? 'train' : 'finetune',
+    patch: JSON.parse(readFileSync(path.join(model, 'plans.json'), 'utf8')).configurations['3d_fullres']
+      .patch,
     ...(transfer ? { transfer } : {}),
   };
 }

@@ -7,17 +7,21 @@ import { parseInteger, FOLD_RANGE } from './args.js';
 import { assertWritableModelFolder } from '../train/preflight.js';
 import { TRAIN_ARGS, trainOptionsFromArgs } from './train.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
+import type { PatchFrom } from '../transfer/plans.js';
 
 const HELP = `usage: medseg finetune DATASET --from MODEL [--model OUT] [--freeze encoder|all-but-heads]
                        [--unfreeze-after N] [--lr X] [--warmup N] [--source-config NAME] [--source-fold F]
-                       [--source-task NAME]
+                       [--source-task NAME] [--patch source|target]
                        and train's options: [--config NAME] [--fold F|all] [--epochs N] [--iters-per-epoch N]
                        [--budget 30m] [--optimizer sgd|adamw] [--bf16 | --fp16] [--resume] [--seed N]
                        [--threads N] [--memory-gb N] [--no-validation] [--device auto|cpu|cuda|cuda:N]
 
 Trains DATASET starting from MODEL (a model folder or a .medseg package). The target's plans keep the
 source's network and patch and take the target's spacing, normalisation, channels and labels
-(OUT/plans.json, an ordinary model: train, predict and find-best use it as any other). Weights load
+(OUT/plans.json, an ordinary model: train, predict and find-best use it as any other). --patch target
+takes the target's own planned patch instead, fitted to the source's network (each axis a multiple
+of its strides, shrunk where the network needs more memory than the target's plan allows): for a
+source planned on smaller images, e.g. a multi-task model, whose patch is its smallest task's. Weights load
 by name and shape with a printed table: new segmentation heads when the label set differs (a binary
 source head is expanded into a target of more classes: background row, the foreground row for each
 class, bias − ln(K−1)); when the channel count differs, a new first convolution whose filters are the mean of the source's input
@@ -54,6 +58,7 @@ export const command: Command = {
         'source-config': { type: 'string' },
         'source-fold': { type: 'string' },
         'source-task': { type: 'string' },
+        patch: { type: 'string' },
       },
     });
     if (values.help) {
@@ -68,6 +73,9 @@ export const command: Command = {
       throw new UsageError(`--freeze must be encoder or all-but-heads, got '${values.freeze}'`);
     if (values['unfreeze-after'] !== undefined && values.freeze === undefined)
       throw new UsageError('--unfreeze-after needs --freeze encoder|all-but-heads');
+    const patchFrom = values.patch as PatchFrom | undefined;
+    if (patchFrom !== undefined && patchFrom !== 'source' && patchFrom !== 'target')
+      throw new UsageError(`--patch must be source or target, got '${values.patch}'`);
     const sourceConfig = values['source-config'] as ConfigurationName | undefined;
     if (sourceConfig !== undefined && !CONFIGURATION_NAMES.includes(sourceConfig))
       throw new UsageError(`unknown --source-config '${sourceConfig}'`);
@@ -90,6 +98,7 @@ export const command: Command = {
       sourceConfig,
       sourceFold: parseInteger(values['source-fold'], 'source-fold', FOLD_RANGE),
       sourceTask: values['source-task'],
+      patchFrom,
     });
     for (const r of results) {
       console.log(

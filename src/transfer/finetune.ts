@@ -26,7 +26,7 @@ import { train, trainFolds } from '../crossval/train.js';
 import { recipeAfterBudgetedRun, type SingleRunRecipeResult } from '../evaluate/singleRunRecipe.js';
 import { resolveModel } from './open.js';
 import { sha256File } from './tar.js';
-import { transferPlans } from './plans.js';
+import { transferPlans, type PatchFrom } from './plans.js';
 import { formatWeightTable, frozenNames, loadTransferred, setFrozen, type WeightRow } from './weights.js';
 import {
   chooseSourceTask,
@@ -56,6 +56,9 @@ export interface FinetuneOptions extends Omit<TrainOptions, 'fold'> {
   unfreezeAfter?: number;
   /** Where packages are unpacked (default ~/.cache/medseg). */
   cache?: string;
+  /** The patch: the source's (default, as its plans were trained) or the target's own plan fitted
+   * to the source's network (plans.ts, targetPatchOnNetwork). */
+  patchFrom?: PatchFrom;
 }
 
 /** MODEL/transfer.json: where the weights came from and what became of each tensor. */
@@ -73,6 +76,8 @@ export interface TransferRecord {
     task?: string;
   };
   config: ConfigurationName;
+  /** Where the patch came from (absent in records written before the option: the source). */
+  patchFrom?: PatchFrom;
   freeze: FreezeMode | null;
   unfreezeAfter: number | null;
   initialLr: number;
@@ -185,6 +190,10 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
       );
     // a resumed run (or another fold of the same folder) keeps the settings it started with unless
     // they are given again: the schedule's lr0 and warm-up are not in the checkpoint
+    if (o.patchFrom !== undefined && o.patchFrom !== (record.patchFrom ?? 'source'))
+      throw new Error(
+        `${o.modelDir} was fine-tuned with the ${record.patchFrom ?? 'source'}'s patch, not the ${o.patchFrom}'s: choose another model folder (-m)`,
+      );
     if (o.sourceTask !== undefined && o.sourceTask !== record.source.task)
       throw new Error(
         `${o.modelDir} was fine-tuned from task ${record.source.task ?? '(none)'} of ${record.source.model}, not ${o.sourceTask}: choose another model folder (-m)`,
@@ -200,6 +209,7 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
       `${o.from} (${src.config})`,
       planned,
       targetConfig,
+      o.patchFrom,
     );
     await writePlans(o.modelDir, plans);
     record = {
@@ -219,6 +229,7 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
           : {}),
       },
       config: targetConfig,
+      patchFrom: o.patchFrom ?? 'source',
       freeze,
       unfreezeAfter,
       initialLr,
@@ -228,7 +239,8 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
     await writeFileAtomic(recordFile, JSON.stringify(record, null, 2));
     const net = plans.configurations[targetConfig]!.network;
     log(
-      `plans: ${src.config}'s network (${net.architecture}, ${net.features.length} stages, features ${net.features.join(',')}) and patch [${plans.configurations[targetConfig]!.patch.join(',')}] ` +
+      `plans: ${src.config}'s network (${net.architecture}, ${net.features.length} stages, features ${net.features.join(',')}) and ` +
+        `${o.patchFrom === 'target' ? "the target's own patch fitted to it" : 'patch'} [${plans.configurations[targetConfig]!.patch.join(',')}] ` +
         `with the target's spacing, normalisation, ${plans.channelNames.length} channel(s) and ${plans.labelValues.length} classes → ${plansFile}`,
     );
   }

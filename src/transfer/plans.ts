@@ -4,8 +4,16 @@
 // describes the target's data: spacing, normalisation, channels, label set, interpolation. The
 // result is an ordinary plans.json holding the one configuration being fine-tuned, so that train,
 // predict and find-best need not know the model was fine-tuned.
-import type { Plans, ConfigurationName, Configuration } from '../plan/planner.js';
-import { validateSpec } from '../nn/unet.js';
+// The patch may come from the target instead (`patch: 'target'`): a convolutional network's weights
+// do not depend on the patch, and a source planned for small images (a multi-task model's patch is the
+// smallest of its tasks') would otherwise train and predict a large-image target through a keyhole.
+import {
+  trainingBytesPerSample,
+  type Plans,
+  type ConfigurationName,
+  type Configuration,
+} from '../plan/planner.js';
+import { validateSpec, type UNetSpec } from '../nn/unet.js';
 import { outputChannels } from '../plan/regions.js';
 
 const ARCHITECTURES = ['plain', 'residual'];
@@ -32,15 +40,43 @@ export function sourceProblem(
   return null;
 }
 
+/** Where the fine-tuned configuration's patch comes from. */
+export type PatchFrom = 'source' | 'target';
+
 /**
- * The target's plans with `targetConfig` built on the source configuration's network and patch.
- * `targetPlanned` is what the planner made of the target's fingerprint.
+ * The target's own planned patch on the source's network. The network fixes each axis's total stride,
+ * so every axis is rounded down to a multiple of it (at least one stride); then, while one batch
+ * of the target's planned size would need more memory than the target's plan allows (the source
+ * network may be wider than the one the target was planned for), the axis largest relative to the
+ * target's median image gives up one stride.
+ */
+export function targetPatchOnNetwork(own: Configuration, network: UNetSpec, memoryGb: number): number[] {
+  const total = own.patch.map((_, d) => network.strides.reduce((p, s) => p * s[d]!, 1));
+  const patch = own.patch.map((p, d) => Math.max(1, Math.floor(p / total[d]!)) * total[d]!);
+  const fits = () =>
+    trainingBytesPerSample(patch, network.features, network.strides, network.inputChannels) * own.batchSize <=
+    memoryGb * 2 ** 30;
+  const median = own.medianShape.slice(-patch.length); // a 2D patch is the last two axes
+  while (!fits()) {
+    const shrinkable = patch.map((p, d) => (p > total[d]! ? p / median[d]! : -1));
+    const d = shrinkable.indexOf(Math.max(...shrinkable));
+    if (shrinkable[d]! < 0) break; // one stride per axis: the smallest patch this network takes
+    patch[d] -= total[d]!;
+  }
+  return patch;
+}
+
+/**
+ * The target's plans with `targetConfig` built on the source configuration's network and patch (or
+ * the target's own patch fitted to that network: `patchFrom: 'target'`). `targetPlanned` is what
+ * the planner made of the target's fingerprint.
  */
 export function transferPlans(
   source: Configuration,
   sourceName: string,
   targetPlanned: Plans,
   targetConfig: ConfigurationName,
+  patchFrom: PatchFrom = 'source',
 ): Plans {
   if (targetConfig === '3d_cascade_prior' || targetConfig === '3d_cascade_crop')
     throw new Error(
@@ -53,16 +89,18 @@ export function transferPlans(
     );
   const problem = sourceProblem(source, sourceName, targetConfig, own.network.dims);
   if (problem) throw new Error(problem);
+  const network: UNetSpec = {
+    ...source.network,
+    inputChannels: targetPlanned.channelNames.length,
+    numClasses: outputChannels(targetPlanned),
+    deepSupervision: true,
+  };
   const config: Configuration = {
     ...own,
-    patch: [...source.patch],
-    batchSize: source.batchSize,
-    network: {
-      ...source.network,
-      inputChannels: targetPlanned.channelNames.length,
-      numClasses: outputChannels(targetPlanned),
-      deepSupervision: true,
-    },
+    ...(patchFrom === 'source'
+      ? { patch: [...source.patch], batchSize: source.batchSize }
+      : { patch: targetPatchOnNetwork(own, network, targetPlanned.memoryGb), batchSize: own.batchSize }),
+    network,
   };
   return { ...targetPlanned, configurations: { [targetConfig]: config } };
 }
