@@ -4,7 +4,7 @@
 // describes the target's data: spacing, normalisation, channels, label set, interpolation. The
 // result is an ordinary plans.json holding the one configuration being fine-tuned, so that train,
 // predict and find-best need not know the model was fine-tuned.
-// The patch may come from the target instead (`patch: 'target'`): a convolutional network's weights
+// The patch may come from the target instead (`finetune --patch target`): a convolutional network's weights
 // do not depend on the patch, and a source planned for small images (a multi-task model's patch is the
 // smallest of its tasks') would otherwise train and predict a large-image target through a keyhole.
 import {
