@@ -4,7 +4,7 @@
 // nnU-Net's rules on an isotropic grid (each task is already resampled to its own target spacing,
 // so the network sees voxels), capped at the fewest stages any task planned; the batch size is the
 // smallest planned; widths, blocks, norm and architecture come from the first task's network.
-import { planTopology } from '../plan/topology.js';
+import { planTopology, totalStride } from '../plan/topology.js';
 import type { Configuration } from '../plan/planner.js';
 import type { UNetSpec } from '../nn/index.js';
 
@@ -31,7 +31,7 @@ export function commonPlan(
     stages,
   );
   // planTopology rounds the patch to the total stride: never above any task's patch
-  const total = topo.patch.map((_, d) => topo.strides.reduce((p, s) => p * s[d]!, 1));
+  const total = totalStride(topo.strides, topo.patch.length);
   const patch = topo.patch.map((p, d) => (p > patchIn[d]! ? p - total[d]! : p));
   const t = configs[0]!.network;
   const n = topo.strides.length;

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { readJsonFile, validate } from '../io/jsonFile.js';
 import type { UNetSpec } from '../nn/unet.js';
 import type { NormalizationPlan } from './normalization.js';
+import { totalStride } from './topology.js';
 import { budgetSectionSchema, trainingDefaultsSchema } from './budgetSchema.js';
 import {
   inRange,
@@ -167,7 +168,7 @@ export const configurationSchema = z
     }
     // the U-Net halves the patch at every stride: each axis must divide by the product of strides
     if (net.strides.some((s) => s.length !== net.dims)) return;
-    const divisor = c.patch.map((_, d) => net.strides.reduce((a, s) => a * s[d]!, 1));
+    const divisor = totalStride(net.strides, c.patch.length);
     if (c.patch.some((p, d) => p % divisor[d]! !== 0))
       ctx.addIssue({
         code: 'custom',

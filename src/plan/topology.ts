@@ -14,6 +14,11 @@ export interface Topology {
 
 export const MIN_FEATURE_MAP = 4;
 
+/** The U-Net's total downsampling per axis (the product of its strides): every patch axis must divide by it. */
+export function totalStride(strides: readonly (readonly number[])[], dims: number): number[] {
+  return Array.from({ length: dims }, (_, d) => strides.reduce((p, s) => p * s[d]!, 1));
+}
+
 export function planTopology(patchIn: number[], spacingIn: number[], maxStages: number): Topology {
   const nd = patchIn.length;
   let spacing = [...spacingIn];
@@ -34,7 +39,7 @@ export function planTopology(patchIn: number[], spacingIn: number[], maxStages: 
     const m2 = Math.min(...spacing);
     kernels.push(spacing.map((s) => (s <= 2 * m2 ? 3 : 1)));
   }
-  const total = Array.from({ length: nd }, (_, d) => strides.reduce((p, s) => p * s[d]!, 1));
+  const total = totalStride(strides, nd);
   const patch = patchIn.map((p, d) => Math.max(total[d]!, Math.round(p / total[d]!) * total[d]!));
   return { strides, kernelSizes: kernels, patch };
 }

@@ -15,6 +15,7 @@ import {
 } from '../plan/planner.js';
 import { validateSpec, type UNetSpec } from '../nn/unet.js';
 import { outputChannels } from '../plan/regions.js';
+import { totalStride } from '../plan/topology.js';
 
 const ARCHITECTURES = ['plain', 'residual'];
 
@@ -51,7 +52,7 @@ export type PatchFrom = 'source' | 'target';
  * target's median image gives up one stride.
  */
 export function targetPatchOnNetwork(own: Configuration, network: UNetSpec, memoryGb: number): number[] {
-  const total = own.patch.map((_, d) => network.strides.reduce((p, s) => p * s[d]!, 1));
+  const total = totalStride(network.strides, own.patch.length);
   const patch = own.patch.map((p, d) => Math.max(1, Math.floor(p / total[d]!)) * total[d]!);
   const fits = () =>
     trainingBytesPerSample(patch, network.features, network.strides, network.inputChannels) * own.batchSize <=
