@@ -21,7 +21,7 @@
 // patch (nnU-Net's topology rules); the batch stays nnU-Net's; the precision is the calibration's.
 // A budget that affords nnU-Net's plan with TARGET_STEPS gets nnU-Net's plan unchanged.
 import type { Configuration } from './planner.js';
-import { planTopology } from './topology.js';
+import { planTopology, totalStride } from './topology.js';
 import type { UNetSpec } from '../nn/unet.js';
 import { predictStepSeconds, stepGflop, type StepTimeModel } from './budgetCost.js';
 import type { TrainingDefaults } from './budgetSchema.js';
@@ -128,7 +128,7 @@ export function patchSequence(base: Configuration): number[][] {
     if (!shrinkable.some(Boolean)) break;
     const rel = patch.map((p, d) => (shrinkable[d] ? p / Math.max(1, median[d]!) : -1));
     const d = rel.indexOf(Math.max(...rel));
-    const unit = topologyOf(patch, spacing).strides.reduce((u, s) => u * s[d]!, 1);
+    const unit = totalStride(topologyOf(patch, spacing).strides, nd)[d]!;
     const next = Math.max(floor[d]!, Math.min(patch[d]! - 1, Math.floor((patch[d]! * SHRINK) / unit) * unit));
     patch = patch.map((p, i) => (i === d ? next : p));
     // the network's topology rounds the patch to its strides; keep only patches it does not grow back
