@@ -5,7 +5,8 @@
 //   node bench/fewshot.mjs pretrain [target=spleen]          once (background it)
 //   node bench/fewshot.mjs cells [target=spleen] [steps=200] [N=1,2] [seeds=0,1,2] [rows=scratch,single,multi,meta]
 //                                (a row ROW@lrX, e.g. meta@lr0.01, fine-tunes from ROW at learning rate X;
-//                                ROW@lrX@wN also with N warm-up steps, e.g. meta@lr0.01@w0: scratch's schedule)
+//                                ROW@lrX@wN also with N warm-up steps, e.g. meta@lr0.01@w0: scratch's schedule;
+//                                ROW...@fresh with fresh heads where a binary head would be expanded)
 //   node bench/fewshot.mjs table [target=spleen]             the markdown table from the cells run so far
 //   node bench/fewshot.mjs control [target=spleen]           (after pretrain) the control source `random`:
 //                                the common network untrained (one step at lr 1e-12 on a pre-training
@@ -76,8 +77,13 @@ const DATA = path.join(OUT, 'data');
 const REAL_DATA = path.resolve(process.env.MEDSEG_REAL_DATA ?? '../shared/data');
 const REAL = ['spinalcord', 'brats'];
 const isReal = (k) => REAL.includes(k);
-const SINGLE_SOURCE =
+// FEWSHOT_SINGLE=KEY: another single-task source (trained into single-KEY/, rows single-KEY), e.g.
+// brainlesion (pyradiomics' two brain MRIs with their lesion masks: the shared set closest to a glioma)
+const SINGLE_OVERRIDE = process.env.FEWSHOT_SINGLE;
+const DEFAULT_SINGLE =
   { spleen: 'liver', liver: 'spleen', spinalcord: 'brats', brats: 'spinalcord' }[target] ?? 'liver';
+const SINGLE_SOURCE = SINGLE_OVERRIDE ?? DEFAULT_SINGLE;
+const SINGLE_DIR = SINGLE_OVERRIDE ? `single-${SINGLE_OVERRIDE}` : 'single';
 const THREADS = 1;
 const PRE_CASES = 8; // per pre-training task
 const EVAL_CASES = 4; // the target's held-out cases (their own seed)
@@ -103,7 +109,11 @@ async function dataset(key, root, seed, cases) {
   return (await writeSynthDataset(findTask(key), root, { seed, size: 'tiny', cases, overwrite: true })).dir;
 }
 
-const REAL_FOLDER = { spinalcord: 'Dataset201_SpinalCord', brats: 'Dataset202_BraTS2013' };
+const REAL_FOLDER = {
+  spinalcord: 'Dataset201_SpinalCord',
+  brats: 'Dataset202_BraTS2013',
+  brainlesion: 'Dataset203_BrainLesion',
+};
 
 /** The whole shared real set as an nnU-Net dataset under `root` (written once). */
 async function realDataset(key, root) {
@@ -120,6 +130,20 @@ async function realDataset(key, root) {
       label: 'brats_2013_{case}_1/OTMultiClass.nii.gz',
       labels: { background: 0, necrosis: 1, oedema: 2, non_enhancing: 3, enhancing: 4 },
       name: 'BraTS2013',
+    });
+    await writeNnunetDataset(ds, dir, { overwrite: true });
+    return dir;
+  }
+  if (key === 'brainlesion') {
+    // a pre-training source only (never a target): two brain MRIs (0.78 mm in-plane, 6.5 mm slices)
+    // with one lesion mask each, NRRD as pyradiomics ships them
+    const ds = await datasetFromPattern({
+      root: path.join(REAL_DATA, 'pyradiomics'),
+      images: ['brain{case}_image.nrrd'],
+      channelNames: ['MRI'],
+      label: 'brain{case}_label.nrrd',
+      labels: { background: 0, lesion: 1 },
+      name: 'BrainLesion',
     });
     await writeNnunetDataset(ds, dir, { overwrite: true });
     return dir;
@@ -205,7 +229,7 @@ async function pretrain() {
       // a real target's pre-training has the other real set and TotalSegmentator's CT; a synthetic
       // target's has neither
       ((!isReal(k) && k !== 'totalseg') || isReal(target)) &&
-      (!SMOKE || ['hippocampus', 'prostate', 'totalseg', SINGLE_SOURCE].includes(k)),
+      (!SMOKE || ['hippocampus', 'prostate', 'totalseg', DEFAULT_SINGLE].includes(k)),
   );
   // stages to run (default all; separate processes may run them side by side once the data exist)
   const stages = (rest[0] ?? 'multi,meta,single').split(',');
@@ -253,10 +277,12 @@ async function pretrain() {
   log(`meta-train done in ${((performance.now() - t1) / 1000).toFixed(0)} s`);
   // the single-task source: the same network and patch as the multi-task model, one task
   const t2 = performance.now();
-  const src = dirs[others.indexOf(SINGLE_SOURCE)];
-  const model = path.join(OUT, 'single');
-  if (stages.includes('single') && !trained('single')) await sharedPlans(src, model);
-  if (stages.includes('single') && !trained('single'))
+  const src = others.includes(SINGLE_SOURCE)
+    ? dirs[others.indexOf(SINGLE_SOURCE)]
+    : await realDataset(SINGLE_SOURCE, DATA);
+  const model = path.join(OUT, SINGLE_DIR);
+  if (stages.includes('single') && !trained(SINGLE_DIR)) await sharedPlans(src, model);
+  if (stages.includes('single') && !trained(SINGLE_DIR))
     await trainModel({
       dataset: src,
       modelDir: model,
@@ -325,7 +351,7 @@ async function cell(row, n, seed, steps) {
     // the user's path: finetune() writes the plans (transferred from the source), loads the weights;
     // a row `meta@lr0.01` fine-tunes from `meta` at that learning rate instead of finetune's default,
     // `meta@lr0.01@w0` also with that many warm-up steps
-    const { source, lr, warmup } = parseRow(row);
+    const { source, lr, warmup, fresh } = parseRow(row);
     const ft = await finetune({
       ...common,
       from: path.join(OUT, source),
@@ -333,6 +359,7 @@ async function cell(row, n, seed, steps) {
       patchFrom: PATCH_FROM,
       ...(lr ? { initialLr: Number(lr) } : {}),
       ...(warmup ? { warmupSteps: Number(warmup) } : {}),
+      ...(fresh ? { freshHeads: true } : {}),
     });
     r = ft.results[0];
     const fates = {};
@@ -417,7 +444,8 @@ function table() {
     : 'pre-training tasks';
   const names = {
     scratch: 'from scratch',
-    single: `fine-tuned from single-task (${SINGLE_SOURCE})`,
+    single: `fine-tuned from single-task (${DEFAULT_SINGLE})`,
+    ...(SINGLE_OVERRIDE ? { [SINGLE_DIR]: `fine-tuned from single-task (${SINGLE_OVERRIDE})` } : {}),
     random: 'fine-tuned from the untrained network (control)',
     multi: `fine-tuned from multi-task (${tasks})`,
     meta: `fine-tuned from Reptile init (${tasks})`,
@@ -433,11 +461,12 @@ function table() {
     ];
     const extra = [...new Set(cells.map((c) => c.row))].filter((r) => r.includes('@')).sort();
     const control = [...new Set(cells.map((c) => c.row))].filter((r) => r === 'random');
-    for (const row of ['scratch', 'single', 'multi', 'meta', ...control, ...extra]) {
-      const { source, lr, warmup } = parseRow(row);
+    const singles = SINGLE_OVERRIDE ? [SINGLE_DIR] : [];
+    for (const row of ['scratch', 'single', ...singles, 'multi', 'meta', ...control, ...extra]) {
+      const { source, lr, warmup, fresh } = parseRow(row);
       const name =
-        lr || warmup
-          ? `${names[source]}, ${[lr && `lr ${lr}`, warmup && `warm-up ${warmup}`].filter(Boolean).join(', ')} (finetune's defaults: lr 0.001, warm-up 50)`
+        lr || warmup || fresh
+          ? `${names[source]}, ${[lr && `lr ${lr}`, warmup && `warm-up ${warmup}`, fresh && 'fresh heads'].filter(Boolean).join(', ')} (finetune's defaults: lr 0.001, warm-up 50)`
           : names[row];
       const fmt = (d) => {
         if (!d.length) return 'not run';
@@ -454,12 +483,13 @@ function table() {
   }
 }
 
-/** A row's source and its fine-tuning settings: ROW[@lrX][@wN]. */
+/** A row's source and its fine-tuning settings: ROW[@lrX][@wN][@fresh] (@fresh: finetune --fresh-heads). */
 function parseRow(row) {
   const [source, ...opts] = row.split('@');
   const lr = opts.find((o) => o.startsWith('lr'))?.slice(2);
-  const warmup = opts.find((o) => o.startsWith('w'))?.slice(1);
-  return { source, lr, warmup };
+  const warmup = opts.find((o) => /^w\d+$/.test(o))?.slice(1);
+  const fresh = opts.includes('fresh');
+  return { source, lr, warmup, fresh };
 }
 
 /** The control source: the common network as initialised, no knowledge in it (see the top). */

@@ -11,7 +11,7 @@ import type { PatchFrom } from '../transfer/plans.js';
 
 const HELP = `usage: medseg finetune DATASET --from MODEL [--model OUT] [--freeze encoder|all-but-heads]
                        [--unfreeze-after N] [--lr X] [--warmup N] [--source-config NAME] [--source-fold F]
-                       [--source-task NAME] [--patch source|target]
+                       [--source-task NAME] [--patch source|target] [--fresh-heads]
                        and train's options: [--config NAME] [--fold F|all] [--epochs N] [--iters-per-epoch N]
                        [--budget 30m] [--optimizer sgd|adamw] [--bf16 | --fp16] [--resume] [--seed N]
                        [--threads N] [--memory-gb N] [--no-validation] [--device auto|cpu|cuda|cuda:N]
@@ -25,7 +25,7 @@ source planned on smaller images, e.g. a multi-task model, whose patch is its sm
 from the 12-task model: +0.04 / +0.09 Dice at N = 1 / 2 cases, bench/RESULTS.md). Weights load
 by name and shape with a printed table: new segmentation heads when the label set differs (a binary
 source head is expanded into a target of more classes: background row, the foreground row for each
-class, bias − ln(K−1)); when the channel count differs, a new first convolution whose filters are the mean of the source's input
+class, bias − ln(K−1); --fresh-heads starts them fresh instead); when the channel count differs, a new first convolution whose filters are the mean of the source's input
 filters, scaled by c_src/c_new; everything else listed. Recorded in OUT/transfer.json.
 Defaults: lr 1e-3 (SGD; AdamW 1e-4), a tenth of training from scratch, so the first updates refine
 the pre-trained features rather than overwrite them; a linear warm-up of 50 steps (a tenth of a
@@ -60,6 +60,7 @@ export const command: Command = {
         'source-fold': { type: 'string' },
         'source-task': { type: 'string' },
         patch: { type: 'string' },
+        'fresh-heads': { type: 'boolean' },
       },
     });
     if (values.help) {
@@ -100,6 +101,7 @@ export const command: Command = {
       sourceFold: parseInteger(values['source-fold'], 'source-fold', FOLD_RANGE),
       sourceTask: values['source-task'],
       patchFrom,
+      freshHeads: values['fresh-heads'],
     });
     for (const r of results) {
       console.log(

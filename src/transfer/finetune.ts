@@ -59,6 +59,9 @@ export interface FinetuneOptions extends Omit<TrainOptions, 'fold'> {
   /** The patch: the source's (default, as its plans were trained) or the target's own plan fitted
    * to the source's network (plans.ts, targetPatchOnNetwork). */
   patchFrom?: PatchFrom;
+  /** Start new segmentation heads fresh even where a binary source head could be expanded into the
+   * target's classes (a source whose foreground is rare starts every class near zero). */
+  freshHeads?: boolean;
 }
 
 /** MODEL/transfer.json: where the weights came from and what became of each tensor. */
@@ -260,7 +263,7 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
       : !srcPlans.regions && srcPlans.labelValues.length === 2;
   const targetPlans = await readPlans(plansFile);
   const expandBinaryHeads =
-    newLabels && srcBinary && !targetPlans.regions && targetPlans.labelValues.length > 2;
+    !o.freshHeads && newLabels && srcBinary && !targetPlans.regions && targetPlans.labelValues.length > 2;
   return {
     record,
     recordFile,

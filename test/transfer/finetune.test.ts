@@ -445,6 +445,22 @@ test('a binary head starts a target of more classes expanded: background row, th
     assert.equal(got.length, want.length, n);
     got.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-6, `${n}[${i}] ${v} vs ${want[i]}`));
   }
+
+  // --fresh-heads: the same source and target, the heads start fresh (the target's own init) instead
+  const fresh2 = await finetune({
+    dataset: ds,
+    modelDir: path.join(tmp('ft-fresh-heads'), 'hippo'),
+    from: model,
+    freshHeads: true,
+    ...ONE_STEP,
+  });
+  const heads2 = fresh2.record.weights!.filter((r) => r.name.startsWith('decoder.seg_layers.'));
+  assert.equal(heads2.length, 6);
+  assert.ok(
+    heads2.every((r) => r.fate === 're-initialised'),
+    JSON.stringify(heads2),
+  );
+  assert.ok(fresh2.record.weights!.every((r) => r.fate !== 'expanded'));
 });
 
 test("fine-tuning from an untrained copy of the network, at scratch's learning rate without warm-up, trains as from scratch", async () => {
