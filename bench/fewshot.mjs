@@ -15,7 +15,8 @@
 //                                warm-up, its learning rate) from a start that holds no knowledge
 // Environment: FEWSHOT_EPOCHS (pre-training length), FEWSHOT_TAG (a separate output folder),
 // FEWSHOT_BODY=BASExCAP (the common network's widths, default 8x32), FEWSHOT_PATCH=target (every cell
-// on the target's own patch fitted to that network instead of the multi-task model's).
+// on the target's own patch fitted to that network instead of the multi-task model's), FEWSHOT_SINGLE=KEY
+// (another single-task source, e.g. brainlesion: pyradiomics' brain MRIs with lesion masks; rows single-KEY).
 // (after `npx tsc -p tsconfig.json`). Everything goes to bench/out/fewshot/<target>/; cells already in
 // cells.jsonl are skipped, so an interrupted run continues.
 // Targets: a synthetic task key (spleen, liver, ...: pre-trained on the other nine), or a shared real
