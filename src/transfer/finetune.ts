@@ -81,6 +81,8 @@ export interface TransferRecord {
   config: ConfigurationName;
   /** Where the patch came from (absent in records written before the option: the source). */
   patchFrom?: PatchFrom;
+  /** Binary source heads started fresh instead of expanded (absent in older records: false). */
+  freshHeads?: boolean;
   freeze: FreezeMode | null;
   unfreezeAfter: number | null;
   initialLr: number;
@@ -197,6 +199,11 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
       throw new Error(
         `${o.modelDir} was fine-tuned with the ${record.patchFrom ?? 'source'}'s patch, not the ${o.patchFrom}'s: choose another model folder (-m)`,
       );
+    // every fold of the folder starts its heads the same way
+    if (o.freshHeads !== undefined && o.freshHeads !== (record.freshHeads ?? false))
+      throw new Error(
+        `${o.modelDir} was fine-tuned ${record.freshHeads ? 'with' : 'without'} --fresh-heads: choose another model folder (-m)`,
+      );
     if (o.sourceTask !== undefined && o.sourceTask !== record.source.task)
       throw new Error(
         `${o.modelDir} was fine-tuned from task ${record.source.task ?? '(none)'} of ${record.source.model}, not ${o.sourceTask}: choose another model folder (-m)`,
@@ -233,6 +240,7 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
       },
       config: targetConfig,
       patchFrom: o.patchFrom ?? 'source',
+      freshHeads: o.freshHeads ?? false,
       freeze,
       unfreezeAfter,
       initialLr,
@@ -263,7 +271,11 @@ async function prepareTarget(o: FinetuneOptions, log: (s: string) => void) {
       : !srcPlans.regions && srcPlans.labelValues.length === 2;
   const targetPlans = await readPlans(plansFile);
   const expandBinaryHeads =
-    !o.freshHeads && newLabels && srcBinary && !targetPlans.regions && targetPlans.labelValues.length > 2;
+    !record.freshHeads &&
+    newLabels &&
+    srcBinary &&
+    !targetPlans.regions &&
+    targetPlans.labelValues.length > 2;
   return {
     record,
     recordFile,

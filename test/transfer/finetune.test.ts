@@ -447,9 +447,10 @@ test('a binary head starts a target of more classes expanded: background row, th
   }
 
   // --fresh-heads: the same source and target, the heads start fresh (the target's own init) instead
+  const freshDir = path.join(tmp('ft-fresh-heads'), 'hippo');
   const fresh2 = await finetune({
     dataset: ds,
-    modelDir: path.join(tmp('ft-fresh-heads'), 'hippo'),
+    modelDir: freshDir,
     from: model,
     freshHeads: true,
     ...ONE_STEP,
@@ -461,6 +462,17 @@ test('a binary head starts a target of more classes expanded: background row, th
     JSON.stringify(heads2),
   );
   assert.ok(fresh2.record.weights!.every((r) => r.fate !== 'expanded'));
+  // the folder remembers it: another run into it may not start its heads the other way
+  await assert.rejects(
+    finetune({
+      dataset: ds,
+      modelDir: freshDir,
+      from: model,
+      freshHeads: false,
+      ...ONE_STEP,
+    }),
+    /was fine-tuned with --fresh-heads/,
+  );
 });
 
 test("fine-tuning from an untrained copy of the network, at scratch's learning rate without warm-up, trains as from scratch", async () => {
