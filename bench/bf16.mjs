@@ -1,7 +1,10 @@
 // bf16 autocast against float32 at equal steps: the same synthetic task, plan, seeds and number of
 // steps, trained twice (fold 0), then its validation cases predicted and evaluated. Decides whether
 // bf16 may be the default on CPUs with native bf16 (src/plan/cpu.ts): equal Dice, faster step.
-//   node bench/bf16.mjs [--task hippocampus] [--epochs 10] [--iters 20] [--size small] [--repeats 1]   (after npm run build)
+//   node bench/bf16.mjs [--task hippocampus] [--epochs 10] [--iters 20] [--size small] [--repeats 1]
+//                       [--bf16-epochs N]   (after npm run build)
+// --bf16-epochs adds a third arm: bf16 trained N epochs, so that it can be compared with fp32 at equal
+// time (N ≈ epochs × fp32's step time / bf16's), which is what a budgeted run gets.
 // The two precisions run alternately in one process, so a shared machine's load falls on both.
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +25,7 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '10' },
     iters: { type: 'string', default: '20' },
     repeats: { type: 'string', default: '1' },
+    'bf16-epochs': { type: 'string' },
   },
 });
 const out = path.resolve('bench/out/bf16');
@@ -34,10 +38,17 @@ const { dir: dataset } = await writeSynthDataset(findTask(values.task), path.joi
 console.error(
   `CPU ${thisCpu().model}, native bf16: ${hasNativeBf16(thisCpu().flags)}, load ${os.loadavg()[0].toFixed(1)}`,
 );
+const arms = [
+  { name: 'fp32', bf16: false, epochs: Number(values.epochs) },
+  { name: 'bf16', bf16: true, epochs: Number(values.epochs) },
+];
+if (values['bf16-epochs'] !== undefined) {
+  arms.push({ name: `bf16_${values['bf16-epochs']}ep`, bf16: true, epochs: Number(values['bf16-epochs']) });
+}
 const rows = [];
 for (let rep = 0; rep < Number(values.repeats); rep++) {
-  for (const bf16 of [false, true]) {
-    const model = path.join(out, `${bf16 ? 'bf16' : 'fp32'}_${rep}`);
+  for (const { name, bf16, epochs } of arms) {
+    const model = path.join(out, `${name}_${rep}`);
     rmSync(model, { recursive: true, force: true });
     const { plans } = await plan(dataset, model, { memoryGb: 2 });
     const c = plans.configurations['3d_fullres'];
@@ -48,13 +59,13 @@ for (let rep = 0; rep < Number(values.repeats); rep++) {
       dataset,
       modelDir: model,
       fold: 0,
-      epochs: Number(values.epochs),
+      epochs,
       itersPerEpoch: Number(values.iters),
       optimizer: 'adamw',
       initialLr: 3e-3,
       bf16,
       seed: rep,
-      log: (s) => process.stderr.write(`[${bf16 ? 'bf16' : 'fp32'}] ${s}\n`),
+      log: (s) => process.stderr.write(`[${name}] ${s}\n`),
     });
     const trainS = (performance.now() - t0) / 1000;
     const epochS = r.history.map((h) => h.seconds).sort((a, b) => a - b);
@@ -69,7 +80,7 @@ for (let rep = 0; rep < Number(values.repeats); rep++) {
     }
     const report = await evaluateFolders({ predDir, refDir });
     const row = {
-      precision: bf16 ? 'bf16' : 'fp32',
+      precision: name,
       repeat: rep,
       patch: c.patch.join('x'),
       steps: r.history.length * Number(values.iters),

@@ -56,8 +56,10 @@ comes from the plan's configuration (lossWeights, foregroundOversampling, augmen
 it has one (search trials write them there), else the default.
 ${DEVICE_HELP}
 --bf16: bfloat16 autocast (CPU with AVX512-BF16/AMX, or GPU); on by default on a CPU with native
-bf16 (AVX512-BF16 or AMX), where --fp32 turns it off. --fp16: float16 autocast with dynamic
-loss scaling (GPU only). On a GPU cuDNN's benchmark mode is on (the patch size is fixed).
+bf16 (AVX512-BF16 or AMX), where --fp32 turns it off: bf16 steps are ~1.9× faster, so a run
+bounded by time gets more of them and scores higher; at an equal number of steps fp32 scored a few
+hundredths higher (bench/RESULTS.md). --fp16: float16 autocast with dynamic loss scaling (GPU
+only). On a GPU cuDNN's benchmark mode is on (the patch size is fixed).
 ${RANK_HELP}`;
 
 /** train's options, as parseArgs reads them (finetune takes the same ones and adds its own). */
