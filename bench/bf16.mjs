@@ -65,6 +65,7 @@ for (let rep = 0; rep < Number(values.repeats); rep++) {
       initialLr: 3e-3,
       bf16,
       seed: rep,
+      validationCheckpoint: 'latest', // the scored cases must not choose the weights
       log: (s) => process.stderr.write(`[${name}] ${s}\n`),
     });
     const trainS = (performance.now() - t0) / 1000;

@@ -244,6 +244,8 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     ...(idleSteps ? fixed : { budgetSeconds: seconds }),
     seed: SEED,
     threads,
+    // the validation cases are the cases scored: the last epoch's weights, not the epoch they liked best
+    validationCheckpoint: 'latest',
     log,
   });
   const trainSeconds = (performance.now() - tTrain) / 1000;

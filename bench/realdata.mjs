@@ -110,6 +110,7 @@ for (const set of values.sets.split(',')) {
       optimizer: 'adamw',
       initialLr: 3e-3,
       threads: Number(values.threads),
+      validationCheckpoint: 'latest', // the held-out case is scored: it must not choose the weights
       log,
     });
     const refDir = path.join(model, 'reference');

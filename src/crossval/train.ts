@@ -21,6 +21,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       config,
       fold,
       splits,
+      checkpoint: o.validationCheckpoint,
       device: o.device,
       log,
     });

@@ -43,12 +43,13 @@ export interface ValidationOptions {
   log?: (s: string) => void;
 }
 
-/** Predicts fold `fold`'s validation cases (skipped when an up-to-date summary exists). */
+/** Predicts fold `fold`'s validation cases (skipped when an up-to-date summary of the same
+ * checkpoint exists). */
 export async function predictValidation(o: ValidationOptions): Promise<OutOfFoldSummary> {
   const log = o.log ?? (() => {});
-  const existing = await readOutOfFoldSummary(o.modelDir, o.config, o.fold);
-  if (existing) return existing;
   const checkpoint = o.checkpoint ?? 'best';
+  const existing = await readOutOfFoldSummary(o.modelDir, o.config, o.fold);
+  if (existing?.checkpoint === checkpoint) return existing;
   const dir = validationDir(o.modelDir, o.config, o.fold);
   await mkdir(dir, { recursive: true });
   const ckptFile = path.join(o.modelDir, o.config, `fold_${o.fold}`, `checkpoint_${checkpoint}.safetensors`);

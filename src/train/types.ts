@@ -41,6 +41,9 @@ export interface TrainOptions {
   valPatches?: number;
   /** Predict the fold's validation cases when training ends (default true; src/crossval/). */
   validate?: boolean;
+  /** The checkpoint that predicts them (default 'best'). 'latest', the last epoch, where the
+   * validation cases are also the ones a result is scored on: then they do not choose the weights. */
+  validationCheckpoint?: 'best' | 'latest';
   /** Called once on a new run's freshly initialised network (not on resume): fine-tuning loads
    * pre-trained weights here. */
   initialize?: (net: UNet) => void | Promise<void>;
