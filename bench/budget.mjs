@@ -17,7 +17,10 @@
 //     The dataset declares those regions (region-based training, as nnU-Net trains BraTS);
 //     `--softmax-labels` trains the 5 labels as softmax classes instead.
 // (b) synthetic decathlon tasks (size small, 10 cases): fold 0 of the 5-fold split, its 2 validation
-//     cases, Dice per label.
+//     cases, Dice per label; and `--test-cases N` (default 12) unseen cases of the same task drawn
+//     with another seed, predicted by the same weights (two validation cases cannot separate plans
+//     that differ by 0.01; twelve cases, compared case by case, can).
+// Every cell is scored from its last epoch's weights: the cases scored must not choose them.
 // Plans: `budget` = plan --budget (the rule of src/plan/budget.ts, calibration cached per machine);
 // `default` = nnU-Net's plan as planned (SGD 0.01); `hand` = features 16…128 at half nnU-Net's patch
 // voxels (BraTS: 64×96×96), AdamW 3e-3, bf16 where native (issue 11's hand-sized plan). Every cell
@@ -44,6 +47,7 @@ import { plan } from '../dist/src/plan/run.js';
 import { writePlans } from '../dist/src/plan/planner.js';
 import { candidateNetwork, fitPlansToBudget, defaultBf16 } from '../dist/src/plan/index.js';
 import { findTask, writeSynthDataset } from '../dist/src/synth/index.js';
+import { predict } from '../dist/src/infer/predict.js';
 import { train } from '../dist/src/crossval/train.js';
 import { evaluateFolders } from '../dist/src/evaluate/folders.js';
 import { validationDir } from '../dist/src/train/outOfFold.js';
@@ -72,6 +76,8 @@ const { values } = parseArgs({
     tag: { type: 'string' },
     // the training seed (weights and batches); cells of a nonzero seed have their own model and row
     seed: { type: 'string', default: '0' },
+    // unseen cases per synthetic task (another generator seed), scored beside the validation cases
+    'test-cases': { type: 'string', default: '12' },
     data: { type: 'string', default: process.env.MEDSEG_REAL_DATA ?? '../shared/data' },
   },
 });
@@ -169,7 +175,36 @@ async function shapePlan(kind, model, plans, seconds, log) {
   return { patch: c.patch.join('x'), features: `${f[0]}…${f.at(-1)}`, stages: f.length, batch: c.batchSize };
 }
 
-async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, labels }) {
+/** Dice and HD95 per label of `model`'s last epoch on a test dataset's cases (null without one). */
+async function scoreTestSet(model, testDataset, labels) {
+  if (!testDataset) return null;
+  const predDir = path.join(model, 'test-prediction');
+  rmSync(predDir, { recursive: true, force: true });
+  await predict({
+    input: path.join(testDataset, 'imagesTr'),
+    output: predDir,
+    modelDir: model,
+    config: '3d_fullres',
+    folds: [0],
+    checkpoint: 'latest',
+    autocast: null,
+    threads,
+  });
+  const report = await evaluateFolders({ predDir, refDir: path.join(testDataset, 'labelsTr'), labels });
+  const round = (v, d) => (v == null ? null : Number(v.toFixed(d)));
+  return {
+    cases: report.cases.length,
+    dice: Object.fromEntries(Object.entries(report.mean).map(([k, m]) => [k, round(m.dice, 3)])),
+    hd95: Object.fromEntries(Object.entries(report.mean).map(([k, m]) => [k, round(m.hd95, 1)])),
+    // per case, so that two plans can be compared case by case
+    caseDice: report.cases.map((c) => [
+      c.case,
+      Object.fromEntries(Object.entries(c.metrics).map(([k, m]) => [k, round(m.dice, 4)])),
+    ]),
+  };
+}
+
+async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, labels, testDataset }) {
   const t0 = performance.now();
   // a budget cell with --patch: its own key, model folder and row
   const patchTag = kind === 'budget' ? PATCH_TAG : '';
@@ -266,6 +301,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     copyFileSync(path.join(dataset, 'labelsTr', f), path.join(refDir, f));
   }
   const report = await evaluateFolders({ predDir, refDir, labels, regions });
+  const test = await scoreTestSet(model, testDataset, labels);
   const row = {
     set,
     held_out: held,
@@ -286,6 +322,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     hd95: Object.fromEntries(
       Object.entries(report.mean).map(([k, m]) => [k, m.hd95 == null ? null : Number(m.hd95.toFixed(1))]),
     ),
+    ...(test ? { test } : {}),
     train_s: Math.round(trainSeconds),
     total_s: Math.round((performance.now() - t0) / 1000),
     machine: `${os.cpus()[0]?.model} ×${os.availableParallelism()}, threads ${threads}, load ${os.loadavg()[0].toFixed(1)}${values.shared ? ' (shared)' : ''}${idleSteps ? ', steps from the idle step time' : ''}`,
@@ -318,20 +355,35 @@ for (const set of values.sets.split(',')) {
         size: 'small',
         cases: 10,
       });
+      const nTest = Number(values['test-cases']);
+      rmSync(path.join(out, task, 'test'), { recursive: true, force: true });
+      const testDataset =
+        nTest > 0
+          ? (
+              await writeSynthDataset(findTask(task), path.join(out, task, 'test'), {
+                seed: 1234,
+                size: 'small',
+                cases: nTest,
+              })
+            ).dir
+          : null;
       for (const minutes of budgets)
-        for (const kind of kinds) await cell({ set: task, dataset: dir, fold: 0, kind, minutes });
+        for (const kind of kinds)
+          await cell({ set: task, dataset: dir, fold: 0, kind, minutes, testDataset });
     }
   }
 }
 
-console.log('\n| set | held out | budget | plan | patch | features | s/step | steps | Dice | HD95 |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log(
+  '\n| set | held out | budget | plan | patch | features | s/step | steps | Dice | HD95 | Dice, unseen cases |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const fmt = (o) =>
     Object.entries(o)
       .map(([k, v]) => `${k} ${v ?? '–'}`)
       .join(', ');
   console.log(
-    `| ${r.set} | ${r.held_out ?? 'fold 0'} | ${r.budget_min} min | ${r.plan} | ${r.patch} | ${r.features} | ${r.s_per_step ?? '–'} | ${r.steps} | ${fmt(r.dice)} | ${fmt(r.hd95)} |`,
+    `| ${r.set} | ${r.held_out ?? 'fold 0'} | ${r.budget_min} min | ${r.plan} | ${r.patch} | ${r.features} | ${r.s_per_step ?? '–'} | ${r.steps} | ${fmt(r.dice)} | ${fmt(r.hd95)} | ${r.test ? `${fmt(r.test.dice)} (${r.test.cases})` : '–'} |`,
   );
 }
