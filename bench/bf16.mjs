@@ -1,6 +1,7 @@
 // bf16 autocast against float32 at equal steps: the same synthetic task, plan, seeds and number of
 // steps, trained twice (fold 0), then its validation cases predicted and evaluated. Decides whether
-// bf16 may be the default on CPUs with native bf16 (src/plan/cpu.ts): equal Dice, faster step.
+// bf16 may be the default on CPUs with native bf16 (src/plan/cpu.ts): Dice at equal steps and at equal
+// time, and the step time.
 //   node bench/bf16.mjs [--task hippocampus] [--epochs 10] [--iters 20] [--size small] [--repeats 1]
 //                       [--bf16-epochs N]   (after npm run build)
 // --bf16-epochs adds a third arm: bf16 trained N epochs, so that it can be compared with fp32 at equal

@@ -175,6 +175,13 @@ async function shapePlan(kind, model, plans, seconds, log) {
   return { patch: c.patch.join('x'), features: `${f[0]}…${f.at(-1)}`, stages: f.length, batch: c.batchSize };
 }
 
+const round = (v, digits) => (v == null ? null : Number(v.toFixed(digits)));
+/** Dice (3 decimals) and HD95 (mm, 1 decimal) per label or region of an evaluation report's mean. */
+const meanMetrics = (report) => ({
+  dice: Object.fromEntries(Object.entries(report.mean).map(([k, m]) => [k, round(m.dice, 3)])),
+  hd95: Object.fromEntries(Object.entries(report.mean).map(([k, m]) => [k, round(m.hd95, 1)])),
+});
+
 /** Dice and HD95 per label of `model`'s last epoch on a test dataset's cases (null without one). */
 async function scoreTestSet(model, testDataset, labels) {
   if (!testDataset) return null;
@@ -191,11 +198,9 @@ async function scoreTestSet(model, testDataset, labels) {
     threads,
   });
   const report = await evaluateFolders({ predDir, refDir: path.join(testDataset, 'labelsTr'), labels });
-  const round = (v, d) => (v == null ? null : Number(v.toFixed(d)));
   return {
     cases: report.cases.length,
-    dice: Object.fromEntries(Object.entries(report.mean).map(([k, m]) => [k, round(m.dice, 3)])),
-    hd95: Object.fromEntries(Object.entries(report.mean).map(([k, m]) => [k, round(m.hd95, 1)])),
+    ...meanMetrics(report),
     // per case, so that two plans can be compared case by case
     caseDice: report.cases.map((c) => [
       c.case,
@@ -316,12 +321,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     ...shape,
     s_per_step: fit ? Number(fit.sPerStep.toFixed(2)) : null,
     steps: r.history.length * iters,
-    dice: Object.fromEntries(
-      Object.entries(report.mean).map(([k, m]) => [k, m.dice === null ? null : Number(m.dice.toFixed(3))]),
-    ),
-    hd95: Object.fromEntries(
-      Object.entries(report.mean).map(([k, m]) => [k, m.hd95 == null ? null : Number(m.hd95.toFixed(1))]),
-    ),
+    ...meanMetrics(report),
     ...(test ? { test } : {}),
     train_s: Math.round(trainSeconds),
     total_s: Math.round((performance.now() - t0) / 1000),
