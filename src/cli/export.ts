@@ -6,7 +6,7 @@ import { parsePositiveInt } from './args.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 
 const HELP = `usage: medseg export MODEL --format onnx -o DIR [--config NAME] [--folds 0,1,2]
-                     [--checkpoint best|latest] [--webgpu] [--batch N]
+                     [--checkpoint latest|best] [--webgpu] [--batch N]
 
 Writes every configuration and fold of the model's inference recipe (MODEL/inference.json; without
 one, 3d_fullres with every fold that has a checkpoint; a cascade with its first stage) as ONNX
@@ -15,7 +15,9 @@ with what inference needs besides the networks: spacing, normalisation, patch, s
 settings, label values and names, channel names, the ensemble and the post-processing.
 \`medseg predict -m DIR\` then runs it with onnxruntime-node, without libtorch.
 --webgpu: transposed convolutions as a 1x1 convolution + depth-to-space (Reshape/Transpose), for
-runtimes without ConvTranspose (onnxruntime-web's WebGPU backend); same results.`;
+runtimes without ConvTranspose (onnxruntime-web's WebGPU backend); same results.
+--checkpoint: the recipe's (the one its out-of-fold predictions were made with), else latest (the
+last epoch's weights, as predict).`;
 
 export const command: Command = {
   name: 'export',

@@ -6,7 +6,7 @@ import { parseInteger, FOLD_RANGE } from './args.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 
 const HELP = `usage: medseg package MODEL_DIR -o FILE.medseg [--dataset DIR] [--config NAME[,NAME]]
-                      [--folds 0,1,2] [--checkpoint best|latest]
+                      [--folds 0,1,2] [--checkpoint latest|best]
        medseg package --show FILE.medseg
 
 Writes one file a user can hand on: the weights (safetensors, without optimiser state) of the
@@ -15,7 +15,8 @@ cascade stage brings its first stage), else of every trained configuration and f
 fingerprint.json, the recipe, the label and channel names, the training logs, the medseg version
 and a format version. --dataset names the training dataset's folder so its name and licence (from
 dataset.json) are recorded. An uncompressed tar whose first member is manifest.json; nothing in it
-is executed. predict -m, finetune --from and report accept the file as they accept a folder.`;
+is executed. predict -m, finetune --from and report accept the file as they accept a folder.
+--checkpoint: the recipe's, else latest (the last epoch's weights, as predict).`;
 
 export const command: Command = {
   name: 'package',

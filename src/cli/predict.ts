@@ -32,7 +32,7 @@ async function allFolds(model: string): Promise<number[]> {
 export { mirrorByDefault };
 
 const HELP = `usage: medseg predict -i IN -o OUT -m MODEL_DIR|FILE.medseg [--config NAME] [--folds 0,1,2|all]
-                      [--checkpoint best|latest] [--mirror|--no-mirror] [--bf16 | --fp16 | --fp32] [--save-probabilities]
+                      [--checkpoint latest|best] [--mirror|--no-mirror] [--bf16 | --fp16 | --fp32] [--save-probabilities]
                       [--no-postprocess] [--output-format nifti|dicom-seg] [--threads N]
                       [--device auto|cpu|cuda|cuda:N] [--engine libtorch|onnx] [--task NAME]
 
@@ -41,7 +41,10 @@ IN is an image file (NIfTI, NRRD; 4D = channels), a DICOM series folder, or a fo
 geometry and affine, atomically; inputs are never overwritten. Folds are ensembled by averaging
 probabilities.
 Without --config: the recipe find-best wrote (MODEL/inference.json: configurations ensembled, all
-folds, the chosen post-processing), or 3d_fullres fold 0 when there is none. A cascade stage
+folds, the chosen post-processing, the checkpoint its out-of-fold predictions were made with), or
+3d_fullres fold 0 when there is none. --checkpoint: the last epoch's weights (latest) unless the
+recipe or this option says best (the epoch with the best EMA pseudo-Dice on the fold's validation
+cases; chosen by those cases, it did worse on unseen ones: bench/RESULTS.md). A cascade stage
 (3d_cascade_prior, 3d_cascade_crop; 3d_cascade = the variant find-best ranked higher, else the
 prior variant) runs 3d_lowres first.
 --output-format dicom-seg (DICOM series in): a DICOM Segmentation object per series (OUT.dcm or

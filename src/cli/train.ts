@@ -21,13 +21,14 @@ import { assertWritableModelFolder } from '../train/preflight.js';
 import { deviceOption, parseDeviceOption, DEVICE_HELP } from './device.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 import type { TrainOptions } from '../train/types.js';
+import type { CheckpointName } from '../train/checkpointChoice.js';
 import { RANK_ARGS, RANK_HELP, rankPlan, launchTrainRanks, joinRank } from './ranks.js';
 
 const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d|3d_cascade_prior|3d_cascade_crop]
                     [--fold 0-4|all] [--model DIR]
                     [--epochs N] [--iters-per-epoch N] [--budget 30m] [--optimizer sgd|adamw]
                     [--lr X] [--bf16 | --fp16 | --fp32] [--resume] [--seed N] [--threads N] [--memory-gb N]
-                    [--no-validation] [--device auto|cpu|cuda|cuda:N] [--nproc N] [--dist-timeout 5m]
+                    [--no-validation] [--validation-checkpoint latest|best] [--device auto|cpu|cuda|cuda:N] [--nproc N] [--dist-timeout 5m]
                     [--dice-weight W] [--ce-weight W] [--oversample-foreground F] [--augmentation S]
 
 Trains one fold (nnU-Net defaults: SGD 0.01, Nesterov 0.99, poly LR, weight decay 3e-5, Dice+CE
@@ -44,7 +45,11 @@ without an independent validation case) by a prior from the training labels; pre
 --fold all trains the 5 folds one after the other (with --resume, finished folds are skipped).
 When a fold ends its validation cases are predicted (MODEL/<config>/fold_<F>/validation/): the
 out-of-fold predictions find-best compares and the cascade's second stage trains on
-(--no-validation skips them).
+(--no-validation skips them). They are predicted with the last epoch's checkpoint, as nnU-Net does:
+checkpoint_best is chosen by those very cases, so its out-of-fold Dice is optimistic (and on unseen
+cases it did worse, bench/RESULTS.md); --validation-checkpoint best predicts them with it instead.
+--resume on a finished fold predicts its validation cases again when they were predicted with the
+other checkpoint.
 The cascade (planned when 3d_lowres is): train 3d_lowres with --fold all, then 3d_cascade_prior
 (stage 1's prediction as extra input channels) and/or 3d_cascade_crop (stage 2 on boxes around
 stage 1's components); 3d_cascade means 3d_cascade_prior.
@@ -78,6 +83,7 @@ export const TRAIN_ARGS = {
   ...deviceOption,
   resume: { type: 'boolean', default: false },
   'no-validation': { type: 'boolean', default: false },
+  'validation-checkpoint': { type: 'string' },
   seed: { type: 'string' },
   threads: { type: 'string' },
   'memory-gb': { type: 'string' },
@@ -104,6 +110,7 @@ export interface TrainArgValues {
   device: string;
   resume: boolean;
   'no-validation': boolean;
+  'validation-checkpoint'?: string;
   seed?: string;
   threads?: string;
   'memory-gb'?: string;
@@ -126,6 +133,9 @@ export async function trainOptionsFromArgs(
   if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
   if (values.bf16 && values.fp32) throw new UsageError('--bf16 and --fp32 exclude each other');
   const device = await parseDeviceOption(values.device);
+  const vc = values['validation-checkpoint'];
+  if (vc !== undefined && vc !== 'best' && vc !== 'latest')
+    throw new UsageError('--validation-checkpoint must be latest or best');
   if (values.fp16 && device === 'cpu')
     throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
   const options = {
@@ -144,6 +154,7 @@ export async function trainOptionsFromArgs(
     device,
     resume: values.resume,
     validate: !values['no-validation'],
+    validationCheckpoint: vc as CheckpointName | undefined,
     seed: parseInteger(values.seed, 'seed', SEED_RANGE),
     threads: parseInteger(values.threads, 'threads', THREADS_RANGE),
     memoryGb: parseNumber(values['memory-gb'], 'memory-gb', MEMORY_GB_RANGE),

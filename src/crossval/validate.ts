@@ -29,6 +29,7 @@ import {
   readOutOfFoldClasses,
   type OutOfFoldSummary,
 } from '../train/outOfFold.js';
+import { DEFAULT_CHECKPOINT, type CheckpointName } from '../train/checkpointChoice.js';
 
 export interface ValidationOptions {
   dataset: Dataset;
@@ -37,7 +38,8 @@ export interface ValidationOptions {
   config: ConfigurationName;
   fold: number;
   splits: Split[];
-  checkpoint?: 'best' | 'latest';
+  /** Which checkpoint predicts (default: the last epoch's, src/train/checkpointChoice.ts). */
+  checkpoint?: CheckpointName;
   /** Where the network runs ('cpu' default, 'cuda:N'). */
   device?: string;
   log?: (s: string) => void;
@@ -47,7 +49,7 @@ export interface ValidationOptions {
  * checkpoint exists). */
 export async function predictValidation(o: ValidationOptions): Promise<OutOfFoldSummary> {
   const log = o.log ?? (() => {});
-  const checkpoint = o.checkpoint ?? 'best';
+  const checkpoint = o.checkpoint ?? DEFAULT_CHECKPOINT;
   const existing = await readOutOfFoldSummary(o.modelDir, o.config, o.fold);
   if (existing?.checkpoint === checkpoint) return existing;
   const dir = validationDir(o.modelDir, o.config, o.fold);

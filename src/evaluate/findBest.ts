@@ -23,6 +23,7 @@ import {
   validationDir,
 } from '../train/outOfFold.js';
 import { writeRecipe, type CandidateScore, type InferenceRecipe } from '../infer/recipe.js';
+import { validatedCheckpoint, type ValidatedFold } from './validatedCheckpoint.js';
 
 export interface FindBestOptions {
   dataset: string;
@@ -93,20 +94,28 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
   const dataset = await readDataset(o.dataset);
   const skipped: FindBestResult['skipped'] = [];
   const complete: ConfigurationName[] = [];
+  const validatedFolds: ValidatedFold[] = [];
   for (const name of o.configs ?? CONFIGURATION_NAMES) {
     if (!plans.configurations[name]) {
       if (o.configs) skipped.push({ config: name, reason: 'not in plans.json' });
       continue;
     }
     const missing: number[] = [];
-    for (let f = 0; f < splits.length; f++)
-      if (!(await readOutOfFoldSummary(o.modelDir, name, f))) missing.push(f);
+    const validated: ValidatedFold[] = [];
+    for (let f = 0; f < splits.length; f++) {
+      const summary = await readOutOfFoldSummary(o.modelDir, name, f);
+      if (summary) validated.push({ config: name, fold: f, checkpoint: summary.checkpoint });
+      else missing.push(f);
+    }
     if (missing.length) {
       skipped.push({
         config: name,
         reason: `no up-to-date out-of-fold predictions for fold(s) ${missing.join(', ')}`,
       });
-    } else complete.push(name);
+    } else {
+      complete.push(name);
+      validatedFolds.push(...validated);
+    }
   }
   for (const s of skipped) log(`find-best: ${s.config} left out: ${s.reason}`);
   if (!complete.length) {
@@ -115,6 +124,8 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
         'train one with --fold all first',
     );
   }
+  // before any candidate is scored: the recipe names the checkpoint its predictions came from
+  const checkpoint = validatedCheckpoint(o.modelDir, validatedFolds);
   const candidates: ConfigurationName[][] = complete.map((c) => [c]);
   if (o.ensembles !== false)
     for (let i = 0; i < complete.length; i++)
@@ -203,7 +214,7 @@ export async function findBest(o: FindBestOptions): Promise<FindBestResult> {
     version: 1,
     configurations: best.members,
     folds: splits.map((_, f) => f),
-    checkpoint: 'best',
+    checkpoint,
     postprocessing,
     candidates: order.map((s): CandidateScore => ({
       members: s.members,

@@ -37,6 +37,7 @@ import { nanMean } from '../common/stats.js';
 import { predictedValues, writtenByRegions } from '../labelmap/regions.js';
 import { readSplits, type Split } from '../train/splits.js';
 import { oofLabelFile, readOutOfFoldSummary, validationDir } from '../train/outOfFold.js';
+import { DEFAULT_CHECKPOINT, otherCheckpoint, type CheckpointName } from '../train/checkpointChoice.js';
 import {
   readRecipe,
   recipeFile,
@@ -126,9 +127,20 @@ export async function writeSingleRunRecipe(o: SingleRunRecipeOptions): Promise<S
   const splits = await readSplits(path.join(o.modelDir, 'splits.json'));
   if (!Number.isInteger(o.fold) || o.fold < 0 || o.fold >= splits.length)
     throw new RangeError(`fold ${o.fold}: splits.json has folds 0..${splits.length - 1}`);
-  const validated: number[] = [];
-  for (let f = 0; f < splits.length; f++)
-    if (await readOutOfFoldSummary(o.modelDir, o.config, f)) validated.push(f);
+  // the recipe predicts with the checkpoint that predicted this fold's validation cases; folds
+  // validated with the other one were judged on other weights and stay out
+  const validatedWith = new Map<number, CheckpointName>();
+  for (let f = 0; f < splits.length; f++) {
+    const summary = await readOutOfFoldSummary(o.modelDir, o.config, f);
+    if (summary) validatedWith.set(f, summary.checkpoint);
+  }
+  const checkpoint = validatedWith.get(o.fold) ?? DEFAULT_CHECKPOINT;
+  const validated = [...validatedWith].filter(([, c]) => c === checkpoint).map(([f]) => f);
+  const other = [...validatedWith].filter(([, c]) => c !== checkpoint).map(([f]) => f);
+  if (other.length)
+    log(
+      `inference recipe: fold(s) ${other.join(', ')} left out: validated with checkpoint_${otherCheckpoint(checkpoint)}, fold ${o.fold} with checkpoint_${checkpoint}`,
+    );
   const folds = [...new Set([o.fold, ...validated])].sort((a, b) => a - b);
   // a region-based model writes each region's value: references are compared in those values
   const regions = plans.regions;
@@ -204,7 +216,7 @@ export async function writeSingleRunRecipe(o: SingleRunRecipeOptions): Promise<S
     version: 1,
     configurations: [o.config],
     folds,
-    checkpoint: 'best',
+    checkpoint,
     postprocessing,
     candidates,
     cases: cases.length,

@@ -19,6 +19,7 @@ import {
   type ExportManifest,
   type ExportedConfiguration,
 } from './manifest.js';
+import { DEFAULT_CHECKPOINT } from '../train/checkpointChoice.js';
 
 export interface ExportOptions {
   modelDir: string;
@@ -91,7 +92,7 @@ export async function exportPlan(
     );
   const recipe = o.config ? null : await readRecipe(o.modelDir);
   const members: ConfigurationName[] = o.config ? [o.config] : (recipe?.configurations ?? ['3d_fullres']);
-  const checkpoint = o.checkpoint ?? recipe?.checkpoint ?? 'best';
+  const checkpoint = o.checkpoint ?? recipe?.checkpoint ?? DEFAULT_CHECKPOINT;
   const configs: Configuration[] = [];
   const add = (name: ConfigurationName) => {
     if (configs.some((c) => c.name === name)) return;

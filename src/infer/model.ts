@@ -13,6 +13,7 @@ import { cropTo } from '../grid/crop.js';
 import { outputChannels } from '../plan/regions.js';
 import { slidingWindowLogits } from './slidingWindow.js';
 import { cropBoxes } from '../preprocess/cascadeBoxes.js';
+import { DEFAULT_CHECKPOINT, type CheckpointName } from '../train/checkpointChoice.js';
 
 export interface ConfigModel {
   name: ConfigurationName;
@@ -39,13 +40,13 @@ export function configurationOf(plans: Plans, name: ConfigurationName, plansFile
   return config;
 }
 
-/** Loads the networks of `folds` (checkpoint best or latest) of one configuration. */
+/** Loads the networks of `folds` (checkpoint latest, the default, or best) of one configuration. */
 export async function loadConfigModel(
   modelDir: string,
   plans: Plans,
   name: ConfigurationName,
   folds: number[],
-  checkpoint: 'best' | 'latest' = 'best',
+  checkpoint: CheckpointName = DEFAULT_CHECKPOINT,
   device = 'cpu',
 ): Promise<ConfigModel> {
   const config = configurationOf(plans, name, path.join(modelDir, 'plans.json'));

@@ -32,6 +32,7 @@ import {
 import { readRecipe } from './recipe.js';
 import { mirrorByDefault } from './mirror.js';
 import { assertOutputOutsideInputs, isSingleFileOutput } from './outputLocation.js';
+import { DEFAULT_CHECKPOINT } from '../train/checkpointChoice.js';
 
 export interface PredictOptions {
   input: string;
@@ -148,7 +149,7 @@ export async function predict(o: PredictOptions): Promise<PredictResult> {
   const recipe = o.config ? null : await readRecipe(o.modelDir);
   const members: ConfigurationName[] = o.config ? [o.config] : (recipe?.configurations ?? ['3d_fullres']);
   const folds = o.folds ?? recipe?.folds ?? [0];
-  const which = o.checkpoint ?? recipe?.checkpoint ?? 'best';
+  const which = o.checkpoint ?? recipe?.checkpoint ?? DEFAULT_CHECKPOINT;
   const post: PostprocessingRecipe | null = o.postprocess === false ? null : (recipe?.postprocessing ?? null);
   if (recipe)
     log(

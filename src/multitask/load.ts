@@ -7,12 +7,13 @@ import { readManifest } from './manifest.js';
 import { MultiTaskNet, taskView } from './network.js';
 import { modelFiles } from './files.js';
 import { SHARED_HEAD } from './meta.js';
+import { DEFAULT_CHECKPOINT, type CheckpointName } from '../train/checkpointChoice.js';
 
-/** The UNet of `task` (default: the primary task) from MODEL's checkpoint `best` or `latest`. */
+/** The UNet of `task` (default: the primary task) from MODEL's checkpoint `latest` (default) or `best`. */
 export async function loadTaskNetwork(
   modelDir: string,
   task?: string,
-  checkpoint: 'best' | 'latest' = 'best',
+  checkpoint: CheckpointName = DEFAULT_CHECKPOINT,
 ): Promise<UNet> {
   const m = await readManifest(modelDir);
   const plans = await readPlans(path.join(modelDir, 'plans.json'));

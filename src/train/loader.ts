@@ -191,8 +191,9 @@ export class BatchLoader {
           w.on('message', (m: FromWorker) => {
             if (m.type !== 'ready') this.onMessage(i, m);
             else {
-              // idle workers do not keep the process alive (a forgotten close() cannot hang an exit)
-              if (this.outstanding[i] === 0) w.unref();
+              // idle workers do not keep the process alive (a forgotten close() cannot hang an exit);
+              // a stopping one does until it exits: close() awaits that exit
+              if (this.outstanding[i] === 0 && !this.stopping) w.unref();
               resolve();
             }
           });

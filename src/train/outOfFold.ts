@@ -14,11 +14,13 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { ConfigurationName } from '../plan/planner.js';
 import { labelsToTensor, toClassIndices } from '../grid/volumeTensor.js';
 import type { Split } from './splits.js';
+import type { CheckpointName } from './checkpointChoice.js';
 
 export interface OutOfFoldSummary {
   config: ConfigurationName;
   fold: number;
-  checkpoint: string;
+  /** The checkpoint that made the predictions. */
+  checkpoint: CheckpointName;
   /** mtime of the checkpoint the predictions were made with (stale when it changed). */
   checkpointMtimeMs: number;
   cases: { id: string; dice: Record<string, number | null> }[];

@@ -3,6 +3,7 @@ import type { ConfigurationName } from '../plan/planner.js';
 import type { UNet } from '../nn/index.js';
 import type { GradScalerState } from '../optim/index.js';
 import type { ProcessGroup } from '../distributed/index.js';
+import type { CheckpointName } from './checkpointChoice.js';
 
 export interface TrainOptions {
   dataset: string;
@@ -41,9 +42,9 @@ export interface TrainOptions {
   valPatches?: number;
   /** Predict the fold's validation cases when training ends (default true; src/crossval/). */
   validate?: boolean;
-  /** The checkpoint that predicts them (default 'best'). 'latest', the last epoch, where the
-   * validation cases are also the ones a result is scored on: then they do not choose the weights. */
-  validationCheckpoint?: 'best' | 'latest';
+  /** The checkpoint that predicts them (default 'latest', the last epoch: the validation cases then
+   * do not choose the weights they score; src/train/checkpointChoice.ts). */
+  validationCheckpoint?: CheckpointName;
   /** Called once on a new run's freshly initialised network (not on resume): fine-tuning loads
    * pre-trained weights here. */
   initialize?: (net: UNet) => void | Promise<void>;

@@ -35,6 +35,7 @@ import {
   readMultiTaskManifest,
   taskSource,
 } from './multitaskSource.js';
+import { DEFAULT_CHECKPOINT, otherCheckpoint } from '../train/checkpointChoice.js';
 
 export type FreezeMode = 'encoder' | 'all-but-heads';
 
@@ -100,8 +101,9 @@ export function defaultWarmup(epochs?: number, itersPerEpoch?: number): number {
   return epochs && itersPerEpoch ? Math.min(50, Math.ceil(0.1 * epochs * itersPerEpoch)) : 50;
 }
 
+/** The fold's checkpoint that predict would use (the last epoch's), else the other one. */
 function checkpointOf(dir: string, config: string, fold: number): string | null {
-  for (const c of ['best', 'latest']) {
+  for (const c of [DEFAULT_CHECKPOINT, otherCheckpoint(DEFAULT_CHECKPOINT)]) {
     const f = path.join(dir, config, `fold_${fold}`, `checkpoint_${c}.safetensors`);
     if (existsSync(f)) return f;
   }

@@ -18,6 +18,7 @@ import { CONFIGURATION_NAMES, type ConfigurationName, type Plans } from '../plan
 import { readFingerprint, readPlans } from '../plan/schema.js';
 import { writeWeightsOnly } from './weightsOnly.js';
 import { sha256File, writeTar } from './tar.js';
+import { DEFAULT_CHECKPOINT } from '../train/checkpointChoice.js';
 
 /** The package format this medseg writes and the newest it reads. */
 export const PACKAGE_FORMAT_VERSION = 1;
@@ -90,7 +91,7 @@ async function chooseContent(
   folds: (c: ConfigurationName) => number[];
 }> {
   const recipe = await readRecipe(o.modelDir);
-  const checkpoint = o.checkpoint ?? recipe?.checkpoint ?? 'best';
+  const checkpoint = o.checkpoint ?? recipe?.checkpoint ?? DEFAULT_CHECKPOINT;
   let configs =
     o.configs ??
     recipe?.configurations ??

@@ -1,6 +1,7 @@
-// Which checkpoint predicts a fold's validation cases: 'best' by default, 'latest' when asked (the
-// benchmarks score those very cases, so they must not choose the weights), and a summary made with
-// one checkpoint is never returned for the other.
+// Which checkpoint predicts a fold's validation cases: 'latest' (the last epoch) by default, as
+// nnU-Net's final checkpoint (checkpoint_best is chosen by those very cases), 'best' when asked; a
+// summary made with one checkpoint is never returned for the other, and --resume on a finished fold
+// predicts again with the checkpoint asked for.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,12 +12,13 @@ import { prepare } from '../../src/train/prepare.js';
 import { readOutOfFoldSummary } from '../../src/train/outOfFold.js';
 import { synthDataset, tinyPlans, tmp } from '../transfer/fixtures.js';
 
-test("validationCheckpoint 'latest' predicts from the last epoch; a cached summary of another checkpoint is redone", async () => {
+test('validation predicts from the last epoch by default; a cached summary of another checkpoint is redone', async () => {
   const ds = await synthDataset('hippocampus');
   const model = path.join(tmp('valckpt'), 'm');
   await tinyPlans(ds, model);
   const run = { dataset: ds, modelDir: model, config: '3d_fullres', epochs: 3, itersPerEpoch: 2 } as const;
-  await train({ ...run, memoryGb: 1, threads: 1, valPatches: 1, seed: 1, validationCheckpoint: 'latest' });
+  const opts = { ...run, memoryGb: 1, threads: 1, valPatches: 1, seed: 1 };
+  await train(opts);
   const latest = (await readOutOfFoldSummary(model, '3d_fullres', 0))!;
   assert.equal(latest.checkpoint, 'latest');
   assert.ok(latest.cases.length > 0);
@@ -41,4 +43,7 @@ test("validationCheckpoint 'latest' predicts from the last epoch; a cached summa
     best.cases.map((c) => c.id),
     latest.cases.map((c) => c.id),
   );
+  // resuming the finished run with the default predicts the cases again from the last epoch
+  await train({ ...opts, resume: true });
+  assert.deepEqual(await readOutOfFoldSummary(model, '3d_fullres', 0), latest);
 });

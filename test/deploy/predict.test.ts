@@ -186,11 +186,11 @@ test(
     assert.equal(second.status, 0, second.stderr);
     assert.match(second.stderr, /reusing the ONNX export/);
     // a checkpoint newer than the export: exported again
-    const ck = path.join(model, '3d_fullres', 'fold_0', 'checkpoint_best.safetensors');
+    const ck = path.join(model, '3d_fullres', 'fold_0', 'checkpoint_latest.safetensors');
     utimesSync(ck, new Date(), new Date(Date.now() + 5000));
     const third = run();
     assert.equal(third.status, 0, third.stderr);
-    assert.match(third.stderr, /exporting again .*checkpoint_best\.safetensors changed since/);
+    assert.match(third.stderr, /exporting again .*checkpoint_latest\.safetensors changed since/);
     const engine = await readImage(path.join(root, 'engine.nii.gz'));
     assert.deepEqual(
       engine.data,
@@ -243,7 +243,7 @@ async function saveNet(model: string, config: Configuration, fold: number, seed:
   const net = new UNet(config.network);
   const dir = path.join(model, config.name, `fold_${fold}`);
   mkdirSync(dir, { recursive: true });
-  await saveSafetensors(path.join(dir, 'checkpoint_best.safetensors'), net.stateDict(), {
+  await saveSafetensors(path.join(dir, 'checkpoint_latest.safetensors'), net.stateDict(), {
     state: JSON.stringify({
       epoch: 1,
       totalEpochs: 1,
@@ -315,7 +315,7 @@ test(
         version: 1,
         configurations: ['3d_cascade_prior', '3d_cascade_crop'],
         folds: [0, 1],
-        checkpoint: 'best',
+        checkpoint: 'latest',
         postprocessing: {
           foreground: true,
           perLabel: { '4': true },

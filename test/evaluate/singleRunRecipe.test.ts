@@ -86,11 +86,16 @@ async function modelFolder(root: string, ds: string, splits: { train: string[]; 
  * Fold 0 as training leaves it: a checkpoint and an up-to-date validation folder whose predictions
  * are given here (the checkpoint's content is not read by the recipe: only its mtime).
  */
-async function fakeValidatedFold(model: string, predictions: Record<string, Uint8Array>): Promise<void> {
-  const foldDir = path.join(model, '3d_fullres', 'fold_0');
+async function fakeValidatedFold(
+  model: string,
+  predictions: Record<string, Uint8Array>,
+  fold = 0,
+  checkpoint: 'best' | 'latest' = 'best',
+): Promise<void> {
+  const foldDir = path.join(model, '3d_fullres', `fold_${fold}`);
   const val = path.join(foldDir, 'validation');
   mkdirSync(val, { recursive: true });
-  const ckpt = path.join(foldDir, 'checkpoint_best.safetensors');
+  const ckpt = path.join(foldDir, `checkpoint_${checkpoint}.safetensors`);
   writeFileSync(ckpt, 'not read');
   for (const [id, p] of Object.entries(predictions))
     await writeImage(path.join(val, `${id}.nii.gz`), volume(p));
@@ -98,8 +103,8 @@ async function fakeValidatedFold(model: string, predictions: Record<string, Uint
     path.join(val, 'summary.json'),
     JSON.stringify({
       config: '3d_fullres',
-      fold: 0,
-      checkpoint: 'best',
+      fold,
+      checkpoint,
       checkpointMtimeMs: statSync(ckpt).mtimeMs,
       cases: [],
       meanDice: null,
@@ -132,6 +137,8 @@ test('an independent validation case: find-best rule on it removes the far false
   assert.equal(recipe.postprocessingChoice?.cases, 1);
   assert.deepEqual(recipe.configurations, ['3d_fullres']);
   assert.deepEqual(recipe.folds, [0]);
+  // the checkpoint that made the validation predictions the recipe was chosen on
+  assert.equal(recipe.checkpoint, 'best');
   assert.equal(recipe.postprocessing?.foreground, true);
   // the scores are those of the prediction, computed independently
   assert.ok(Math.abs(recipe.candidates[0]!.meanDice! - dice(prediction, reference, 1)) < 1e-12);
@@ -181,6 +188,34 @@ test('no independent validation case: the training-label prior; two real compone
     // NaN in memory, null on disk: no prediction was scored
     assert.ok(Number.isNaN(recipe.postprocessing!.dice.before));
     assert.match(readFileSync(path.join(model, 'inference.json'), 'utf8'), /"before": null/);
+  }
+});
+
+test('folds validated with the other checkpoint stay out of the recipe', async () => {
+  const ds = await writeDataset(root, 'one');
+  const { model } = await modelFolder(root, ds, [
+    { train: ['case1', 'case2', 'case3'], val: ['case0'] },
+    { train: ['case0', 'case2', 'case3'], val: ['case1'] },
+  ]);
+  await fakeValidatedFold(model, { case0: labelOf('one', 0) }, 0, 'latest');
+  await fakeValidatedFold(model, { case1: labelOf('one', 1) }, 1, 'best');
+  for (const [fold, checkpoint, other] of [
+    [0, 'latest', 1],
+    [1, 'best', 0],
+  ] as const) {
+    const logs: string[] = [];
+    await writeSingleRunRecipe({
+      dataset: ds,
+      modelDir: model,
+      config: '3d_fullres',
+      fold,
+      log: (s) => logs.push(s),
+    });
+    const recipe = (await readRecipe(model))!;
+    assert.equal(recipe.checkpoint, checkpoint);
+    assert.deepEqual(recipe.folds, [fold]);
+    assert.equal(recipe.cases, 1);
+    assert.match(logs.join('\n'), new RegExp(`fold\\(s\\) ${other} left out: validated with checkpoint_`));
   }
 });
 
@@ -254,6 +289,8 @@ test('a budgeted `medseg train` writes the recipe and predict applies it', async
   const recipe = await readRecipe(model);
   assert.ok(recipe, logs.join(''));
   assert.match(logs.join(''), /inference recipe \(no cross-validation\): 3d_fullres fold\(s\) 0/);
+  // nothing validated: the last epoch's weights (src/train/checkpointChoice.ts)
+  assert.equal(recipe.checkpoint, 'latest');
   assert.equal(recipe.postprocessingChoice?.rule, 'training-labels');
   assert.equal(recipe.postprocessing?.foreground, true);
   const input = path.join(ds, 'imagesTr', 'case1_0000.nii.gz');

@@ -158,4 +158,24 @@ test('cascade (prior and crop) trains on out-of-fold stage-1 predictions; find-b
   assert.match(html, /Cross-validation: out-of-fold mean Dice/);
   assert.match(html, /3d_cascade_crop/);
   assert.match(html, new RegExp(`chosen: <b>${r.recipe.configurations.join(' \\+ ')}</b>`));
+  // the recipe names the checkpoint its out-of-fold predictions came from: the last epoch's
+  assert.equal(r.recipe.checkpoint, 'latest');
+  // one fold validated again with checkpoint_best: no one recipe fits, and the error says how to fix it
+  const fold2 = {
+    ...quick,
+    dataset: ds,
+    modelDir: model,
+    config: '3d_lowres',
+    fold: 2,
+    resume: true,
+  } as const;
+  await train({ ...fold2, validationCheckpoint: 'best' });
+  await assert.rejects(
+    findBest({ dataset: ds, modelDir: model }),
+    /different checkpoints \(checkpoint_best: 3d_lowres fold 2; checkpoint_latest: 3d_lowres fold 0, .*--resume predicts/,
+  );
+  // --resume with the default predicts that fold again with checkpoint_latest: find-best agrees again
+  await train(fold2);
+  assert.equal((await readOutOfFoldSummary(model, '3d_lowres', 2))!.checkpoint, 'latest');
+  assert.equal((await findBest({ dataset: ds, modelDir: model })).recipe.checkpoint, 'latest');
 });

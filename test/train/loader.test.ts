@@ -98,6 +98,16 @@ test(
   },
 );
 
+test('close() right after the constructor waits for the starting workers to exit', async () => {
+  // a resumed run that has no epoch left closes its loader before the workers are ready: a worker
+  // whose 'ready' arrived after the stop must stay referenced until it exits, or the event loop
+  // empties while close() awaits its exit (the process ended silently, before validation)
+  const s = await spec();
+  const loader = new BatchLoader({ ...s, workers: 2 });
+  await loader.close();
+  await assert.rejects(loader.next(0), /next\(\) after close\(\)/);
+});
+
 test('imageChannels: intensity augmentation spares the extra channels, spatial moves them', () => {
   // channel 0: an image; channel 1: a binary prior. Without rotation (interpolation) the prior
   // may only be mirrored: its values stay 0/1 and its sum stays the same.

@@ -38,6 +38,19 @@ const CASES: [string, unknown, string | null, string, string][] = [
   ['valPatches', 0, null, '', 'an integer from 1 to 100000000'],
 ];
 
+/** What parseArgs gives for `medseg train DS --FLAG TEXT`. */
+function cliValues(flag: string, text: string): TrainArgValues {
+  return {
+    config: '3d_fullres',
+    fold: '0',
+    fp16: false,
+    device: 'cpu',
+    resume: false,
+    'no-validation': false,
+    [flag]: text,
+  } as TrainArgValues;
+}
+
 test('train() refuses each bad number before reading anything, in the CLI’s words', async () => {
   for (const [key, value, flag, text, words] of CASES) {
     const shown = String(value);
@@ -51,16 +64,7 @@ test('train() refuses each bad number before reading anything, in the CLI’s wo
       key,
     );
     if (flag === null) continue;
-    const values: TrainArgValues = {
-      config: '3d_fullres',
-      fold: '0',
-      fp16: false,
-      device: 'cpu',
-      resume: false,
-      'no-validation': false,
-      [flag]: text,
-    } as TrainArgValues;
-    await assert.rejects(trainOptionsFromArgs(values, 'DS'), (e: Error) => {
+    await assert.rejects(trainOptionsFromArgs(cliValues(flag, text), 'DS'), (e: Error) => {
       assert.ok(e instanceof UsageError);
       assert.equal(e.message, `--${flag} must be ${words}, got '${text}'`);
       return true;
@@ -82,6 +86,14 @@ test('train(): several problems in one line; strings and both loss weights 0 ref
   await assert.rejects(
     train({ ...base, optimizer: 'adam' as never }),
     /option 'optimizer' must be 'sgd' or 'adamw', got 'adam'/,
+  );
+  await assert.rejects(
+    train({ ...base, validationCheckpoint: 'final' as never }),
+    /option 'validationCheckpoint' must be 'latest' or 'best', got 'final'/,
+  );
+  await assert.rejects(
+    trainOptionsFromArgs(cliValues('validation-checkpoint', 'final'), 'DS'),
+    new UsageError('--validation-checkpoint must be latest or best'),
   );
   await assert.rejects(
     train({ ...base, config: '3d' as never }),

@@ -121,7 +121,7 @@ test('weights by name and shape: loaded, adapted first conv, new heads, skipped 
 
 test('finetune into another label set and channel count: plans, table, frozen encoder bit for bit', async () => {
   const { model } = await tinyModel('hippocampus');
-  const source = await loadSafetensors(path.join(model, '3d_fullres/fold_0/checkpoint_best.safetensors'));
+  const source = await loadSafetensors(path.join(model, '3d_fullres/fold_0/checkpoint_latest.safetensors'));
   const srcPlans = JSON.parse(readFileSync(path.join(model, 'plans.json'), 'utf8')) as Plans;
   const ds = await synthDataset('brain-tumour');
   const out = path.join(tmp('ft'), 'bt');
@@ -239,7 +239,7 @@ test('unfreeze-after releases the frozen weights; the CLI fine-tunes from a pack
   const { model } = await tinyModel('hippocampus');
   const pkg = path.join(tmp('pkg'), 'hippo.medseg');
   await packageModel({ modelDir: model, output: pkg });
-  const source = await loadSafetensors(path.join(model, '3d_fullres/fold_0/checkpoint_best.safetensors'));
+  const source = await loadSafetensors(path.join(model, '3d_fullres/fold_0/checkpoint_latest.safetensors'));
   const ds = await synthDataset('hippocampus', 4, 7); // the same task, other cases: heads load too
   const out = path.join(tmp('ft'), 'h2');
   const seen: Map<string, number[]>[] = [];
@@ -417,7 +417,7 @@ test('a binary head starts a target of more classes expanded: background row, th
 
   // through finetune: a binary source (spleen) into a 3-class softmax target (hippocampus)
   const { model } = await tinyModel('spleen');
-  const source = await loadSafetensors(path.join(model, '3d_fullres/fold_0/checkpoint_best.safetensors'));
+  const source = await loadSafetensors(path.join(model, '3d_fullres/fold_0/checkpoint_latest.safetensors'));
   const ds = await synthDataset('hippocampus');
   let atStart: Map<string, number[]> | null = null;
   const { record } = await finetune({

@@ -69,7 +69,7 @@ test('finetune --from a multi-task model: the task view with its stem folded, it
   const [A, B] = m.tasks.map((t) => t.name) as [string, string];
   assert.equal(m.tasks[0]!.stem, `stems.${A}.weight`); // Hippocampus goes through a stem
   assert.equal(m.tasks[1]!.stem, null);
-  const ckpt = path.join(model, '3d_fullres/fold_0/checkpoint_best.safetensors');
+  const ckpt = path.join(model, '3d_fullres/fold_0/checkpoint_latest.safetensors');
   {
     // a stem far from its identity start, so that the fold is not just the body's first channel
     const { tensors: all, metadata } = await loadSafetensors(ckpt);
@@ -201,7 +201,7 @@ test('a multi-task model package: predict --task from the file alone, unknown ta
   const manifest = await packageModel({ modelDir: model, output: pkg });
   assert.deepEqual(manifest.tasks, [A, B]);
   for (const t of [A, B])
-    for (const f of ['plans.json', 'fingerprint.json', '3d_fullres/fold_0/checkpoint_best.safetensors'])
+    for (const f of ['plans.json', 'fingerprint.json', '3d_fullres/fold_0/checkpoint_latest.safetensors'])
       assert.ok(
         manifest.members.some((x) => x.name === `tasks/${t}/${f}`),
         `tasks/${t}/${f} is packaged`,

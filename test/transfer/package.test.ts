@@ -74,14 +74,14 @@ test('a package round trip: every weight bit for bit, predict from the package e
   const m = await packageModel({ modelDir: model, output: out, dataset: ds });
   assert.equal(m.formatVersion, PACKAGE_FORMAT_VERSION);
   assert.equal(m.name, 'hippocampus_model');
-  assert.deepEqual(m.configurations, { '3d_fullres': { folds: [0], checkpoint: 'best' } });
+  assert.deepEqual(m.configurations, { '3d_fullres': { folds: [0], checkpoint: 'latest' } });
   assert.equal(m.dataset.licence, 'generated data, no restrictions');
   assert.deepEqual(Object.keys(m.labels).sort(), ['Anterior', 'Posterior', 'background']);
   assert.equal(m.channelNames.length, 1);
   // GNU tar: manifest first, every member listed, plans.json byte-identical to the folder's
   const names = execFileSync('tar', ['-tf', out], { encoding: 'utf8' }).trim().split('\n');
   assert.equal(names[0], 'manifest.json');
-  for (const want of ['plans.json', 'fingerprint.json', '3d_fullres/fold_0/checkpoint_best.safetensors'])
+  for (const want of ['plans.json', 'fingerprint.json', '3d_fullres/fold_0/checkpoint_latest.safetensors'])
     assert.ok(names.includes(want), want);
   assert.deepEqual(
     execFileSync('tar', ['-xOf', out, 'plans.json']),
@@ -91,8 +91,8 @@ test('a package round trip: every weight bit for bit, predict from the package e
   const cache = tmp('cache');
   const { dir } = await openPackage(out, { cache });
   assert.equal(path.basename(dir), 'hippocampus_model');
-  const a = await loadSafetensors(path.join(model, '3d_fullres/fold_0/checkpoint_best.safetensors'));
-  const b = await loadSafetensors(path.join(dir, '3d_fullres/fold_0/checkpoint_best.safetensors'));
+  const a = await loadSafetensors(path.join(model, '3d_fullres/fold_0/checkpoint_latest.safetensors'));
+  const b = await loadSafetensors(path.join(dir, '3d_fullres/fold_0/checkpoint_latest.safetensors'));
   let compared = 0;
   for (const [k, t] of a.tensors) {
     if (k.startsWith('optimizer.') || k.startsWith('rng.')) {
@@ -196,7 +196,7 @@ test('a package round trip: every weight bit for bit, predict from the package e
   const badCache = tmp('badcache');
   await assert.rejects(
     openPackage(bad, { cache: badCache }),
-    /bad\.medseg: member '3d_fullres\/fold_0\/checkpoint_best\.safetensors' is corrupt/,
+    /bad\.medseg: member '3d_fullres\/fold_0\/checkpoint_latest\.safetensors' is corrupt/,
   );
   assert.deepEqual(readdirSync(path.join(badCache, 'packages')), []);
 });
