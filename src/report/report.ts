@@ -227,7 +227,7 @@ async function crossValidationSections(runDir: string): Promise<string[]> {
       const file = path.join(dir, f, 'validation', 'summary.json');
       if (!existsSync(file)) continue;
       const s = JSON.parse(await readFile(file, 'utf8')) as OutOfFoldSummary;
-      cells.push(`${esc(f)}: ${fmt(s.meanDice)} (${s.cases.length} cases)`);
+      cells.push(`${esc(f)}: ${fmt(s.meanDice)} (${s.cases.length} cases, checkpoint_${esc(s.checkpoint)})`);
     }
     if (cells.length)
       rows.push(`<tr><td>${esc(config)}</td><td style="text-align:left">${cells.join('; ')}</td></tr>`);
@@ -251,8 +251,9 @@ async function crossValidationSections(runDir: string): Promise<string[]> {
     out.push(
       (single
         ? `<h2>Inference recipe without cross-validation</h2><p>chosen: <b>${esc(r.configurations.join(' + '))}</b> ` +
-          `(folds ${r.folds.join(', ')}); post-processing: ${esc(steps)} (${esc(r.postprocessingChoice!.why)})`
-        : `<h2>find-best (${r.cases} out-of-fold cases)</h2><p>chosen: <b>${esc(r.configurations.join(' + '))}</b>; ` +
+          `(folds ${r.folds.join(', ')}, checkpoint_${esc(r.checkpoint)}); post-processing: ${esc(steps)} (${esc(r.postprocessingChoice!.why)})`
+        : `<h2>find-best (${r.cases} out-of-fold cases)</h2><p>chosen: <b>${esc(r.configurations.join(' + '))}</b> ` +
+          `(checkpoint_${esc(r.checkpoint)}); ` +
           `post-processing: ${esc(steps)}` +
           (pp ? ` (mean Dice ${fmt(pp.dice.before)} → ${fmt(pp.dice.after)})` : '')) +
         `</p><table><tr><th>candidate</th><th>mean Dice</th></tr>${body}</table>`,

@@ -305,6 +305,9 @@ test('a budgeted `medseg train` writes the recipe and predict applies it', async
   assert.deepEqual(a, applyPostprocessing(b, SHAPE, recipe.postprocessing!));
   assert.ok(floodLabel(a, SHAPE, 26).count <= 1, 'at most one foreground component');
   const html = readFileSync(await writeReport(model), 'utf8');
-  assert.match(html, /Inference recipe without cross-validation/);
+  assert.match(
+    html,
+    /Inference recipe without cross-validation<\/h2><p>chosen: <b>3d_fullres<\/b> \(folds 0, checkpoint_latest\)/,
+  );
   assert.match(html, /prior from 4 training label map/);
 });

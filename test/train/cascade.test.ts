@@ -157,7 +157,11 @@ test('cascade (prior and crop) trains on out-of-fold stage-1 predictions; find-b
   const html = readFileSync(await writeReport(model), 'utf8');
   assert.match(html, /Cross-validation: out-of-fold mean Dice/);
   assert.match(html, /3d_cascade_crop/);
-  assert.match(html, new RegExp(`chosen: <b>${r.recipe.configurations.join(' \\+ ')}</b>`));
+  assert.match(
+    html,
+    new RegExp(`chosen: <b>${r.recipe.configurations.join(' \\+ ')}</b> \\(checkpoint_latest\\)`),
+  );
+  assert.match(html, /fold_0: [\d.]+ \(\d+ cases, checkpoint_latest\)/);
   // the recipe names the checkpoint its out-of-fold predictions came from: the last epoch's
   assert.equal(r.recipe.checkpoint, 'latest');
   // one fold validated again with checkpoint_best: no one recipe fits, and the error says how to fix it
