@@ -14,7 +14,8 @@ const HELP = `usage: medseg finetune DATASET --from MODEL [--model OUT] [--freez
                        [--source-task NAME] [--patch source|target] [--fresh-heads]
                        and train's options: [--config NAME] [--fold F|all] [--epochs N] [--iters-per-epoch N]
                        [--budget 30m] [--optimizer sgd|adamw] [--bf16 | --fp16] [--resume] [--seed N]
-                       [--threads N] [--memory-gb N] [--no-validation] [--device auto|cpu|cuda|cuda:N]
+                       [--threads N] [--memory-gb N] [--no-validation] [--validation-checkpoint latest|best]
+                       [--device auto|cpu|cuda|cuda:N]
 
 Trains DATASET starting from MODEL (a model folder or a .medseg package). The target's plans keep the
 source's network and patch and take the target's spacing, normalisation, channels and labels

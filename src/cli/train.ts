@@ -28,7 +28,8 @@ const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d|3d_c
                     [--fold 0-4|all] [--model DIR]
                     [--epochs N] [--iters-per-epoch N] [--budget 30m] [--optimizer sgd|adamw]
                     [--lr X] [--bf16 | --fp16 | --fp32] [--resume] [--seed N] [--threads N] [--memory-gb N]
-                    [--no-validation] [--validation-checkpoint latest|best] [--device auto|cpu|cuda|cuda:N] [--nproc N] [--dist-timeout 5m]
+                    [--no-validation] [--validation-checkpoint latest|best]
+                    [--device auto|cpu|cuda|cuda:N] [--nproc N] [--dist-timeout 5m]
                     [--dice-weight W] [--ce-weight W] [--oversample-foreground F] [--augmentation S]
 
 Trains one fold (nnU-Net defaults: SGD 0.01, Nesterov 0.99, poly LR, weight decay 3e-5, Dice+CE
