@@ -19,6 +19,13 @@ export {
   OVERSAMPLING_RANGE,
   AUGMENTATION_RANGE,
 } from '../common/ranges.js';
+import { CHECKPOINT_NAMES, isCheckpointName, type CheckpointName } from '../train/checkpointChoice.js';
+
+/** A checkpoint name (latest or best), or undefined when the option is absent. */
+export function parseCheckpoint(value: string | undefined, option: string): CheckpointName | undefined {
+  if (value === undefined || isCheckpointName(value)) return value;
+  throw new UsageError(`--${option} must be ${CHECKPOINT_NAMES.join(' or ')}`);
+}
 
 function checked(value: string, option: string, range: Range, integer: boolean): number {
   const text = value.trim();

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parsePositiveInt } from './args.js';
+import { parseCheckpoint, parsePositiveInt } from './args.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 
 const HELP = `usage: medseg export MODEL --format onnx -o DIR [--config NAME] [--folds 0,1,2]
@@ -44,8 +44,7 @@ export const command: Command = {
     const model = positionals[0];
     if (!model || !values.output) throw new UsageError(`MODEL and -o DIR are required\n${HELP}`);
     if (values.format !== 'onnx') throw new UsageError(`--format must be onnx, got '${values.format}'`);
-    if (values.checkpoint !== undefined && values.checkpoint !== 'best' && values.checkpoint !== 'latest')
-      throw new UsageError('--checkpoint must be best or latest');
+    const checkpoint = parseCheckpoint(values.checkpoint, 'checkpoint');
     const config = values.config as ConfigurationName | undefined;
     if (config !== undefined && !CONFIGURATION_NAMES.includes(config))
       throw new UsageError(`unknown --config '${config}'`);
@@ -56,7 +55,7 @@ export const command: Command = {
       output: values.output,
       config,
       folds,
-      checkpoint: values.checkpoint as 'best' | 'latest' | undefined,
+      checkpoint,
       convTranspose: values.webgpu ? 'depthToSpace' : 'native',
       batch: values.batch === undefined ? undefined : parsePositiveInt(values.batch, 'batch', 2),
       log: (s) => process.stderr.write(`${s}\n`),

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parseInteger, FOLD_RANGE } from './args.js';
+import { parseInteger, parseCheckpoint, FOLD_RANGE } from './args.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 
 const HELP = `usage: medseg package MODEL_DIR -o FILE.medseg [--dataset DIR] [--config NAME[,NAME]]
@@ -46,8 +46,7 @@ export const command: Command = {
     }
     if (!positionals[0] || !values.output)
       throw new UsageError(`MODEL_DIR and -o FILE are required\n${HELP}`);
-    if (values.checkpoint !== undefined && values.checkpoint !== 'best' && values.checkpoint !== 'latest')
-      throw new UsageError('--checkpoint must be best or latest');
+    const checkpoint = parseCheckpoint(values.checkpoint, 'checkpoint');
     const configs = values.config?.split(',').map((c) => c.trim()) as ConfigurationName[] | undefined;
     for (const c of configs ?? [])
       if (!CONFIGURATION_NAMES.includes(c)) throw new UsageError(`unknown --config '${c}'`);
@@ -58,7 +57,7 @@ export const command: Command = {
       dataset: values.dataset,
       configs,
       folds: values.folds?.split(',').map((f) => parseInteger(f, 'folds', FOLD_RANGE)!),
-      checkpoint: values.checkpoint as 'best' | 'latest' | undefined,
+      checkpoint,
       log: (s) => process.stderr.write(`${s}\n`),
     });
     const bytes = m.members.reduce((a, b) => a + b.bytes, 0);

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parseInteger, FOLD_RANGE, THREADS_RANGE } from './args.js';
+import { parseInteger, parseCheckpoint, FOLD_RANGE, THREADS_RANGE } from './args.js';
 import { deviceOption, parseDeviceOption, DEVICE_HELP } from './device.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -107,8 +107,7 @@ export const command: Command = {
       throw new UsageError(`-i, -o and -m are required\n${HELP}`);
     if (values.mirror && values['no-mirror'])
       throw new UsageError('--mirror and --no-mirror exclude each other');
-    if (values.checkpoint !== undefined && values.checkpoint !== 'best' && values.checkpoint !== 'latest')
-      throw new UsageError('--checkpoint must be best or latest');
+    const checkpoint = parseCheckpoint(values.checkpoint, 'checkpoint');
     const outputFormat = values['output-format'];
     if (outputFormat !== 'nifti' && outputFormat !== 'dicom-seg')
       throw new UsageError(`--output-format must be nifti or dicom-seg, not '${outputFormat}'`);
@@ -165,7 +164,7 @@ export const command: Command = {
           modelDir: model,
           config,
           folds,
-          checkpoint: values.checkpoint as 'best' | 'latest' | undefined,
+          checkpoint,
           log,
         });
       }
@@ -203,7 +202,7 @@ export const command: Command = {
       modelDir: model,
       config,
       folds,
-      checkpoint: values.checkpoint as 'best' | 'latest' | undefined,
+      checkpoint,
       postprocess: !values['no-postprocess'],
       mirror: values['no-mirror'] ? false : (values.mirror ?? mirrorByDefault(device)),
       autocast: values.fp16

@@ -6,6 +6,7 @@ import { UsageError } from './command.js';
 import {
   parseInteger,
   parseNumber,
+  parseCheckpoint,
   COUNT_RANGE,
   FOLD_RANGE,
   LR_RANGE,
@@ -21,7 +22,6 @@ import { assertWritableModelFolder } from '../train/preflight.js';
 import { deviceOption, parseDeviceOption, DEVICE_HELP } from './device.js';
 import { CONFIGURATION_NAMES, type ConfigurationName } from '../plan/planner.js';
 import type { TrainOptions } from '../train/types.js';
-import type { CheckpointName } from '../train/checkpointChoice.js';
 import { RANK_ARGS, RANK_HELP, rankPlan, launchTrainRanks, joinRank } from './ranks.js';
 
 const HELP = `usage: medseg train DATASET [--config 3d_fullres|3d_lowres|2d|3d_cascade_prior|3d_cascade_crop]
@@ -134,9 +134,7 @@ export async function trainOptionsFromArgs(
   if (values.fp16 && values.bf16) throw new UsageError('--fp16 and --bf16 exclude each other');
   if (values.bf16 && values.fp32) throw new UsageError('--bf16 and --fp32 exclude each other');
   const device = await parseDeviceOption(values.device);
-  const vc = values['validation-checkpoint'];
-  if (vc !== undefined && vc !== 'best' && vc !== 'latest')
-    throw new UsageError('--validation-checkpoint must be latest or best');
+  const validationCheckpoint = parseCheckpoint(values['validation-checkpoint'], 'validation-checkpoint');
   if (values.fp16 && device === 'cpu')
     throw new UsageError('--fp16 needs a GPU (--device cuda); on the CPU use --bf16');
   const options = {
@@ -155,7 +153,7 @@ export async function trainOptionsFromArgs(
     device,
     resume: values.resume,
     validate: !values['no-validation'],
-    validationCheckpoint: vc as CheckpointName | undefined,
+    validationCheckpoint,
     seed: parseInteger(values.seed, 'seed', SEED_RANGE),
     threads: parseInteger(values.threads, 'threads', THREADS_RANGE),
     memoryGb: parseNumber(values['memory-gb'], 'memory-gb', MEMORY_GB_RANGE),

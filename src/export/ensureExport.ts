@@ -7,6 +7,7 @@ import type { ConfigurationName } from '../plan/planner.js';
 import { readRecipe } from '../infer/recipe.js';
 import { exportModel, exportPlan } from './exportModel.js';
 import { isExportFolder, readManifest, type ExportManifest } from './manifest.js';
+import type { CheckpointName } from '../train/checkpointChoice.js';
 
 export const modelExportDir = (modelDir: string) => path.join(modelDir, 'export');
 
@@ -14,7 +15,7 @@ export interface EnsureExportOptions {
   modelDir: string;
   config?: ConfigurationName;
   folds?: number[];
-  checkpoint?: 'best' | 'latest';
+  checkpoint?: CheckpointName;
   log?: (s: string) => void;
 }
 

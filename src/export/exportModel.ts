@@ -19,7 +19,7 @@ import {
   type ExportManifest,
   type ExportedConfiguration,
 } from './manifest.js';
-import { DEFAULT_CHECKPOINT } from '../train/checkpointChoice.js';
+import { DEFAULT_CHECKPOINT, type CheckpointName } from '../train/checkpointChoice.js';
 
 export interface ExportOptions {
   modelDir: string;
@@ -29,7 +29,7 @@ export interface ExportOptions {
   config?: ConfigurationName;
   /** Default: the recipe's folds, else every fold with a checkpoint. */
   folds?: number[];
-  checkpoint?: 'best' | 'latest';
+  checkpoint?: CheckpointName;
   /** 'depthToSpace': transposed convs as conv + depth-to-space (onnxruntime-web's WebGPU). */
   convTranspose?: ConvTransposeMode;
   /** Windows per network call written into export.json (default 2, as libtorch's predict). */
@@ -47,7 +47,7 @@ const checkpointFile = (modelDir: string, name: string, fold: number, which: str
   path.join(modelDir, name, `fold_${fold}`, `checkpoint_${which}.safetensors`);
 
 /** Folds of a configuration that have a checkpoint, in order. */
-export function trainedFolds(modelDir: string, name: string, which: 'best' | 'latest'): number[] {
+export function trainedFolds(modelDir: string, name: string, which: CheckpointName): number[] {
   const dir = path.join(modelDir, name);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
@@ -80,7 +80,7 @@ export async function exportPlan(
   members: ConfigurationName[];
   configs: Configuration[];
   folds: Map<string, number[]>;
-  checkpoint: 'best' | 'latest';
+  checkpoint: CheckpointName;
   recipe: Awaited<ReturnType<typeof readRecipe>>;
 }> {
   const plansFile = path.join(o.modelDir, 'plans.json');

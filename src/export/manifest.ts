@@ -9,6 +9,7 @@ import type { NormalizationPlan } from '../plan/normalization.js';
 import type { CropRule } from '../common/background.js';
 import type { PostprocessingRecipe } from '../labelmap/postprocessing.js';
 import { ExportFormatError, checkManifest, type MANIFEST_FORMAT } from './manifestCheck.js';
+import type { CheckpointName } from '../train/checkpointChoice.js';
 
 export const MANIFEST_NAME = 'export.json';
 export { MANIFEST_FORMAT } from './manifestCheck.js';
@@ -70,7 +71,7 @@ export interface ExportManifest {
   configurations: ExportedConfiguration[];
   postprocessing: PostprocessingRecipe | null;
   slidingWindow: SlidingWindowSettings;
-  source: { modelDir: string; checkpoint: 'best' | 'latest'; exportedAt: string };
+  source: { modelDir: string; checkpoint: CheckpointName; exportedAt: string };
 }
 
 export { ExportFormatError } from './manifestCheck.js';

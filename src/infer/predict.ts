@@ -32,7 +32,7 @@ import {
 import { readRecipe } from './recipe.js';
 import { mirrorByDefault } from './mirror.js';
 import { assertOutputOutsideInputs, isSingleFileOutput } from './outputLocation.js';
-import { DEFAULT_CHECKPOINT } from '../train/checkpointChoice.js';
+import { DEFAULT_CHECKPOINT, type CheckpointName } from '../train/checkpointChoice.js';
 
 export interface PredictOptions {
   input: string;
@@ -45,7 +45,7 @@ export interface PredictOptions {
   folds?: number[];
   /** Apply the recipe's post-processing (default true; only with the recipe). */
   postprocess?: boolean;
-  checkpoint?: 'best' | 'latest';
+  checkpoint?: CheckpointName;
   /** Test-time mirroring; default per device (src/infer/mirror.ts): off on the CPU, on on a GPU. */
   mirror?: boolean;
   autocast?: AutocastDType | null;
@@ -91,7 +91,7 @@ async function loadWithStages(
   plans: Plans,
   name: ConfigurationName,
   folds: number[],
-  checkpoint: 'best' | 'latest',
+  checkpoint: CheckpointName,
   loaded: Map<ConfigurationName, ConfigModel>,
   device = 'cpu',
 ): Promise<void> {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { readJsonFile } from '../io/jsonFile.js';
 import { configurationNameSchema } from '../plan/schema.js';
 import type { PostprocessingRecipe } from '../labelmap/postprocessing.js';
+import { CHECKPOINT_NAMES } from '../train/checkpointChoice.js';
 
 // Dice values absent on every case are NaN in memory and null in JSON: read back as NaN.
 const diceOrNaN = z
@@ -56,7 +57,7 @@ export const inferenceRecipeSchema = z.strictObject({
   version: z.literal(1),
   configurations: z.array(configurationNameSchema).min(1),
   folds: z.array(z.int().min(0)).min(1),
-  checkpoint: z.enum(['best', 'latest']),
+  checkpoint: z.enum(CHECKPOINT_NAMES),
   postprocessing: postprocessingSchema.nullable(),
   /** Every candidate compared, best first. */
   candidates: z.array(candidateScoreSchema),

@@ -20,6 +20,7 @@ import {
 } from '../common/ranges.js';
 import { CONFIGURATION_NAMES } from '../plan/schema.js';
 import type { TrainOptions } from './types.js';
+import { CHECKPOINT_NAMES, isCheckpointName } from './checkpointChoice.js';
 
 export class TrainOptionsError extends Error {
   constructor(message: string) {
@@ -62,9 +63,10 @@ export function trainOptionProblems(o: Partial<TrainOptions>): string[] {
     problems.push("options 'diceWeight' and 'ceWeight' are both 0: the loss would be 0 and nothing trains");
   if (o.optimizer !== undefined && o.optimizer !== 'sgd' && o.optimizer !== 'adamw')
     problems.push(`option 'optimizer' must be 'sgd' or 'adamw', got ${shown(o.optimizer)}`);
-  const vc = o.validationCheckpoint;
-  if (vc !== undefined && vc !== 'latest' && vc !== 'best')
-    problems.push(`option 'validationCheckpoint' must be 'latest' or 'best', got ${shown(vc)}`);
+  if (o.validationCheckpoint !== undefined && !isCheckpointName(o.validationCheckpoint))
+    problems.push(
+      `option 'validationCheckpoint' must be ${CHECKPOINT_NAMES.map((c) => `'${c}'`).join(' or ')}, got ${shown(o.validationCheckpoint)}`,
+    );
   if (o.config !== undefined && !(CONFIGURATION_NAMES as readonly string[]).includes(o.config))
     problems.push(`option 'config' must be one of ${CONFIGURATION_NAMES.join(', ')}, got ${shown(o.config)}`);
   for (const key of ['dataset', 'modelDir'] as const)

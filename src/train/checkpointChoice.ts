@@ -6,7 +6,12 @@
 // and predicts with its final checkpoint too. checkpoint_best is still written: `--checkpoint best`.
 
 /** A fold's checkpoints: `latest` (the last finished epoch) and `best` (best EMA pseudo-Dice). */
-export type CheckpointName = 'best' | 'latest';
+export const CHECKPOINT_NAMES = ['best', 'latest'] as const;
+export type CheckpointName = (typeof CHECKPOINT_NAMES)[number];
+
+export function isCheckpointName(v: unknown): v is CheckpointName {
+  return (CHECKPOINT_NAMES as readonly unknown[]).includes(v);
+}
 
 /** What validation, find-best's recipe, predict, export and packages use unless told otherwise. */
 export const DEFAULT_CHECKPOINT: CheckpointName = 'latest';

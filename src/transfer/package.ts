@@ -18,7 +18,7 @@ import { CONFIGURATION_NAMES, type ConfigurationName, type Plans } from '../plan
 import { readFingerprint, readPlans } from '../plan/schema.js';
 import { writeWeightsOnly } from './weightsOnly.js';
 import { sha256File, writeTar } from './tar.js';
-import { DEFAULT_CHECKPOINT } from '../train/checkpointChoice.js';
+import { DEFAULT_CHECKPOINT, type CheckpointName } from '../train/checkpointChoice.js';
 
 /** The package format this medseg writes and the newest it reads. */
 export const PACKAGE_FORMAT_VERSION = 1;
@@ -37,7 +37,7 @@ export interface PackageManifest {
   labels: Record<string, number[]>;
   labelValues: number[];
   /** Configuration → the folds packaged and the checkpoint they come from. */
-  configurations: Partial<Record<ConfigurationName, { folds: number[]; checkpoint: 'best' | 'latest' }>>;
+  configurations: Partial<Record<ConfigurationName, { folds: number[]; checkpoint: CheckpointName }>>;
   /** Set when the model is a multi-task one (multitask.json is then a member). */
   multitask: boolean;
   /** A multi-task model's tasks whose model folders (tasks/<name>/) are members. */
@@ -56,7 +56,7 @@ export interface PackageOptions {
   /** Default: the recipe's folds, else every trained fold. */
   folds?: number[];
   /** Default: the recipe's, else best. */
-  checkpoint?: 'best' | 'latest';
+  checkpoint?: CheckpointName;
   log?: (s: string) => void;
 }
 
@@ -87,7 +87,7 @@ async function chooseContent(
   plans: Plans,
 ): Promise<{
   configs: ConfigurationName[];
-  checkpoint: 'best' | 'latest';
+  checkpoint: CheckpointName;
   folds: (c: ConfigurationName) => number[];
 }> {
   const recipe = await readRecipe(o.modelDir);
@@ -141,7 +141,7 @@ async function datasetInfo(
 async function addTaskViews(
   modelDir: string,
   tmp: string,
-  checkpoint: 'best' | 'latest',
+  checkpoint: CheckpointName,
   members: { name: string; file: string }[],
 ): Promise<string[]> {
   const file = path.join(modelDir, 'multitask.json');

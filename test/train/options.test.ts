@@ -89,11 +89,11 @@ test('train(): several problems in one line; strings and both loss weights 0 ref
   );
   await assert.rejects(
     train({ ...base, validationCheckpoint: 'final' as never }),
-    /option 'validationCheckpoint' must be 'latest' or 'best', got 'final'/,
+    /option 'validationCheckpoint' must be 'best' or 'latest', got 'final'/,
   );
   await assert.rejects(
     trainOptionsFromArgs(cliValues('validation-checkpoint', 'final'), 'DS'),
-    new UsageError('--validation-checkpoint must be latest or best'),
+    new UsageError('--validation-checkpoint must be best or latest'),
   );
   await assert.rejects(
     train({ ...base, config: '3d' as never }),
