@@ -3,8 +3,14 @@
 // THE RULE. nnU-Net's plan assumes a GPU and 250,000 steps; on a CPU a 40-minute run of it makes
 // ~100 steps and sees each region of the training images a handful of times. A budgeted plan buys
 // context first, then width, each with a floor of optimisation steps (AdamW + warm-up):
-//   1. the patch: the largest at which a network of 16 base features still gets CONTEXT_STEPS.
-//      Patches are tried as nnU-Net shrinks its own to fit a GPU: from nnU-Net's patch, the axis
+//   1. the patch: the largest at which a network of 16 base features still gets CONTEXT_STEPS,
+//      and no larger than CONTEXT_CAP times the median foreground box along any axis (the
+//      fingerprint's; contextCap). A small object needs little context, and every voxel of a patch
+//      costs steps: on the synthetic prostate (foreground box 10x31x38 voxels in 20x160x160
+//      images) at 20 minutes, 16x96x96 and 16x64x80 beat nnU-Net's whole-image patch by +0.011 and
+//      +0.013 Dice on 12 unseen cases (bench/RESULTS.md, session 17); on BraTS (box 79x86x71) and
+//      the hippocampus the cap does not bind.
+//      Patches are tried as nnU-Net shrinks its own to fit a GPU: from that patch, the axis
 //      largest relative to the median image loses ~10% (rounded to what the network's strides
 //      divide) at a time, down to MIN_PATCH_FRACTION of its voxels and never below MIN_PATCH_AXIS
 //      voxels along an axis. On BraTS at 10 and 40 minutes, context was worth more than steps past
@@ -19,7 +25,9 @@
 // Step times come from the calibration (calibrate.ts: a few small networks measured on this
 // machine and precision, a linear model in the step's GFLOP predicts the rest). Depth follows the
 // patch (nnU-Net's topology rules); the batch stays nnU-Net's; the precision is the calibration's.
-// A budget that affords nnU-Net's plan with TARGET_STEPS gets nnU-Net's plan unchanged.
+// A budget that affords nnU-Net's plan with TARGET_STEPS gets nnU-Net's plan unchanged, unless the
+// context cap binds: then no budget buys context beyond it (only long runs were measured to need it
+// less than steps, but nnU-Net's own rule sizes patches by the image, never by the object).
 import type { Configuration } from './planner.js';
 import { planTopology, totalStride } from './topology.js';
 import type { UNetSpec } from '../nn/unet.js';
@@ -35,6 +43,11 @@ export const MIN_EPOCH_STEPS = 10;
 export const STEP_SHARE = 0.85;
 /** Smallest patch side a budget plan shrinks to (voxels), unless nnU-Net's patch is smaller. */
 export const MIN_PATCH_AXIS = 32;
+/**
+ * Context a budget plan buys at most: this many times the median foreground box per axis
+ * (configuration's foregroundShape). See contextCap.
+ */
+export const CONTEXT_CAP = 2.5;
 /** Smallest patch a budget plan tries, as a fraction of nnU-Net's patch voxels. */
 export const MIN_PATCH_FRACTION = 0.0625;
 /** Each shrink takes about this share off one axis (as nnU-Net's planner shrinks its patch). */
@@ -112,8 +125,28 @@ export function candidateNetwork(
 const voxelsOf = (patch: readonly number[]) => patch.reduce((a, b) => a * b, 1);
 
 /**
- * The patches a budget plan tries, largest first: nnU-Net's own, then repeatedly the axis largest
- * relative to the median image shrunk by ~10% to a multiple of what the network strides along it.
+ * The largest patch a budget plan tries: nnU-Net's, each axis held to CONTEXT_CAP times the
+ * median foreground box (never below MIN_PATCH_AXIS), rounded to what the network strides; null
+ * where that does not bind (or the plan does not know its foreground's extent).
+ */
+export function contextCap(base: Configuration): number[] | null {
+  const nd = base.patch.length;
+  const fg = base.foregroundShape?.slice(-nd);
+  if (!fg) return null;
+  const wanted = base.patch.map((p, d) =>
+    Math.min(p, Math.max(MIN_PATCH_AXIS, Math.ceil(CONTEXT_CAP * fg[d]!))),
+  );
+  if (wanted.every((w, d) => w === base.patch[d])) return null;
+  const fitted = topologyOf(wanted, base.spacing.slice(-nd)).patch;
+  return fitted.some((f, d) => f > base.patch[d]!) || voxelsOf(fitted) >= voxelsOf(base.patch)
+    ? null
+    : fitted;
+}
+
+/**
+ * The patches a budget plan tries, largest first: nnU-Net's own (or its context cap), then
+ * repeatedly the axis largest relative to the median image shrunk by ~10% to a multiple of what the
+ * network strides along it.
  */
 export function patchSequence(base: Configuration): number[][] {
   const nd = base.patch.length;
@@ -121,8 +154,9 @@ export function patchSequence(base: Configuration): number[][] {
   const median = base.medianShape.slice(-nd);
   const floor = base.patch.map((p) => Math.min(p, MIN_PATCH_AXIS));
   const minVoxels = MIN_PATCH_FRACTION * voxelsOf(base.patch);
-  const out = [base.patch];
-  let patch = [...base.patch];
+  const start = contextCap(base) ?? base.patch;
+  const out = [start];
+  let patch = [...start];
   for (let guard = 0; guard < 1000; guard++) {
     const shrinkable = patch.map((p, d) => p > floor[d]!);
     if (!shrinkable.some(Boolean)) break;
@@ -242,8 +276,12 @@ export function planForBudget(i: BudgetPlanInput): Configuration {
   const steps = training.epochs * training.itersPerEpoch;
   const f = chosen.network.features;
   const unchanged = chosen.network === i.base.network;
+  const cap = contextCap(i.base);
+  const capped = cap
+    ? ` (context held to ${CONTEXT_CAP}× the median foreground box, ${i.base.foregroundShape!.join('x')} voxels: at most ${cap.join('x')})`
+    : '';
   const why =
-    `${formatSeconds(i.seconds)} budget, ${Math.round(STEP_SHARE * 100)}% of it in steps; ${rule}: ` +
+    `${formatSeconds(i.seconds)} budget, ${Math.round(STEP_SHARE * 100)}% of it in steps; ${rule}${capped}: ` +
     (unchanged
       ? `nnU-Net's plan itself (patch ${chosen.patch.join('x')}, features ${f[0]}…${f.at(-1)})`
       : `patch ${chosen.patch.join('x')} (${Math.round(chosen.fraction * 100)}% of nnU-Net's ${i.base.patch.join('x')} voxels), ` +

@@ -8,7 +8,7 @@ import { Tensor, tidy, noGrad, maskedSelect, sort } from '../engine/index.js';
 import { readCaseVolumes } from '../dataset/volumes.js';
 import type { Dataset } from '../dataset/types.js';
 import { arraySpacing, channelsToTensor, labelsToTensor } from '../grid/volumeTensor.js';
-import { cropBox } from '../grid/crop.js';
+import { boxOf, cropBox } from '../grid/crop.js';
 import type { CropRule } from '../common/background.js';
 import { labelComponents } from '../labelmap/components.js';
 import { percentile, median } from '../common/stats.js';
@@ -71,6 +71,7 @@ export async function computeFingerprint(
         const classVoxels: Record<string, number> = {};
         const classVolumeMm3: Record<string, number> = {};
         const classComponents: Record<string, number[]> = {};
+        let foregroundShape: number[] | undefined;
         const voxelMm3 = spacing.reduce((a, b) => a * b, 1);
         if (labels) {
           for (const v of ds.labelValues) {
@@ -84,6 +85,8 @@ export async function computeFingerprint(
             }
           }
           const fg = labels.gt(0);
+          // how much context the objects need: budget plans buy no more than a multiple of it
+          if (fg.countNonzero() > 0) foregroundShape = boxOf(fg).map(([a, b]) => b - a);
           ds.channelNames.forEach((_, ch) => {
             const vals = maskedSelect(image.select(0, ch), fg).toArray() as Float32Array;
             samples[ch]!.push(sampleValues(vals, SAMPLES_PER_CASE));
@@ -97,6 +100,7 @@ export async function computeFingerprint(
           classVoxels,
           classVolumeMm3,
           classComponents,
+          ...(foregroundShape ? { foregroundShape } : {}),
         };
       }),
     );
@@ -112,6 +116,7 @@ export async function computeFingerprint(
     return intensityStats(all);
   });
   const axis = (k: 'spacing' | 'shape' | 'croppedShape', d: number) => median(cases.map((c) => c[k][d]!));
+  const withForeground = cases.flatMap((c) => (c.foregroundShape ? [c.foregroundShape] : []));
   return {
     version: 1,
     axes: 'zyx',
@@ -125,6 +130,9 @@ export async function computeFingerprint(
     medianSpacing: [0, 1, 2].map((d) => axis('spacing', d)),
     medianShape: [0, 1, 2].map((d) => axis('shape', d)),
     medianCroppedShape: [0, 1, 2].map((d) => axis('croppedShape', d)),
+    ...(withForeground.length
+      ? { medianForegroundShape: [0, 1, 2].map((d) => median(withForeground.map((s) => s[d]!))) }
+      : {}),
   };
 }
 

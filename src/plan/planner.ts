@@ -153,6 +153,15 @@ function regionsOf(fp: Fingerprint): Region[] | undefined {
   return named.map(([name, labels], i) => ({ name, labels, writeAs: order[i]! }));
 }
 
+/** The fingerprint's median foreground extent at a target spacing, as a configuration's field. */
+function foregroundAt(fp: Fingerprint, spacing: number[]): { foregroundShape?: number[] } {
+  const fg = fp.medianForegroundShape;
+  if (!fg) return {};
+  return {
+    foregroundShape: fg.map((s, d) => Math.max(1, Math.round((s * fp.medianSpacing[d]!) / spacing[d]!))),
+  };
+}
+
 export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
   const memoryGb = o.memoryGb ?? defaultMemoryGb();
   const budget = memoryGb * 2 ** 30;
@@ -165,6 +174,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
   const medianShape = fp.medianCroppedShape.map((s, d) =>
     Math.round((s * fp.medianSpacing[d]!) / spacing[d]!),
   );
+  const foreground = foregroundAt(fp, spacing);
   const normalization: NormalizationPlan[] = fp.channelNames.map((name, c) => {
     if (name.toUpperCase() === 'CT') {
       const s = fp.foregroundIntensity[c]!;
@@ -196,6 +206,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
       name: '3d_fullres',
       spacing,
       medianShape,
+      ...foreground,
       patch: full.patch,
       batchSize: full.batch,
       network: full.spec,
@@ -209,6 +220,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
     name: '2d',
     spacing,
     medianShape,
+    ...foreground,
     patch: twoD.patch,
     batchSize: twoD.batch,
     network: twoD.spec,
@@ -230,6 +242,7 @@ export function planDataset(fp: Fingerprint, o: PlanOptions = {}): Plans {
           name: '3d_lowres',
           spacing: lowSpacing,
           medianShape: lowShape,
+          ...foregroundAt(fp, lowSpacing),
           patch: p.patch,
           batchSize: p.batch,
           network: withArchitecture(p.spec),

@@ -119,6 +119,12 @@ export const configurationSchema = z
     spacing: triple(positiveNumber),
     /** Median image shape at this spacing (z, y, x). */
     medianShape: triple(positiveInt),
+    /**
+     * Median extent of the foreground's bounding box at this spacing (z, y, x; fingerprint's
+     * medianForegroundShape): a budget plan buys no more context than a multiple of it (budget.ts).
+     * Absent in plans written before it and for datasets without foreground.
+     */
+    foregroundShape: triple(positiveInt).optional(),
     patch: z.array(positiveInt).min(2).max(3),
     batchSize: positiveInt,
     network: networkSchema,
@@ -284,6 +290,11 @@ export const caseFingerprintSchema = z.object({
   classVolumeMm3: z.record(z.string(), z.number().min(0)),
   /** Per foreground label value: voxel counts of its 26-connected components, largest first. */
   classComponents: z.record(z.string(), z.array(positiveInt)),
+  /**
+   * Extent (z, y, x voxels) of the bounding box of the case's foreground (every label > 0); absent
+   * where the case has no foreground, and in fingerprints written before it.
+   */
+  foregroundShape: triple(positiveInt).optional(),
 });
 export type CaseFingerprint = z.infer<typeof caseFingerprintSchema>;
 
@@ -320,6 +331,8 @@ export const fingerprintSchema = z.object({
   // medians of an even number of cases may fall between two integers
   medianShape: triple(positiveNumber),
   medianCroppedShape: triple(z.number().min(0)),
+  /** Per axis, the median of the cases' foregroundShape (voxels); absent where no case has foreground. */
+  medianForegroundShape: triple(positiveNumber).optional(),
 });
 export type Fingerprint = z.infer<typeof fingerprintSchema>;
 

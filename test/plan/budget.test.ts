@@ -13,6 +13,9 @@ import {
   STEP_SHARE,
   TARGET_STEPS,
   CONTEXT_STEPS,
+  CONTEXT_CAP,
+  MIN_PATCH_AXIS,
+  contextCap,
   candidateNetwork,
   validatePlans,
   type Plans,
@@ -151,6 +154,70 @@ test('a slower machine gets a smaller network for the same budget', () => {
   const cost = (c: Configuration) => stepGflop(c.network, c.patch, c.batchSize);
   assert.ok(cost(slow) < cost(fast));
   assert.ok(slow.budget!.steps >= CONTEXT_STEPS || slow.network.features[0] === 8);
+});
+
+/** A prostate-like configuration: 3.6 x 1.13 x 1.13 mm, nnU-Net's patch the whole 20x160x160 image. */
+function prostateBase(foregroundShape?: number[]): Configuration {
+  const seed = {
+    ...bratsBase(),
+    spacing: [3.6, 1.13, 1.13],
+    medianShape: [20, 160, 160],
+    patch: [20, 160, 160],
+    ...(foregroundShape ? { foregroundShape } : {}),
+  };
+  const { patch, network } = candidateNetwork(seed, seed.patch, { base: 32, cap: 320 });
+  return { ...seed, patch, network };
+}
+
+test('a small object caps the context a budget buys at a multiple of its median box', () => {
+  const fg = [10, 31, 38]; // the synthetic prostate's median foreground box
+  const base = prostateBase(fg);
+  const cap = contextCap(base)!;
+  assert.ok(cap, 'the cap binds on a whole-image patch around a small object');
+  cap.forEach((p, d) => {
+    assert.ok(p <= base.patch[d]!, `axis ${d}: ${p} within nnU-Net's ${base.patch[d]}`);
+    // within one stride of the asked CONTEXT_CAP × box (the topology rounds to its strides)
+    const asked = Math.min(base.patch[d]!, Math.max(MIN_PATCH_AXIS, Math.ceil(CONTEXT_CAP * fg[d]!)));
+    assert.ok(Math.abs(p - asked) <= 16, `axis ${d}: ${p} vs ${asked}`);
+  });
+  assert.ok(voxels(cap) < 0.5 * voxels(base.patch));
+  assert.deepEqual(candidateNetwork(base, cap, { base: 16, cap: 128 }).patch, cap);
+  assert.deepEqual(patchSequence(base)[0], cap);
+  // whatever the budget, no patch beyond the cap; a huge one buys width there instead
+  const model = machine(1.9);
+  for (const minutes of [10, 40, 100 * 60]) {
+    const c = planForBudget({ base, seconds: minutes * 60, model, precision: 'bf16', calibration: 'test' });
+    c.patch.forEach((p, d) => assert.ok(p <= cap[d]!, `${minutes} min: ${c.patch.join('x')}`));
+    assert.match(c.budget!.why, new RegExp(`${CONTEXT_CAP}× the median foreground box, 10x31x38 voxels`));
+    if (minutes > 60) assert.deepEqual(c.network.features.slice(0, 2), [32, 64]);
+  }
+  // a tiny object: never below MIN_PATCH_AXIS along an axis nnU-Net's patch has room for
+  const tiny = contextCap(prostateBase([1, 2, 2]))!;
+  assert.deepEqual(tiny.slice(1), [MIN_PATCH_AXIS, MIN_PATCH_AXIS]);
+  assert.equal(tiny[0], 20);
+});
+
+test('where the object fills the patch, or the plan does not know its box, the rule is unchanged', () => {
+  const model = machine(1.9);
+  const bare = bratsBase();
+  for (const fg of [
+    [79, 86, 71],
+    [40, 60, 60],
+  ]) {
+    // BraTS's median tumour box, and one that binds on no axis at 2.5×
+    const boxed = { ...bare, foregroundShape: fg };
+    assert.equal(contextCap(boxed), null, fg.join('x'));
+    assert.deepEqual(patchSequence(boxed), patchSequence(bare));
+    for (const minutes of [10, 40]) {
+      const [a, b] = [boxed, bare].map((base) =>
+        planForBudget({ base, seconds: minutes * 60, model, precision: 'bf16', calibration: 'test' }),
+      );
+      assert.deepEqual(a.patch, b.patch);
+      assert.deepEqual(a.network, b.network);
+      assert.doesNotMatch(a.budget!.why, /foreground box/);
+    }
+  }
+  assert.equal(contextCap(prostateBase()), null);
 });
 
 test('a budget too small for one epoch of the smallest network: one error with the minimum budget', () => {

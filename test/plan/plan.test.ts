@@ -39,6 +39,23 @@ test('fingerprint counts, sizes and foreground statistics agree with a recount o
           counts.get(v) ?? 0,
         );
     }
+    // the foreground's bounding box, recounted voxel by voxel (the label's data is x fastest)
+    const [X, Y] = [lab.shape[0]!, lab.shape[1]!];
+    const lo = [Infinity, Infinity, Infinity];
+    const hi = [-1, -1, -1];
+    (lab.data as Uint8Array).forEach((l, j) => {
+      if (l === 0) return;
+      const zyx = [Math.floor(j / (X * Y)), Math.floor(j / X) % Y, j % X];
+      zyx.forEach((v, d) => {
+        lo[d] = Math.min(lo[d]!, v);
+        hi[d] = Math.max(hi[d]!, v);
+      });
+    });
+    assert.deepEqual(
+      f.foregroundShape,
+      [0, 1, 2].map((d) => hi[d]! - lo[d]! + 1),
+      `case ${c.id} box`,
+    );
     const chans = await Promise.all(c.channels.map((ch) => readImage(ch.path)));
     chans.forEach((ch, k) => {
       const vals = scaledValues(ch, 'float64');
@@ -54,6 +71,10 @@ test('fingerprint counts, sizes and foreground statistics agree with a recount o
     assert.ok(Math.abs(s.mean - fgSum[k]! / fgN) < 1e-3 * Math.max(1, Math.abs(s.mean)), `channel ${k} mean`);
     assert.ok(s.p005 <= s.p50 && s.p50 <= s.p995 && s.min <= s.p005 && s.p995 <= s.max);
   });
+  for (let d = 0; d < 3; d++) {
+    const sorted = fp.cases.map((c) => c.foregroundShape![d]!).sort((a, b) => a - b);
+    assert.equal(fp.medianForegroundShape![d], sorted[1], `median foreground box, axis ${d}`);
+  }
   fgSum = [0, 0];
 });
 
@@ -87,6 +108,31 @@ const fakeFingerprint = (spacings: number[][], shape: number[], channels = ['MRI
   ),
   medianShape: shape,
   medianCroppedShape: shape,
+});
+
+test('configurations carry the median foreground box at their own spacing; a fingerprint without one plans as before', () => {
+  const fp = fakeFingerprint(
+    [
+      [3, 0.5, 0.5],
+      [3, 0.5, 0.5],
+      [3, 0.5, 0.5],
+    ],
+    [40, 300, 300],
+  );
+  const without = planDataset(fp, { memoryGb: 8 });
+  assert.ok(Object.values(without.configurations).every((c) => c.foregroundShape === undefined));
+  const plans = planDataset({ ...fp, medianForegroundShape: [10, 60, 80] }, { memoryGb: 8 });
+  for (const c of Object.values(plans.configurations)) {
+    // voxels at the case spacing → voxels at the configuration's spacing
+    const want = [10, 60, 80].map((v, d) =>
+      Math.max(1, Math.round((v * fp.medianSpacing[d]!) / c.spacing[d]!)),
+    );
+    assert.deepEqual(c.foregroundShape, want, c.name);
+    // the box is a fact about the data: nnU-Net's own plan does not change with it
+    assert.deepEqual(c.patch, without.configurations[c.name]!.patch, c.name);
+  }
+  assert.ok(plans.configurations['3d_lowres'], 'a lowres stage to check the rescaling on');
+  assert.ok(plans.configurations['3d_lowres']!.foregroundShape![2]! < 80);
 });
 
 test('target spacing: the median, and the 10th percentile for the coarse axis of anisotropic data', () => {

@@ -184,6 +184,20 @@ test('fingerprint.json round-trips (NaN statistics of a dataset without foregrou
   await assert.rejects(readFingerprint(file), {
     message: `${file}: medianSpacing: expected exactly 3 entries, got 2`,
   });
+  // the foreground's box: absent in older fingerprints (above), read back where written
+  const boxed = {
+    ...fp,
+    cases: fp.cases.map((c) => ({ ...c, foregroundShape: [4, 30, 31] })),
+    medianForegroundShape: [4, 30, 31],
+  };
+  writeFileSync(file, JSON.stringify(boxed));
+  assert.deepEqual((await readFingerprint(file)).medianForegroundShape, [4, 30, 31]);
+  boxed.cases[0]!.foregroundShape = [0, 30, 31];
+  writeFileSync(file, JSON.stringify(boxed));
+  await assert.rejects(
+    readFingerprint(file),
+    (e: Error) => e.message === `${file}: cases[0].foregroundShape[0]: expected a number > 0, got 0`,
+  );
 });
 
 const recipe = (): InferenceRecipe => ({
