@@ -3,12 +3,14 @@
 //   node bench/budget.mjs [--sets brats,synth] [--budgets 10,20,40] [--plans budget,default,hand]
 //                         [--rotations 0,1,2,3] [--tasks hippocampus,prostate] [--size small]
 //                         [--threads 2] [--shared]   (after npm run build; budgets in minutes, may be fractions)
-//                         [--time-only | --idle-steps FILE] [--patch 64x96x112] [--tag NAME] [--seed N]
+//                         [--time-only | --idle-steps FILE] [--patch 64x96x112] [--width 16] [--tag NAME] [--seed N]
 // `--patch` holds the budget plan's patch fixed (its network re-derived for that patch at the plan's
 // widths, everything else as planned): it separates the patch from what else changed between runs.
 // A shared machine makes wall-clock cells meaningless, so a run can be split in two: `--time-only`
-// (on an idle machine: minutes) times each cell's first steps exactly as `train --budget` does and
-// writes the seconds per step to bench/out/budget/idle-steps.json; `--idle-steps FILE` then trains
+// (on an idle machine: minutes) runs each cell's first epochs as `train --budget` does and writes
+// the seconds per step of its median epoch (what `train --budget` refits to after every epoch) to
+// bench/out/budget/idle-steps.json (entries before session 18 hold the first three steps' time,
+// which read 20-35 % slow); `--idle-steps FILE` then trains
 // every cell with the epochs × iterations that `train --budget` would fit from that idle step time
 // (src/train/budget.ts's fitEpochs), whatever the load: the steps and Dice of an idle machine, the
 // wall time of a busy one. `--threads` then only sets how many cores each cell uses.
@@ -45,7 +47,7 @@ import { datasetFromPattern } from '../dist/src/dataset/from-pattern.js';
 import { writeNnunetDataset } from '../dist/src/dataset/export.js';
 import { plan } from '../dist/src/plan/run.js';
 import { writePlans } from '../dist/src/plan/planner.js';
-import { candidateNetwork, fitPlansToBudget, defaultBf16 } from '../dist/src/plan/index.js';
+import { candidateNetwork, fitPlansToBudget, defaultBf16, WIDTHS } from '../dist/src/plan/index.js';
 import { findTask, writeSynthDataset } from '../dist/src/synth/index.js';
 import { predict } from '../dist/src/infer/predict.js';
 import { train } from '../dist/src/crossval/train.js';
@@ -72,6 +74,8 @@ const { values } = parseArgs({
     'plan-threads': { type: 'string' },
     // a fixed patch for the budget plan (e.g. 64x96x112); its cells have their own key and model
     patch: { type: 'string' },
+    // fixed base features for the budget plan (16: 16…128; cap as the rule's widths), own key too
+    width: { type: 'string' },
     // a label for this run's models and rows (another code version of the same cell, e.g. 'chanaug')
     tag: { type: 'string' },
     // the training seed (weights and batches); cells of a nonzero seed have their own model and row
@@ -88,10 +92,15 @@ const planThreads = Number(values['plan-threads'] ?? values.threads);
 const idleFile = path.join(out, 'idle-steps.json');
 const idleSteps = values['idle-steps'] ? JSON.parse(readFileSync(values['idle-steps'], 'utf8')) : null;
 const TIMED = Symbol('timed');
+/** Epochs timed by --time-only after the first (which carries the first-call costs). */
+const TIMED_EPOCHS = 3;
 const LABEL_MODE = values['softmax-labels'] ? 'softmax' : 'regions';
 const rows = [];
 const FIXED_PATCH = values.patch ? values.patch.split('x').map(Number) : null;
-const PATCH_TAG = FIXED_PATCH ? ` p${values.patch}` : '';
+const FIXED_WIDTH = values.width ? WIDTHS.find((w) => w.base === Number(values.width)) : null;
+if (values.width && !FIXED_WIDTH)
+  throw new Error(`--width must be one of ${WIDTHS.map((w) => w.base).join(', ')}, got ${values.width}`);
+const PATCH_TAG = `${FIXED_PATCH ? ` p${values.patch}` : ''}${FIXED_WIDTH ? ` w${FIXED_WIDTH.base}` : ''}`;
 const SEED = Number(values.seed);
 
 async function bratsDataset() {
@@ -135,10 +144,14 @@ async function shapePlan(kind, model, plans, seconds, log) {
   if (kind === 'budget') {
     plans = await fitPlansToBudget(plans, { seconds, threads: planThreads, log });
     c = plans.configurations['3d_fullres'];
-    if (FIXED_PATCH) {
+    if (FIXED_PATCH || FIXED_WIDTH) {
       const f = c.network.features;
-      const { patch, network } = candidateNetwork(c, FIXED_PATCH, { base: f[0], cap: Math.max(...f) });
-      c = { ...c, patch, network, budget: { ...c.budget, why: `${c.budget.why}; patch fixed by --patch` } };
+      const { patch, network } = candidateNetwork(
+        c,
+        FIXED_PATCH ?? c.patch,
+        FIXED_WIDTH ?? { base: f[0], cap: Math.max(...f) },
+      );
+      c = { ...c, patch, network, budget: { ...c.budget, why: `${c.budget.why}; fixed by${PATCH_TAG}` } };
       log(`patch fixed at ${patch.join('x')} (features ${network.features.join(',')})`);
     }
   } else if (kind === 'hand') {
@@ -218,7 +231,7 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
     out,
     set,
     // models of plans cropping to the background (the default since session 7) sit beside the old ones
-    `${held ?? 'fold0'}_${minutes}m_${kind}${patchTag.replace(' ', '_')}${set === 'brats' ? `_${LABEL_MODE}` : ''}${FINGERPRINT_CROP === 'background' ? '_bgcrop' : ''}${values.tag ? `_${values.tag}` : ''}${SEED ? `_seed${SEED}` : ''}`,
+    `${held ?? 'fold0'}_${minutes}m_${kind}${patchTag.replaceAll(' ', '_')}${set === 'brats' ? `_${LABEL_MODE}` : ''}${FINGERPRINT_CROP === 'background' ? '_bgcrop' : ''}${values.tag ? `_${values.tag}` : ''}${SEED ? `_seed${SEED}` : ''}`,
   );
   rmSync(model, { recursive: true, force: true });
   const lines = [];
@@ -232,7 +245,10 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
   const shape = await shapePlan(kind, model, plans, seconds, log);
   const key = `${set} ${minutes} ${kind}${patchTag}`;
   if (values['time-only']) {
-    // train --budget's own timing of the first steps, then stop before the first epoch
+    // train --budget's first epochs: its step time is the median epoch's (what train --budget
+    // refits its epochs from after every epoch), not its first three steps' (read 20-35 % slow:
+    // allocations and the loader's start)
+    const starts = [];
     try {
       await train({
         dataset,
@@ -242,17 +258,26 @@ async function cell({ set, dataset, held, fold, splits, kind, minutes, regions, 
         budgetSeconds: seconds,
         threads,
         log,
-        beforeEpoch: () => {
-          throw TIMED;
+        beforeEpoch: (epoch) => {
+          starts.push(performance.now());
+          if (epoch === TIMED_EPOCHS + 1) throw TIMED;
         },
       });
     } catch (e) {
       if (e !== TIMED) throw e;
     }
-    const fit = lines.map((l) => /at ([\d.]+) s\/step/.exec(l)).find(Boolean);
+    const fit = lines.map((l) => /at ([\d.]+) s\/step: \d+ epochs × (\d+) iterations/.exec(l)).find(Boolean);
+    // epoch 0 carries the first-call costs: epochs 1 … TIMED_EPOCHS
+    const epochs = starts
+      .slice(1)
+      .map((t, i) => (starts[i + 2] ?? NaN) - t)
+      .filter(Number.isFinite);
+    const median = [...epochs].sort((a, b) => a - b)[epochs.length >> 1] / 1000;
     const table = existsSync(idleFile) ? JSON.parse(readFileSync(idleFile, 'utf8')) : {};
     table[key] = {
-      s_per_step: Number(fit[1]),
+      s_per_step: Number((median / Number(fit[2])).toFixed(3)),
+      first_steps: Number(fit[1]),
+      timing: `median of epochs 1-${TIMED_EPOCHS} × ${fit[2]} iterations`,
       ...shape,
       load: Number(os.loadavg()[0].toFixed(2)),
       at: new Date().toISOString(),
