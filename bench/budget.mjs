@@ -152,7 +152,7 @@ async function shapePlan(kind, model, plans, seconds, log) {
         FIXED_WIDTH ?? { base: f[0], cap: Math.max(...f) },
       );
       c = { ...c, patch, network, budget: { ...c.budget, why: `${c.budget.why}; fixed by${PATCH_TAG}` } };
-      log(`patch fixed at ${patch.join('x')} (features ${network.features.join(',')})`);
+      log(`plan held at ${patch.join('x')}, features ${network.features.join(',')} (${PATCH_TAG.trim()})`);
     }
   } else if (kind === 'hand') {
     const scale = 0.5 ** (1 / 3);

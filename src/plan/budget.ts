@@ -26,8 +26,8 @@
 // machine and precision, a linear model in the step's GFLOP predicts the rest). Depth follows the
 // patch (nnU-Net's topology rules); the batch stays nnU-Net's; the precision is the calibration's.
 // A budget that affords nnU-Net's plan with TARGET_STEPS gets nnU-Net's plan unchanged, unless the
-// context cap binds: then no budget buys context beyond it (only long runs were measured to need it
-// less than steps, but nnU-Net's own rule sizes patches by the image, never by the object).
+// context cap binds: then no budget buys context beyond it (the cap was measured on runs of 20-40
+// minutes only; nnU-Net sizes its patch by the image, not by the object).
 import type { Configuration } from './planner.js';
 import { planTopology, totalStride } from './topology.js';
 import type { UNetSpec } from '../nn/unet.js';

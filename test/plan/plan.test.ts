@@ -112,11 +112,7 @@ const fakeFingerprint = (spacings: number[][], shape: number[], channels = ['MRI
 
 test('configurations carry the median foreground box at their own spacing; a fingerprint without one plans as before', () => {
   const fp = fakeFingerprint(
-    [
-      [3, 0.5, 0.5],
-      [3, 0.5, 0.5],
-      [3, 0.5, 0.5],
-    ],
+    Array.from({ length: 3 }, () => [3, 0.5, 0.5]),
     [40, 300, 300],
   );
   const without = planDataset(fp, { memoryGb: 8 });
